@@ -1,0 +1,155 @@
+// Command bounced reads bounce mailboxes over IMAP, classifies every mail
+// (RFC 3464 DSNs, RFC 5965 ARF reports, RFC 3834 auto-replies and the
+// free-text bounces of real MTAs), stores the outcomes in SQLite and keeps a
+// suppression list. See README.md for the commands.
+//
+// This package is wiring only: it parses flags, maps the config onto the
+// options of classify, storage and poller, and prints results.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// A second signal exits at once.
+		<-ctx.Done()
+		stop()
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+		<-ch
+		fmt.Fprintln(os.Stderr, "bounced: second signal, exiting now")
+		os.Exit(1)
+	}()
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// usageError is a mistake in the command line or the config: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// errSilent is a failure that has already been reported (on stderr, per
+// item): exit status 1 without another message.
+var errSilent = errors.New("failed")
+
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "bounced: %v\n", err)
+		return 2
+	}
+	if !errors.Is(err, errSilent) {
+		fmt.Fprintf(stderr, "bounced: %v\n", err)
+	}
+	return 1
+}
+
+// env is what a subcommand may touch besides its arguments.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+type command struct {
+	name    string
+	args    string // synopsis after the name
+	summary string
+	help    string // long text for `bounced help NAME`
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		classifyCommand(),
+		importCommand(),
+		reportCommand(),
+		suppressionsCommand(),
+		recipientCommand(),
+		reclassifyCommand(),
+		runCommand(),
+		pollCommand(),
+		statusCommand(),
+		checkConfigCommand(),
+		demoCommand(),
+		{name: "version", summary: "print the version", run: func(ctx context.Context, e *env, args []string) error {
+			if len(args) > 0 {
+				return usagef("version takes no arguments")
+			}
+			fmt.Fprintf(e.stdout, "bounced %s\n", version)
+			return nil
+		}},
+	}
+}
+
+// run is main without the process: tests call it directly.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	cmds := commands()
+	if len(args) == 0 {
+		printUsage(stderr, cmds)
+		return usagef("no command given")
+	}
+	switch args[0] {
+	case "-h", "--help", "-help":
+		printUsage(stdout, cmds)
+		return nil
+	case "--version", "-version":
+		args = []string{"version"}
+	case "help":
+		if len(args) == 1 {
+			printUsage(stdout, cmds)
+			return nil
+		}
+		for _, c := range cmds {
+			if c.name == args[1] {
+				printHelp(stdout, c)
+				return nil
+			}
+		}
+		return usagef("help: unknown command %q", args[1])
+	}
+	for _, c := range cmds {
+		if c.name == args[0] {
+			return c.run(ctx, e, args[1:])
+		}
+	}
+	printUsage(stderr, cmds)
+	return usagef("unknown command %q", args[0])
+}
+
+func printUsage(w io.Writer, cmds []command) {
+	fmt.Fprintf(w, "bounced keeps senders' lists clean: it reads bounce mailboxes, classifies every mail and keeps a suppression list.\n\nUsage:\n  bounced COMMAND [flags] [args]\n\nCommands:\n")
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'bounced help COMMAND' for a command's flags.\nExit status: 0 ok, 1 runtime failure, 2 usage or config error.\n")
+}
+
+func printHelp(w io.Writer, c command) {
+	fmt.Fprintf(w, "Usage: bounced %s %s\n\n%s\n", c.name, c.args, c.summary)
+	if c.help != "" {
+		fmt.Fprintf(w, "\n%s\n", c.help)
+	}
+}
