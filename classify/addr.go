@@ -114,8 +114,7 @@ func localPart(addr string) string {
 // postmasters rather than to a recipient.
 func isSystemAddr(addr string) bool {
 	switch localPart(addr) {
-	case "mailer-daemon", "postmaster", "mailer_daemon", "mail-daemon", "maildaemon", "mailerdaemon",
-		"hostmaster", "abuse", "double-bounce", "bounce", "bounces", "nobody":
+	case "mailer-daemon", "mailer_daemon", "mail-daemon", "maildaemon", "mailerdaemon", "double-bounce":
 		return true
 	}
 	return false

@@ -75,6 +75,7 @@ type classifier struct {
 	report string // human-readable bounce text
 	quoted string // text after the cut marker
 	orig   header
+	depth  int // 1 inside a returned message
 }
 
 func (c *classifier) run() {
@@ -125,7 +126,11 @@ func (c *classifier) run() {
 	if family != "" {
 		decoder = family
 	}
-	texts := scanText(c.report, c.exclusions())
+	texts := scanText(c.report, c.exclusions(true))
+	if len(texts) == 0 {
+		// the sender may be anonymised to the recipient's address
+		texts = scanText(c.report, c.exclusions(false))
+	}
 
 	if len(dsn.Recipients) > 0 {
 		v.Decoder = decoder
@@ -204,6 +209,22 @@ func (c *classifier) run() {
 	} else {
 		for _, t := range texts {
 			v.Recipients = append(v.Recipients, Recipient{Address: t.Addr, Action: action, Diagnostic: t.Diagnostic})
+		}
+	}
+	if len(v.Recipients) == 0 && c.nested() {
+		return
+	}
+	if len(v.Recipients) == 0 && c.orig != nil {
+		// The prose names nobody: the returned message was addressed to
+		// the recipient that failed.
+		if to := headerAddrs(c.orig.get("To")); len(to) == 1 {
+			diag := collapseSpace(c.report)
+			if len(diag) > 1000 {
+				diag = diag[:1000]
+			}
+			v.Recipients = append(v.Recipients, Recipient{Address: to[0], Action: action, Diagnostic: diag})
+			c.finish(decoder, "original-to")
+			return
 		}
 	}
 	if len(v.Recipients) == 0 {
@@ -322,9 +343,15 @@ func (c *classifier) strongBounce() bool {
 // exclusions are the addresses in bounce prose that are no recipients:
 // the bounce's own addressee (the sender of the original) and the
 // original's sender.
-func (c *classifier) exclusions() map[string]bool {
+func (c *classifier) exclusions(all bool) map[string]bool {
 	ex := map[string]bool{}
-	for _, name := range []string{"To", "Delivered-To", "X-Original-To", "Return-Path", "From", "Reply-To", "Sender", "Cc"} {
+	for _, a := range headerAddrs(c.m.Header.get("From")) {
+		ex[a] = true
+	}
+	if !all {
+		return ex
+	}
+	for _, name := range []string{"To", "Return-Path", "Reply-To", "Sender", "Cc"} {
 		for _, a := range headerAddrs(c.m.Header.get(name)) {
 			ex[a] = true
 		}
@@ -394,6 +421,34 @@ func (c *classifier) family() string {
 		}
 	}
 	return ""
+}
+
+// nested classifies a bounce that came back inside another message (a
+// bounce of a bounce, or one forwarded by a relay) and adopts its
+// recipients. It reports whether it found any.
+func (c *classifier) nested() bool {
+	if c.depth > 0 {
+		return false
+	}
+	for _, p := range c.m.Parts {
+		if p.Type != "message/rfc822" && p.Type != "message/global" {
+			continue
+		}
+		inner, err := parse(p.Body)
+		if err != nil {
+			continue
+		}
+		iv := Verdict{Subject: decodeWords(inner.Header.get("Subject"))}
+		ic := &classifier{m: inner, v: &iv, depth: c.depth + 1}
+		ic.run()
+		if (iv.Kind == KindBounce || iv.Kind == KindDelay) && len(iv.Recipients) > 0 {
+			c.v.Recipients = iv.Recipients
+			c.v.Kind, c.v.Decoder, c.v.Rule = iv.Kind, iv.Decoder, "nested:"+iv.Rule
+			c.v.ReportingMTA = iv.ReportingMTA
+			return true
+		}
+	}
+	return false
 }
 
 // textFor returns the diagnostic the prose gives for addr.

@@ -63,6 +63,7 @@ var cutMarkers = []string{
 	"content-type: message/rfc822",
 	"content-type: text/rfc822-headers",
 	"message header follows",
+	"message headers follow",
 	"the header of the original message",
 	"the original message header",
 	"header of returned message",
