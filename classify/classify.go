@@ -17,7 +17,7 @@ import (
 // that is no mail at all; anything else, however broken, yields a Verdict
 // whose Notes say what was repaired or skipped.
 func Message(raw []byte) (Verdict, error) {
-	if len(bytes.TrimSpace(raw)) < 4 || bytes.IndexByte(head(raw, 1024), 0) >= 0 {
+	if len(bytes.TrimSpace(raw)) < 4 || bytes.IndexByte(firstLine(raw), 0) >= 0 {
 		return Verdict{}, ErrNotMessage
 	}
 	m, err := parse(raw)
@@ -44,9 +44,9 @@ func Message(raw []byte) (Verdict, error) {
 	return v, nil
 }
 
-func head(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[:n]
+func firstLine(b []byte) []byte {
+	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
+		return b[:i]
 	}
 	return b
 }

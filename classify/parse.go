@@ -221,7 +221,7 @@ func mediaType(v string) (string, map[string]string) {
 		return strings.ToLower(t), params
 	}
 	params = map[string]string{}
-	semi := strings.IndexByte(v, ';')
+	semi := strings.IndexAny(v, "; \t")
 	t = v
 	if semi >= 0 {
 		t = v[:semi]
@@ -231,7 +231,7 @@ func mediaType(v string) (string, map[string]string) {
 		t = "text/plain"
 	}
 	if semi >= 0 {
-		for _, p := range strings.Split(v[semi+1:], ";") {
+		for _, p := range strings.FieldsFunc(v[semi+1:], func(r rune) bool { return r == ';' || r == ' ' || r == '\t' }) {
 			k, val, ok := strings.Cut(p, "=")
 			if !ok {
 				continue
