@@ -45,6 +45,9 @@ func reasonFor(in reasonInput) (Reason, string) {
 	specific, specificOK := specificStatus[statusDetail(status)]
 
 	if r, ok := matchPhrases(text, cmd, reasonPhrases); ok {
+		if r == ReasonUserUnknown {
+			r = unknownRecipient(cmd, status, specific)
+		}
 		if !specificOK || specific == r || !yieldsToStatus(r) {
 			return r, "text:" + string(r)
 		}
@@ -84,6 +87,35 @@ func reasonFor(in reasonInput) (Reason, string) {
 	}
 	return "", ""
 }
+
+// unknownRecipient decides what a text saying "no such user" means. At RCPT
+// it is an unknown recipient; once the message was sent (DATA, or no
+// command known) the same words are what content and per-user filters
+// answer, so it is "filtered" unless the status names the mailbox as bad
+// (x.1.1). A status of x.2.0 or x.2.1 (mailbox disabled) likewise makes it
+// a filter, except at RCPT.
+func unknownRecipient(cmd, status string, specific Reason) Reason {
+	switch {
+	case cmd == "RCPT":
+		return ReasonUserUnknown
+	case specific == ReasonUserUnknown:
+		return ReasonUserUnknown
+	case cmd == "DATA":
+		return ReasonFiltered
+	}
+	switch statusDetail(status) {
+	case "2.0", "2.1", "2.4", "1.4":
+		return ReasonFiltered
+	}
+	if cmd == "" {
+		return unknownRecipientDefault
+	}
+	return ReasonUserUnknown
+}
+
+// unknownRecipientDefault is the reason of a "no such user" text when
+// neither the command nor the status tells when it was said.
+const unknownRecipientDefault = ReasonFiltered
 
 // yieldsToStatus reports whether a phrase naming text should give way to a
 // specific status naming status. Phrases about the recipient's address are

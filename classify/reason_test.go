@@ -86,6 +86,10 @@ func TestReasonCorpus(t *testing.T) {
 		if string(got) == c.Reason {
 			agree++
 			pr[0]++
+			if os.Getenv("REASON_HITS") != "" {
+				t.Logf("hit %s#%d %s: got %q (%s); status=%q code=%q cmd=%q diag=%.200q",
+					c.File, c.Msg, c.Recipient, got, rule, in.Status, in.ReplyCode, in.Command, in.Diagnostic)
+			}
 		} else {
 			t.Logf("miss %s#%d %s: got %q (%s), want %q; status=%q code=%q cmd=%q diag=%.300q",
 				c.File, c.Msg, c.Recipient, got, rule, c.Reason, in.Status, in.ReplyCode, in.Command, in.Diagnostic)
@@ -108,7 +112,7 @@ func TestReasonCorpus(t *testing.T) {
 var (
 	crudeStatusRe  = regexp.MustCompile(`\b[245]\.\d{1,3}\.\d{1,3}\b`)
 	crudeCodeRe    = regexp.MustCompile(`\b[245]\d\d\b`)
-	crudeCommandRe = regexp.MustCompile(`(?i)\b(RCPT TO|MAIL FROM|DATA|HELO|EHLO|STARTTLS|AUTH)\b`)
+	crudeCommandRe = regexp.MustCompile(`(?i)(?:in reply to |after |>>> |following |\[)(RCPT|MAIL|DATA|HELO|EHLO|STARTTLS|AUTH|end of data)\b`)
 )
 
 // crudeReasonInput pulls a recipient's diagnostic text out of one mail the
@@ -139,7 +143,9 @@ func crudeReasonInput(raw []byte, c corpusCase) reasonInput {
 		in.ReplyCode = m
 	}
 	if m := crudeCommandRe.FindString(in.Diagnostic); m != "" {
-		in.Command = strings.Fields(strings.ToUpper(m))[0]
+		in.Command = crudeCommand(m)
+	} else if m := crudeCommandRe.FindString(crudeProse(text, rcpt)); m != "" {
+		in.Command = crudeCommand(m)
 	}
 	return in
 }
@@ -278,4 +284,12 @@ func crudeProse(text, rcpt string) string {
 		out = append(out, l)
 	}
 	return strings.Join(out, " ")
+}
+
+func crudeCommand(m string) string {
+	m = strings.ToUpper(crudeCommandRe.FindStringSubmatch(m)[1])
+	if m == "END OF DATA" {
+		return "DATA"
+	}
+	return m
 }
