@@ -211,6 +211,11 @@ func (c *classifier) run() {
 			v.Recipients = append(v.Recipients, Recipient{Address: t.Addr, Action: action, Diagnostic: t.Diagnostic})
 		}
 	}
+	for i := range v.Recipients {
+		if weakDiagnostic(v.Recipients[i].Diagnostic) {
+			v.Recipients[i].Diagnostic = c.reportDiagnostic()
+		}
+	}
 	if len(v.Recipients) == 0 && c.nested() {
 		return
 	}
@@ -218,11 +223,7 @@ func (c *classifier) run() {
 		// The prose names nobody: the returned message was addressed to
 		// the recipient that failed.
 		if to := headerAddrs(c.orig.get("To")); len(to) == 1 {
-			diag := collapseSpace(c.report)
-			if len(diag) > 1000 {
-				diag = diag[:1000]
-			}
-			v.Recipients = append(v.Recipients, Recipient{Address: to[0], Action: action, Diagnostic: diag})
+			v.Recipients = append(v.Recipients, Recipient{Address: to[0], Action: action, Diagnostic: c.reportDiagnostic()})
 			c.finish(decoder, "original-to")
 			return
 		}
@@ -232,6 +233,23 @@ func (c *classifier) run() {
 		return
 	}
 	c.finish(decoder, "text")
+}
+
+// weakDiagnostic reports whether a diagnostic says nothing beyond an
+// address.
+func weakDiagnostic(d string) bool {
+	d = strings.TrimSpace(d)
+	return d == "" || bareAddr(d)
+}
+
+// reportDiagnostic is the whole report text, unfolded and bounded: the
+// diagnostic of a recipient whose own lines say nothing.
+func (c *classifier) reportDiagnostic() string {
+	d := collapseSpace(c.report)
+	if len(d) > 1500 {
+		d = d[:1500]
+	}
+	return d
 }
 
 // finish completes every recipient (status, reply code, command, reason,
@@ -254,14 +272,17 @@ func (c *classifier) finish(decoder, how string) {
 		}
 		r.ReplyCode = findReplyCode(r.Diagnostic)
 		r.Command = findCommand(r.Diagnostic)
-		reason, rule := reasonFor(reasonInput{
-			Diagnostic: r.Diagnostic,
-			Status:     r.Status,
-			ReplyCode:  r.ReplyCode,
-			Command:    r.Command,
-			Action:     string(r.Action),
-			Decoder:    decoder,
-		})
+		reason, rule := familyReason(decoder), "family:"+decoder
+		if reason == "" {
+			reason, rule = reasonFor(reasonInput{
+				Diagnostic: r.Diagnostic,
+				Status:     r.Status,
+				ReplyCode:  r.ReplyCode,
+				Command:    r.Command,
+				Action:     string(r.Action),
+				Decoder:    decoder,
+			})
+		}
 		if reason == "" {
 			if r.Action == ActionDelayed {
 				reason, rule = ReasonExpired, how+":delayed"
@@ -364,63 +385,6 @@ func (c *classifier) exclusions(all bool) map[string]bool {
 		}
 	}
 	return ex
-}
-
-// familyRule is one marker of an MTA or provider family.
-type familyRule struct {
-	family string
-	header string // header field to look in ("" = the report text)
-	marker string // lower-case substring
-}
-
-var familyRules = []familyRule{
-	{"postfix", "", "this is the mail system at host"},
-	{"postfix", "X-Postfix-Queue-Id", ""},
-	{"qmail", "", "this is the qmail-send program"},
-	{"exim", "X-Failed-Recipients", ""},
-	{"exim", "", "this message was created automatically by mail delivery software"},
-	{"sendmail", "", "transcript of session follows"},
-	{"sendmail", "", "the original message was received at"},
-	{"gmail", "From", "googlemail.com"},
-	{"gmail", "", "delivery to the following recipient failed permanently"},
-	{"office365", "X-MS-Exchange-CrossTenant-Id", ""},
-	{"office365", "", "protection.outlook.com"},
-	{"exchange", "X-MS-Exchange-Message-Is-Ndr", ""},
-	{"exchange", "", "delivery has failed to these recipients"},
-	{"exchange", "X-Mailer", "microsoft exchange"},
-	{"amazonses", "X-SES-Outgoing", ""},
-	{"amazonses", "From", "amazonses.com"},
-	{"notes", "", "lotus notes"},
-	{"domino", "", "domino"},
-	{"groupwise", "", "groupwise"},
-	{"opensmtpd", "", "opensmtpd"},
-	{"courier", "", "courier mail server"},
-	{"yahoo", "From", "yahoo"},
-	{"aol", "From", "aol.com"},
-	{"messagingserver", "", "sun java system messaging server"},
-}
-
-// family names the MTA or provider family of a bounce, or "".
-func (c *classifier) family() string {
-	lr := strings.ToLower(c.report)
-	if len(lr) > 8192 {
-		lr = lr[:8192]
-	}
-	for _, f := range familyRules {
-		if f.header == "" {
-			if strings.Contains(lr, f.marker) {
-				return f.family
-			}
-			continue
-		}
-		if !c.m.Header.has(f.header) {
-			continue
-		}
-		if f.marker == "" || strings.Contains(strings.ToLower(c.m.Header.get(f.header)), f.marker) {
-			return f.family
-		}
-	}
-	return ""
 }
 
 // nested classifies a bounce that came back inside another message (a

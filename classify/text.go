@@ -35,7 +35,7 @@ func reportText(m *message) (report, quoted string) {
 	if len(text) > maxReportText*4 {
 		text = text[:maxReportText*4]
 	}
-	if i := cutOriginal(text); i >= 0 {
+	if i := originalStart(text); i >= 0 {
 		report, quoted = text[:i], text[i:]
 	} else {
 		report = text
@@ -83,9 +83,9 @@ var cutMarkers = []string{
 	"以下、送信されたメールのヘッダです",
 }
 
-// cutOriginal returns the offset of the line where the returned message
+// originalStart returns the offset of the line where the returned message
 // starts, or -1.
-func cutOriginal(text string) int {
+func originalStart(text string) int {
 	pos := 0
 	prevBlank := false
 	lines := 0
@@ -235,8 +235,7 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 			}
 			seen[key] = len(cands)
 			addrLine[i] = true
-			rest := line[a.End:]
-			cands = append(cands, cand{addr: a.Addr, line: i, after: strings.TrimLeft(rest, ">:;,.)] \t")})
+			cands = append(cands, cand{addr: a.Addr, line: i, after: strings.TrimSpace(line)})
 		}
 	}
 	out := make([]textRecipient, 0, len(cands))
@@ -249,7 +248,7 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 		for j := c.line + 1; j < len(lines) && j < c.line+12; j++ {
 			t := strings.TrimSpace(lines[j])
 			if t == "" {
-				if len(parts) > 0 {
+				if len(parts) > 1 || len(parts) == 1 && !bareAddr(parts[0]) {
 					break
 				}
 				continue
@@ -273,6 +272,17 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 		out = append(out, textRecipient{Addr: c.addr, Diagnostic: diag})
 	}
 	return out
+}
+
+// bareAddr reports whether a line holds nothing but an address (and
+// brackets or a colon).
+func bareAddr(line string) bool {
+	a := findAddrs(line)
+	if len(a) != 1 {
+		return false
+	}
+	rest := strings.Trim(line[:a[0].Start]+line[a[0].End:], " \t<>:;,.()[]\"'")
+	return rest == ""
 }
 
 // skipAddrLine reports whether a line is a header or envelope line whose
