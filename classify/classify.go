@@ -272,6 +272,9 @@ func (c *classifier) finish(decoder, how string) {
 		}
 		r.ReplyCode = findReplyCode(r.Diagnostic)
 		r.Command = findCommand(r.Diagnostic)
+		if r.Command == "" && len(v.Recipients) == 1 {
+			r.Command = findCommand(c.report)
+		}
 		reason, rule := familyReason(decoder), "family:"+decoder
 		if reason == "" {
 			reason, rule = reasonFor(reasonInput{

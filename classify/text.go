@@ -248,7 +248,8 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 		for j := c.line + 1; j < len(lines) && j < c.line+12; j++ {
 			t := strings.TrimSpace(lines[j])
 			if t == "" {
-				if len(parts) > 1 || len(parts) == 1 && !bareAddr(parts[0]) {
+				// a paragraph that names no SMTP reply goes on into the next
+				if hasCode(parts) {
 					break
 				}
 				continue
@@ -272,6 +273,17 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 		out = append(out, textRecipient{Addr: c.addr, Diagnostic: diag})
 	}
 	return out
+}
+
+// hasCode reports whether diagnostic lines hold an SMTP reply code or an
+// enhanced status code.
+func hasCode(parts []string) bool {
+	for _, p := range parts {
+		if findStatus(p) != "" || findReplyCode(p) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // bareAddr reports whether a line holds nothing but an address (and
