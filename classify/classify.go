@@ -99,6 +99,20 @@ func (c *classifier) run() {
 		return
 	}
 
+	// Amazon SES notifications (JSON through SNS).
+	if c.amazonSES() {
+		return
+	}
+	// Apple Mail's unsubscribe request (RFC 8058 is for the sender's
+	// side; this is the mail the button sends).
+	if strings.EqualFold(m.Header.get("X-Apple-Unsubscribe"), "true") {
+		v.Kind, v.FeedbackType, v.Decoder, v.Rule = KindComplaint, "opt-out", "arf", "complaint:apple-unsubscribe"
+		if a := firstAddr(m.Header.get("From")); a != "" {
+			v.Recipients = []Recipient{{Address: a, Reason: ReasonFeedback, Rule: v.Rule}}
+		}
+		return
+	}
+
 	// 2. Delivery status notifications (RFC 3464 / RFC 6533).
 	var dsn dsnReport
 	for _, p := range m.Parts {
@@ -181,7 +195,8 @@ func (c *classifier) run() {
 			return
 		}
 		if ft := providerComplaint(m, c.report); ft != "" {
-			v.Kind, v.FeedbackType, v.Decoder, v.Rule = KindComplaint, ft, "complaint", "complaint:provider"
+			// the type is a guess, so feedback_type stays empty
+			v.Kind, v.Decoder, v.Rule = KindComplaint, "complaint", "complaint:provider:"+ft
 			return
 		}
 		if !looksLikeBounceBody(c.report) || len(texts) == 0 && !bounceSender(m.Header.get("From")) {
