@@ -41,14 +41,28 @@ const maxReasonText = 4096
 func reasonFor(in reasonInput) (Reason, string) {
 	text := normalizeReasonText(in.Diagnostic)
 	status := statusCode(in.Status)
+	if d := statusDetail(status); d == "" || d == "0.0" {
+		// The text often carries a finer code than the Status field:
+		// "Status: 5.0.0" beside "550 5.1.1 <a@b.example>... User unknown".
+		if t := textStatus(text); t != "" {
+			status = t
+		}
+	}
 	cmd := strings.ToUpper(strings.TrimSpace(in.Command))
 	if len(cmd) > 4 {
 		cmd = cmd[:4] // "RCPT TO", "MAIL FROM", "STARTTLS"
 	}
 	specific, specificOK := specificStatus[statusDetail(status)]
 
-	if r, ok := matchPhrases(text, cmd, reasonPhrases); ok {
-		r = atCommand(r, cmd, status, specific)
+	if rule := matchPhrases(text, cmd, reasonPhrases); rule != nil {
+		r := rule.reason
+		if !rule.definite {
+			r = atCommand(r, cmd, status, specific)
+		} else if cmd == "MAIL" {
+			r = ReasonRejected
+		} else if cmd == "DATA" && r == ReasonUserUnknown {
+			r = ReasonFiltered
+		}
 		if !specificOK || specific == r || !yieldsToStatus(r) {
 			return r, "text:" + string(r)
 		}
@@ -73,18 +87,22 @@ func reasonFor(in reasonInput) (Reason, string) {
 		// RFC 4954 §6, RFC 8689: encryption needed or TLS required.
 		return ReasonFailedSTARTTLS, "code:" + in.ReplyCode
 	}
+	vague := matchPhrases(text, cmd, reasonVague)
+	if vague != nil {
+		// A refusal of MAIL FROM is about the sender, of the connection
+		// about the client, whatever the words.
+		switch cmd {
+		case "MAIL":
+			return ReasonRejected, "text:" + string(ReasonRejected)
+		case "CONN":
+			return ReasonBlocked, "text:" + string(ReasonBlocked)
+		}
+	}
 	if r, ok := genericStatus(status); ok {
 		return r, "status:" + status
 	}
-	if r, ok := matchPhrases(text, cmd, reasonVague); ok {
-		switch cmd {
-		case "MAIL":
-			r = ReasonRejected
-		case "CONN":
-			r = ReasonBlocked
-		default:
-			r = atCommand(r, cmd, status, specific)
-		}
+	if vague != nil {
+		r := atCommand(vague.reason, cmd, status, specific)
 		return r, "text:" + string(r)
 	}
 	if c := in.ReplyCode; len(c) == 3 && (c[0] == '4' || c[0] == '5') && c[1] == '0' && c[2] >= '1' && c[2] <= '7' {
@@ -150,8 +168,7 @@ const unknownRecipientDefault = ReasonFiltered
 // sender, the content or the size are not.
 func yieldsToStatus(text Reason) bool {
 	switch text {
-	case ReasonUserUnknown, ReasonHostUnknown, ReasonFiltered, ReasonExpired,
-		ReasonNetworkError, ReasonSystemError, ReasonNotAccept, ReasonRejected:
+	case ReasonUserUnknown, ReasonHostUnknown, ReasonExpired, ReasonNetworkError, ReasonSystemError, ReasonNotAccept, ReasonRejected:
 		return true
 	}
 	return false
@@ -243,7 +260,6 @@ var specificStatus = map[string]Reason{
 	"1.2":  ReasonHostUnknown,   // bad destination system address
 	"1.3":  ReasonUserUnknown,   // bad destination mailbox address syntax
 	"1.6":  ReasonHasMoved,      // destination mailbox has moved
-	"1.10": ReasonNotAccept,     // RFC 7505: recipient address has null MX
 	"2.2":  ReasonMailboxFull,   // mailbox full
 	"2.3":  ReasonEmailTooLarge, // message length exceeds administrative limit
 	"3.1":  ReasonSystemFull,    // mail system full
@@ -274,6 +290,8 @@ func genericStatus(status string) (Reason, bool) {
 	switch statusDetail(status) {
 	case "1.0":
 		return ReasonUserUnknown, true
+	case "1.10":
+		return ReasonNotAccept, true // RFC 7505: recipient address has null MX
 	case "1.4":
 		return ReasonFiltered, true
 	case "1.7", "1.8":
@@ -287,8 +305,13 @@ func genericStatus(status string) (Reason, bool) {
 		return ReasonNotAccept, true
 	case "3.0", "3.3", "3.5", "4.3", "5.3", "5.4", "5.5", "1.9":
 		return ReasonSystemError, true
-	case "4.1", "4.7":
-		return ReasonExpired, true // no answer from host, delivery time expired
+	case "4.7":
+		return ReasonExpired, true // delivery time expired
+	case "4.1":
+		if status[0] == '4' {
+			return ReasonExpired, true // no answer from host, still trying
+		}
+		return "", false
 	case "4.2", "4.4", "4.6", "4.8":
 		if status[0] == '5' && statusDetail(status) == "4.4" {
 			return ReasonHostUnknown, true
@@ -324,14 +347,17 @@ type phraseRule struct {
 	// means something else, e.g. "user unknown" after MAIL FROM is the
 	// sender's address.
 	notAt string
+	// definite phrases mean their reason whatever the command and status
+	// (apart from MAIL FROM, which makes any refusal the sender's).
+	definite bool
 }
 
-// matchPhrases returns the reason of the first rule whose parts all occur,
-// in order, in text. Each part is searched once from where the previous
-// one ended, so a rule costs one pass over text.
-func matchPhrases(text, cmd string, rules []phraseRule) (Reason, bool) {
+// matchPhrases returns the first rule whose parts all occur, in order, in
+// text, or nil. Each part is searched once from where the previous one
+// ended, so a rule costs one pass over text.
+func matchPhrases(text, cmd string, rules []phraseRule) *phraseRule {
 	if text == "" {
-		return "", false
+		return nil
 	}
 	for i := range rules {
 		r := &rules[i]
@@ -348,10 +374,10 @@ func matchPhrases(text, cmd string, rules []phraseRule) (Reason, bool) {
 			rest = rest[j+len(p):]
 		}
 		if ok {
-			return r.reason, true
+			return r
 		}
 	}
-	return "", false
+	return nil
 }
 
 // phrases builds the rules of one reason: each phrase is a lower-case
@@ -425,7 +451,7 @@ var reasonPhrases = concatRules(
 		"routing loop", "too many hops", "mail forwarding loop", "forwarding loop count", "message looping"),
 	phrases(ReasonAuthFailure, "",
 		"dmarc policy", "dmarc verification", "dmarc check", "dmarc reject", "fails dmarc", "failed dmarc",
-		"spf check: fail", "spf fail", "spf validation", "spf record", "spf settings", "spf) fail",
+		"spf check: fail", "spf fail", "spf validation", "its spf record", "it's spf record", "spf settings", "spf) fail",
 		"sender policy framework", "bad spf records", "//spf.pobox.com", "spf) domain authentication",
 		"spf or dkim", "dkim signature", "dkim check", "dkim validation", "failed dkim", "dkim fail",
 		"authentication requirements defined for the sender", "required authentication level",
@@ -496,6 +522,11 @@ var reasonPhrases = concatRules(
 		"name or service not known", "unroutable address", "unrouteable address",
 		"mail domain mentioned in email address is unknown", "the account or domain may not exist",
 		"553 * does not exist", "host not found", "domain doesn't exist"),
+	definitely(phrases(ReasonUserUnknown, "",
+		"recipient name is not recognized", "invalid final delivery userid", "address couldn't be found",
+		"wasn't found at the destination domain", "wasn’t found at the destination domain",
+		"recipientnotfound", "recipient not found", "invalid recipient", "mailbox unavailable",
+		"#5.1.0 address rejected")),
 	phrases(ReasonUserUnknown, "",
 		"user unknown", "unknown user", "unknown recipient", "recipient unknown", "unknown mailbox",
 		"mailbox unknown", "address unknown", "unknown address", "unknown local part", "unknown local-part",
@@ -590,6 +621,40 @@ var reasonVague = concatRules(
 	phrases(ReasonRejected, "",
 		"access denied", "address rejected", "rejected", "denied", "refused", "not allowed"),
 )
+
+// definitely marks rules as definite.
+func definitely(rules []phraseRule) []phraseRule {
+	for i := range rules {
+		rules[i].definite = true
+	}
+	return rules
+}
+
+// textStatus returns the first RFC 3463 code of class 4 or 5 in text
+// whose detail is not x.0.0, or "".
+func textStatus(text string) string {
+	for i := 0; i+5 <= len(text); i++ {
+		c := text[i]
+		if (c != '4' && c != '5') || text[i+1] != '.' || (i > 0 && (isDigit(text[i-1]) || text[i-1] == '.')) {
+			continue
+		}
+		s := statusCode(text[i:])
+		if s == "" {
+			continue
+		}
+		end := i + len(s)
+		if end < len(text) && (isDigit(text[end]) || (text[end] == '.' && end+1 < len(text) && isDigit(text[end+1]))) {
+			continue
+		}
+		if statusDetail(s) != "0.0" {
+			return s
+		}
+		i = end
+	}
+	return ""
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func concatRules(groups ...[]phraseRule) []phraseRule {
 	var out []phraseRule
