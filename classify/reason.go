@@ -54,7 +54,7 @@ func reasonFor(in reasonInput) (Reason, string) {
 	}
 	specific, specificOK := specificStatus[statusDetail(status)]
 
-	if rule := matchPhrases(text, cmd, reasonPhrases); rule != nil {
+	if rule := matchPhrases(text, cmd, &reasonPhrases); rule != nil {
 		r := rule.reason
 		if !rule.definite {
 			r = atCommand(r, cmd, status, specific)
@@ -87,7 +87,7 @@ func reasonFor(in reasonInput) (Reason, string) {
 		// RFC 4954 §6, RFC 8689: encryption needed or TLS required.
 		return ReasonFailedSTARTTLS, "code:" + in.ReplyCode
 	}
-	vague := matchPhrases(text, cmd, reasonVague)
+	vague := matchPhrases(text, cmd, &reasonVague)
 	if vague != nil {
 		// A refusal of MAIL FROM is about the sender, of the connection
 		// about the client, whatever the words.
@@ -352,32 +352,171 @@ type phraseRule struct {
 	definite bool
 }
 
-// matchPhrases returns the first rule whose parts all occur, in order, in
-// text, or nil. Each part is searched once from where the previous one
-// ended, so a rule costs one pass over text.
-func matchPhrases(text, cmd string, rules []phraseRule) *phraseRule {
+// phraseTable is an ordered list of phrase rules with an Aho-Corasick
+// automaton over all their parts, so that one pass over a text finds every
+// part it contains, however many rules there are: the work per recipient
+// is linear in the text, never in the number of phrases.
+type phraseTable struct {
+	rules []phraseRule
+	first []int32 // pattern id of each rule's first part
+	m     phraseMatcher
+}
+
+// maxPhrasePatterns bounds the distinct parts of a table, so that the set
+// of patterns found in a text fits a bitset on the stack.
+const maxPhrasePatterns = 32 * 64
+
+type phraseMatcher struct {
+	class  [256]uint8 // byte -> input class; 0 for bytes in no pattern
+	nclass int
+	next   []int32 // state*nclass+class -> state, a complete automaton
+	out    []int32 // pattern ending at a state, or -1
+	dict   []int32 // nearest proper suffix state with an output, or -1
+}
+
+func newPhraseTable(rules []phraseRule) phraseTable {
+	t := phraseTable{rules: rules, first: make([]int32, len(rules))}
+	ids := map[string]int32{}
+	var pats []string
+	for i, r := range rules {
+		for j, p := range r.parts {
+			id, ok := ids[p]
+			if !ok {
+				id = int32(len(pats))
+				ids[p] = id
+				pats = append(pats, p)
+			}
+			if j == 0 {
+				t.first[i] = id
+			}
+		}
+	}
+	if len(pats) > maxPhrasePatterns {
+		panic("classify: too many reason phrases for the matcher")
+	}
+	t.m = newPhraseMatcher(pats)
+	return t
+}
+
+func newPhraseMatcher(pats []string) phraseMatcher {
+	var m phraseMatcher
+	m.nclass = 1
+	for _, p := range pats {
+		for i := 0; i < len(p); i++ {
+			if m.class[p[i]] == 0 {
+				m.class[p[i]] = uint8(m.nclass)
+				m.nclass++
+			}
+		}
+	}
+	// The trie, with -1 for a missing edge.
+	newState := func() int32 {
+		for c := 0; c < m.nclass; c++ {
+			m.next = append(m.next, -1)
+		}
+		m.out = append(m.out, -1)
+		m.dict = append(m.dict, -1)
+		return int32(len(m.out) - 1)
+	}
+	newState()
+	for id, p := range pats {
+		s := int32(0)
+		for i := 0; i < len(p); i++ {
+			e := int(s)*m.nclass + int(m.class[p[i]])
+			if m.next[e] < 0 {
+				n := newState()
+				m.next[e] = n
+			}
+			s = m.next[e]
+		}
+		m.out[s] = int32(id)
+	}
+	// Breadth first: failure links, then complete every missing edge.
+	fail := make([]int32, len(m.out))
+	queue := make([]int32, 0, len(m.out))
+	for c := 0; c < m.nclass; c++ {
+		if n := m.next[c]; n > 0 {
+			fail[n] = 0
+			queue = append(queue, n)
+		} else {
+			m.next[c] = 0
+		}
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		f := fail[s]
+		if m.out[f] >= 0 {
+			m.dict[s] = f
+		} else {
+			m.dict[s] = m.dict[f]
+		}
+		for c := 0; c < m.nclass; c++ {
+			e := int(s)*m.nclass + c
+			if n := m.next[e]; n >= 0 {
+				fail[n] = m.next[int(f)*m.nclass+c]
+				queue = append(queue, n)
+			} else {
+				m.next[e] = m.next[int(f)*m.nclass+c]
+			}
+		}
+	}
+	return m
+}
+
+// scan marks in found every pattern that occurs in text.
+func (m *phraseMatcher) scan(text string, found *[maxPhrasePatterns / 64]uint64) {
+	s := int32(0)
+	for i := 0; i < len(text); i++ {
+		s = m.next[int(s)*m.nclass+int(m.class[text[i]])]
+		o := s
+		if m.out[o] < 0 {
+			o = m.dict[o]
+		}
+		for o >= 0 {
+			id := m.out[o]
+			found[id/64] |= 1 << (id % 64)
+			o = m.dict[o]
+		}
+	}
+}
+
+// matchPhrases returns the first rule of t whose parts all occur, in
+// order, in text, or nil.
+func matchPhrases(text, cmd string, t *phraseTable) *phraseRule {
 	if text == "" {
 		return nil
 	}
-	for i := range rules {
-		r := &rules[i]
+	var found [maxPhrasePatterns / 64]uint64
+	t.m.scan(text, &found)
+	for i := range t.rules {
+		id := t.first[i]
+		if found[id/64]&(1<<(id%64)) == 0 {
+			continue
+		}
+		r := &t.rules[i]
 		if cmd != "" && r.notAt != "" && strings.Contains(r.notAt, cmd) {
 			continue
 		}
-		rest, ok := text, true
-		for _, p := range r.parts {
-			j := strings.Index(rest, p)
-			if j < 0 {
-				ok = false
-				break
-			}
-			rest = rest[j+len(p):]
+		if len(r.parts) > 1 && !inOrder(text, r.parts) {
+			continue
 		}
-		if ok {
-			return r
-		}
+		return r
 	}
 	return nil
+}
+
+// inOrder reports whether parts occur in text one after the other. Each
+// part is searched from where the previous one ended: one pass over text.
+func inOrder(text string, parts []string) bool {
+	for _, p := range parts {
+		j := strings.Index(text, p)
+		if j < 0 {
+			return false
+		}
+		text = text[j+len(p):]
+	}
+	return true
 }
 
 // phrases builds the rules of one reason: each phrase is a lower-case
@@ -397,7 +536,7 @@ const beforeData = "CONN HELO EHLO STAR AUTH MAIL RCPT"
 // higher in the list wins when a text names two. Sender-side reasons come
 // before the recipient's own, so that "blocked using a DNSBL ... user
 // unknown" never blames the recipient.
-var reasonPhrases = concatRules(
+var reasonPhrases = newPhraseTable(concatRules(
 	phrases(ReasonMailboxFull, "",
 		"mailbox full", "mailbox is full", "mailbox*is full", "mailbox*exceeded*limit", "mailbox size limit",
 		"mailbox would exceed", "mailbox exceeds allowed size", "mailfolder is full", "full mailbox",
@@ -601,11 +740,11 @@ var reasonPhrases = concatRules(
 		"suppression list", "on the account-level suppression"),
 	phrases(ReasonSyntaxError, "",
 		"malformed address", "syntax error in parameters", "command unrecognized", "syntax error"),
-)
+))
 
 // reasonVague are phrases that hint at a reason without naming it; they
 // decide only when no specific phrase and no status did.
-var reasonVague = concatRules(
+var reasonVague = newPhraseTable(concatRules(
 	phrases(ReasonExpired, "",
 		"delivery expired", "delivery time expired", "message expired", "expired after", "message timed out",
 		"connection timed out", "timed out", "queue too long", "giving up on", "gave up", "given up",
@@ -620,7 +759,7 @@ var reasonVague = concatRules(
 		"rejected recipient", "undeliverable address", "invalid rcpt", "#5.1.1", "5.1.1"),
 	phrases(ReasonRejected, "",
 		"access denied", "address rejected", "rejected", "denied", "refused", "not allowed"),
-)
+))
 
 // definitely marks rules as definite.
 func definitely(rules []phraseRule) []phraseRule {
