@@ -88,7 +88,7 @@ func reasonFor(in reasonInput) (Reason, string) {
 		return ReasonFailedSTARTTLS, "code:" + in.ReplyCode
 	}
 	vague := matchPhrases(text, cmd, &reasonVague)
-	if vague != nil {
+	if vague != nil && vague.reason != ReasonExpired {
 		// A refusal of MAIL FROM is about the sender, of the connection
 		// about the client, whatever the words.
 		switch cmd {
@@ -793,7 +793,6 @@ func textStatus(text string) string {
 	return ""
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func concatRules(groups ...[]phraseRule) []phraseRule {
 	var out []phraseRule
