@@ -793,7 +793,6 @@ func textStatus(text string) string {
 	return ""
 }
 
-
 func concatRules(groups ...[]phraseRule) []phraseRule {
 	var out []phraseRule
 	for _, g := range groups {
