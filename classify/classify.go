@@ -227,8 +227,16 @@ func (c *classifier) run() {
 		}
 	}
 	for i := range v.Recipients {
-		if weakDiagnostic(v.Recipients[i].Diagnostic) {
-			v.Recipients[i].Diagnostic = c.reportDiagnostic()
+		r := &v.Recipients[i]
+		if weakDiagnostic(r.Diagnostic) {
+			r.Diagnostic = c.reportDiagnostic()
+		}
+		if len(v.Recipients) == 1 && !hasCode([]string{r.Diagnostic}) {
+			// the reply may stand apart from the address ("Could not be
+			// delivered because of 550 5.1.1 User unknown ... recipients:")
+			if cl := codeLines(c.report); cl != "" {
+				r.Diagnostic += " " + cl
+			}
 		}
 	}
 	if len(v.Recipients) == 0 && c.nested() {

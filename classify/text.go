@@ -286,6 +286,22 @@ func hasCode(parts []string) bool {
 	return false
 }
 
+// codeLines returns the first lines of text that hold an SMTP reply or
+// status code, joined.
+func codeLines(text string) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(line)
+		if t != "" && (findStatus(t) != "" || findReplyCode(t) != "") {
+			out = append(out, t)
+			if len(out) == 3 {
+				break
+			}
+		}
+	}
+	return strings.Join(out, " ")
+}
+
 // bareAddr reports whether a line holds nothing but an address (and
 // brackets or a colon).
 func bareAddr(line string) bool {
