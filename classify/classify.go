@@ -288,12 +288,14 @@ func (c *classifier) finish(decoder, how string) {
 			continue
 		}
 		r.Diagnostic = collapseSpace(r.Diagnostic)
-		if s := findStatus(r.Diagnostic); s != "" {
-			if r.Status == "" || strings.HasSuffix(r.Status, ".0.0") && sameClass(s, r.Status) && !strings.HasSuffix(s, ".0.0") {
+		if s := findFailStatus(r.Diagnostic); s != "" {
+			// The reply's own code is more precise than a DSN Status that
+			// MTAs fill with a generic or timeout code.
+			if r.Status == "" || sameClass(s, r.Status) && !strings.HasSuffix(s, ".0.0") {
 				r.Status = s
 			}
 		}
-		r.ReplyCode = findReplyCode(r.Diagnostic)
+		r.ReplyCode = findFailReply(r.Diagnostic)
 		r.Command = findCommand(r.Diagnostic)
 		if r.Command == "" && len(v.Recipients) == 1 {
 			r.Command = findCommand(c.report)
