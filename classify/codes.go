@@ -61,7 +61,7 @@ func findReplyFrom(s, classes string) string {
 		if i > 0 && strings.IndexByte(" (<;:\"'[=#\t", s[i-1]) < 0 {
 			continue
 		}
-		if i+3 < len(s) && strings.IndexByte(" -)\t]", s[i+3]) < 0 {
+		if i+3 < len(s) && strings.IndexByte(" -)\t],:;\"'\n", s[i+3]) < 0 {
 			continue
 		}
 		// "5.1.1 550" is fine; "550 ms" or "421 bytes" are rare enough.
