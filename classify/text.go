@@ -147,11 +147,15 @@ func stripHTML(s string) string {
 				b.WriteByte('\n')
 			case "td", "th":
 				b.WriteByte(' ')
-			case "style", "script", "head", "title":
-				// skip to the closing tag
-				end := strings.Index(strings.ToLower(s[i+j:]), "</"+tag)
-				if end >= 0 && !strings.HasPrefix(strings.ToLower(s[i+1:]), "/") {
-					i += j + end
+			case "style", "script", "title":
+				// skip to the closing tag; searched once per opening tag,
+				// and the skipped text is never scanned again
+				if s[i+1] != '/' {
+					if end := indexFold(s[i+j:], "</"+tag); end >= 0 {
+						i += j + end
+						continue
+					}
+					i = len(s) // unclosed: the rest is script or style
 					continue
 				}
 			}
@@ -189,6 +193,18 @@ func stripHTML(s string) string {
 		i++
 	}
 	return b.String()
+}
+
+// indexFold is strings.Index for an ASCII lower-case needle, ignoring
+// the case of s.
+func indexFold(s, needle string) int {
+	n := len(needle)
+	for i := 0; i+n <= len(s); i++ {
+		if strings.EqualFold(s[i:i+n], needle) {
+			return i
+		}
+	}
+	return -1
 }
 
 // textRecipient is a recipient found in bounce prose, with the text that
@@ -329,8 +345,11 @@ func skipAddrLine(line string) bool {
 // isMessageID reports whether the address at a looks like a Message-ID in
 // angle brackets after an "id" word.
 func isMessageID(line string, a addrAt) bool {
-	before := strings.ToLower(line[:a.Start])
-	before = strings.TrimRight(before, " <")
+	before := line[:a.Start]
+	if len(before) > 24 {
+		before = before[len(before)-24:] // bounded: a line may hold many addresses
+	}
+	before = strings.TrimRight(strings.ToLower(before), " <")
 	return strings.HasSuffix(before, "message-id:") || strings.HasSuffix(before, "message id") ||
 		strings.HasSuffix(before, "messageid") || strings.HasSuffix(before, " id")
 }
