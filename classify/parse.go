@@ -126,7 +126,17 @@ func isFieldName(s string) bool {
 // line that is neither a field nor a continuation ends the header, except
 // that a parameter line ("name=value") after Content-Type is taken as a
 // continuation whose leading space was lost.
-func readHeader(b []byte) (header, []byte) {
+func readHeader(b []byte) (header, []byte) { return readHeaderMode(b, false) }
+
+// readQuotedHeader reads a header quoted in bounce text, where folding
+// is often lost: a line that is no field continues the previous one, up
+// to the blank line.
+func readQuotedHeader(b []byte) header {
+	h, _ := readHeaderMode(b, true)
+	return h
+}
+
+func readHeaderMode(b []byte, loose bool) (header, []byte) {
 	var h header
 	pos := 0
 	for pos < len(b) {
@@ -163,7 +173,7 @@ func readHeader(b []byte) (header, []byte) {
 			pos = next
 			continue
 		}
-		if len(h) > 0 && looksLikeParam(line) && isContentField(h[len(h)-1].Name) {
+		if len(h) > 0 && (loose || looksLikeParam(line) && isContentField(h[len(h)-1].Name)) {
 			appendContinuation(&h[len(h)-1], line)
 			pos = next
 			continue
