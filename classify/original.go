@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"bytes"
 	"net/textproto"
 	"strings"
 )
@@ -37,7 +38,7 @@ func originalHeader(m *message, quoted string) header {
 		switch p.Type {
 		case "message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers",
 			"message/global-headers", "message/partial", "text/rfc822":
-			h, _ := readHeader(p.Body)
+			h := readQuotedHeader(bytes.TrimLeft(p.Body, "\n"))
 			if len(h) > 0 && looksLikeMailHeader(h) {
 				return h
 			}
