@@ -62,10 +62,20 @@ func reasonFor(in reasonInput) (Reason, string) {
 		// delivery program.
 		return ReasonMailerError, "text:" + string(ReasonMailerError)
 	}
+	if notGoingToTryAgain(text, in.Decoder) {
+		return ReasonExpired, "text:" + string(ReasonExpired)
+	}
 	if rule := matchPhrases(text, cmd, &reasonPhrases); rule != nil {
 		r := rule.reason
 		if !rule.definite {
-			r = atCommand(r, cmd, status, specific)
+			ucmd := cmd
+			if ucmd == "" && in.Decoder == "postfix" {
+				// Postfix names the command of every remote refusal ("in
+				// reply to RCPT TO command"); when the decoder could not
+				// tie one to this recipient, RCPT is by far the likeliest.
+				ucmd = "RCPT"
+			}
+			r = atCommand(r, ucmd, status, specific)
 		} else if cmd == "MAIL" {
 			r = ReasonRejected
 		}
@@ -156,6 +166,9 @@ func unknownRecipient(cmd, status string, specific Reason) Reason {
 		return ReasonUserUnknown
 	case cmd == "DATA":
 		return ReasonFiltered
+	}
+	if d := statusDetail(status); d == "1.0" && status[0] == '5' {
+		return ReasonUserUnknown // other address status: the address, not a filter
 	}
 	switch statusDetail(status) {
 	case "2.0", "2.1", "2.4", "1.4":
@@ -656,7 +669,7 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"mail score (*over ", "this message scored * points", "reject, id=", "greylisted*please try again in",
 		"has been temporarily blocked by our filter", "mail rejete. mail rejected.*506"),
 	phrases(ReasonPolicyViolation, "",
-		"local policy violation", "violates our policy", "denied by policy", "policy reasons", "local policy",
+		"local policy violation", "email policy violation", "violates our policy", "denied by policy", "policy reasons", "local policy",
 		"organization policy", "organizational settings", "security policies", "closed mailing list",
 		"members-only list", "not subscribed to this group", "illegal attachment",
 		"we do not accept messages containing", "not accepting mail with ", "mass mailer",
@@ -690,7 +703,8 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"553 * does not exist", "host not found", "domain doesn't exist"),
 	definitely(phrases(ReasonUserUnknown, "",
 		"recipient name is not recognized", "invalid final delivery userid", "address couldn't be found",
-		"550 <*>: user unknown", "unknown user: ", "not listed in domino directory", "not listed in public name",
+		"550 <*>: user unknown", "550: <*>: user unknown", "unknown user: ", "delivery error: dd this user doesn't have a",
+		"and other recipients in the same domain", "not listed in domino directory", "not listed in public name",
 		"please check if address is correct", "no valid recipients", "recipient address rejected: access denied",
 		"recipient email address is possibly incorrect",
 		"wasn't found at the destination domain", "wasn’t found at the destination domain",
@@ -784,13 +798,22 @@ var reasonVague = newPhraseTable(concatRules(
 		"could not find a gateway for", "failed to deliver to domain ", "will be deleted from queue",
 		"retry timeout exceeded", "too old", "delivery attempts will continue", "has been delayed",
 		"not yet been delivered", "i'm not going to try again", "giving up", "could not deliver for the last",
-		"did not accept our requests to connect", "delivery failed * attempts"),
+		"did not accept our requests to connect", "delivery failed * attempts", "was not delivered within",
+		"host not reachable"),
 	phrases(ReasonUserUnknown, "",
 		"requested action not taken: mailbox", "recipient address rejected", "recipient rejected",
 		"rejected recipient", "undeliverable address", "invalid rcpt", "#5.1.1", "5.1.1"),
 	phrases(ReasonRejected, "",
 		"access denied", "address rejected", "rejected", "denied", "refused", "not allowed"),
 ))
+
+// notGoingToTryAgain reports whether text ends as qmail's queue does when
+// it gives up ("I'm not going to try again; this message has been in the
+// queue too long"). The qmail decoder keeps the cause that precedes it;
+// elsewhere the trailer is what the reporting host decided: expired.
+func notGoingToTryAgain(text, decoder string) bool {
+	return decoder != "qmail" && strings.Contains(text, "not going to try again; this message has been in the queue too long")
+}
 
 // textCommand finds the SMTP command a text says was answered, for the
 // diagnostics whose command the decoder did not know: the earliest of
