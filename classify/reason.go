@@ -643,7 +643,7 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"temporarily deferred due to unexpected volume or user complaints"),
 	phrases(ReasonBlocked, "",
 		"blocked using", "blacklisted by", "spamhaus", "spamcop", "dnsbl", "rbl", "barracudacentral",
-		"abuseat.org", "sorbs", "client host rejected", "client host blocked", "adresse ip source bloquee",
+		"abuseat.org", "sorbs.net", "client host rejected", "client host blocked", "adresse ip source bloquee",
 		"sender ip address rejected", "bad sender ip", "banned sending ip", "dynamic ip", "dynamic/zombied",
 		"open proxy", "your ip", "your network", "not currently accepting mail from your ip", "bad ip profile",
 		"listed as abusive", "my name was rejected", "helo command rejected", "sc-001", "sc-002", "sc-003",
