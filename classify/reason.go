@@ -24,20 +24,28 @@ const maxReasonText = 4096
 // reasonFor picks the reason for one failed or delayed recipient. It returns "" when nothing
 // matched, and names the rule that decided (e.g. "text:userunknown", "status:5.1.1").
 //
-// The order of precedence, first answer wins:
+// The vocabulary is the Sisimai bounce parser's; so is, where it is
+// consistent, the meaning of ambiguous texts ("user unknown" answered
+// after DATA is a content filter, "filtered"). The order of precedence,
+// first answer wins:
 //
-//  1. a specific phrase of the diagnostic text (reasonPhrases); phrases
-//     that blame the recipient's address yield to a specific status that
-//     says otherwise, and what an SMTP command was answered with changes
-//     the meaning of some ("no such user" after MAIL FROM is the sender);
-//  2. a specific RFC 3463 status (x.1.1, x.2.2, x.3.4, x.7.25, ...);
-//  3. the failed command or the SMTP reply code (STARTTLS failedstarttls,
+//  1. a diagnostic that is only a program's exit status (X-Unix):
+//     mailererror; qmail's give-up trailer outside qmail: expired;
+//  2. a specific phrase of the diagnostic text (reasonPhrases, sender-side
+//     reasons before the recipient's own). Phrases that blame the
+//     recipient's address yield to a specific status that says otherwise,
+//     prose yields to the RFC 7372 authentication codes, and the SMTP
+//     command that was answered (given, or read from the text) changes the
+//     meaning of some: any refusal of MAIL FROM is the sender's address;
+//  3. a specific RFC 3463 status (x.1.1, x.2.2, x.3.4, x.7.25, ...);
+//  4. the failed command or the SMTP reply code (STARTTLS failedstarttls,
 //     HELO blocked, 521 notaccept, 525 suspend);
-//  4. a generic status (x.7.x securityerror, x.6.x contenterror, 4.4.7
+//  5. a vague refusal at MAIL FROM (rejected) or at connection (blocked);
+//  6. a generic status (x.7.x securityerror, x.6.x contenterror, 4.4.7
 //     expired, ...);
-//  5. a vague phrase of the text (reasonVague: "gave up", "rejected",
+//  7. a vague phrase of the text (reasonVague: "gave up", "rejected",
 //     "access denied");
-//  6. a 50x reply code (syntaxerror), then a delayed recipient: expired.
+//  8. a 50x reply code (syntaxerror), then a delayed recipient: expired.
 func reasonFor(in reasonInput) (Reason, string) {
 	text := normalizeReasonText(in.Diagnostic)
 	status := statusCode(in.Status)
