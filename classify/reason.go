@@ -220,23 +220,52 @@ func normalizeReasonText(s string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for _, w := range strings.Fields(s) {
-		if isReplyContinuation(w) {
+	for i := 0; i < len(s); {
+		for i < len(s) && spaceLen(s, i) > 0 {
+			i += spaceLen(s, i)
+		}
+		j := i
+		for j < len(s) && spaceLen(s, j) == 0 {
+			j++
+		}
+		w := s[i:j]
+		i = j
+		if w == "" || isReplyContinuation(w) {
 			continue
 		}
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
-		for _, r := range w {
-			if r >= 'A' && r <= 'Z' {
-				r += 'a' - 'A'
-			} else if r >= 0x80 {
-				r = unicode.ToLower(r)
+		for k := 0; k < len(w); k++ {
+			c := w[k]
+			if c >= 0x80 {
+				// Rare: lower-case the rest of the word rune by rune.
+				for _, r := range w[k:] {
+					b.WriteRune(unicode.ToLower(r))
+				}
+				break
 			}
-			b.WriteRune(r)
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b.WriteByte(c)
 		}
 	}
 	return b.String()
+}
+
+// spaceLen returns the length of the white space at s[i]: ASCII space or
+// the no-break space (U+00A0) that HTML-made bounces are full of.
+func spaceLen(s string, i int) int {
+	switch s[i] {
+	case ' ', '\t', '\n', '\r', '\v', '\f':
+		return 1
+	case 0xc2:
+		if i+1 < len(s) && s[i+1] == 0xa0 {
+			return 2
+		}
+	}
+	return 0
 }
 
 // isReplyContinuation reports whether w is the "550-" or "550-5.7.1" that

@@ -173,7 +173,7 @@ func TestTextCommand(t *testing.T) {
 }
 
 func TestNormalizeReasonText(t *testing.T) {
-	in := "550-5.7.1 The user   YOU are\r\n trying 550-5.7.1 to reach\tis ÜBER quota"
+	in := "550-5.7.1 The user   YOU are\r\n trying 550-5.7.1 to\u00a0reach\tis ÜBER quota"
 	want := "the user you are trying to reach is über quota"
 	if got := normalizeReasonText(in); got != want {
 		t.Errorf("normalizeReasonText(%q) = %q, want %q", in, got, want)
@@ -561,4 +561,16 @@ func crudeCommand(m string) string {
 		return "DATA"
 	}
 	return m
+}
+
+// TestPhraseMatcherSize keeps the automaton small enough to stay in cache:
+// the phrase tables may grow, but not without notice.
+func TestPhraseMatcherSize(t *testing.T) {
+	for _, table := range []*phraseTable{&reasonPhrases, &reasonVague} {
+		kib := len(table.m.next) * 4 / 1024
+		t.Logf("rules %d, states %d, classes %d, table %d KiB", len(table.rules), len(table.m.out), table.m.nclass, kib)
+		if kib > 4096 {
+			t.Errorf("phrase automaton of %d rules takes %d KiB, more than 4 MiB", len(table.rules), kib)
+		}
+	}
 }
