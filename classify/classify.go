@@ -220,7 +220,19 @@ func (c *classifier) run() {
 			v.Recipients = append(v.Recipients, Recipient{Address: a, Action: action, Diagnostic: diag})
 		}
 	} else {
-		for _, t := range texts {
+		// When some addresses come with a reply code or failure words,
+		// those without are ones the prose merely mentions (a help
+		// address, a list's control address, a quoted sender).
+		failing := make([]bool, len(texts))
+		anyFailing := false
+		for i, t := range texts {
+			failing[i] = c.failureText(t.Diagnostic)
+			anyFailing = anyFailing || failing[i]
+		}
+		for i, t := range texts {
+			if anyFailing && !failing[i] {
+				continue
+			}
 			v.Recipients = append(v.Recipients, Recipient{Address: t.Addr, Action: action, Diagnostic: t.Diagnostic})
 		}
 	}
@@ -254,6 +266,16 @@ func (c *classifier) run() {
 		return
 	}
 	c.finish(decoder, "text")
+}
+
+// failureText reports whether a recipient's own prose says it failed: an
+// SMTP reply or status code, or words the reason rules know.
+func (c *classifier) failureText(d string) bool {
+	if hasCode([]string{d}) {
+		return true
+	}
+	r, _ := reasonFor(reasonInput{Diagnostic: d, Action: string(ActionFailed)})
+	return r != ""
 }
 
 // weakDiagnostic reports whether a diagnostic says nothing beyond an
