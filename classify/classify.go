@@ -195,6 +195,14 @@ func (c *classifier) run() {
 		if ft := providerComplaint(m, c.report); ft != "" {
 			// the type is a guess, so feedback_type stays empty
 			v.Kind, v.Decoder, v.Rule = KindComplaint, "complaint", "complaint:provider:"+ft
+			if c.orig != nil {
+				for _, name := range []string{"X-HmXmrOriginalRecipient", "X-Original-Recipient", "To"} {
+					if a := firstAddr(c.orig.get(name)); a != "" {
+						v.Recipients = []Recipient{{Address: a, Reason: ReasonFeedback, Rule: v.Rule}}
+						break
+					}
+				}
+			}
 			return
 		}
 		if !looksLikeBounceBody(c.report) || len(texts) == 0 && !bounceSender(m.Header.get("From")) {
