@@ -12,7 +12,8 @@ func runCmd(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	err := run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
-	return out.String(), errb.String(), exitCode(err, &errb)
+	code := exitCode(err, &errb)
+	return out.String(), errb.String(), code
 }
 
 func TestHelpAndVersion(t *testing.T) {
