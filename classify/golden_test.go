@@ -189,10 +189,6 @@ func FuzzMessage(f *testing.F) {
 	}
 	f.Add([]byte("Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: multipart/mixed; boundary=x\n\n--x\n"))
 	f.Add([]byte("From: a\nContent-Type: text/plain; charset=utf-7\n\n+AGEAYgBj-"))
-	known := map[Kind]bool{}
-	for _, k := range Kinds {
-		known[k] = true
-	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		start := time.Now()
 		v, err := Message(raw)
@@ -205,12 +201,18 @@ func FuzzMessage(f *testing.F) {
 			}
 			return
 		}
-		if !known[v.Kind] {
+		if !v.Kind.Known() {
 			t.Fatalf("Message: unknown kind %q", v.Kind)
 		}
 		for _, r := range v.Recipients {
 			if r.Action == ActionFailed && r.Address == "" {
 				t.Fatalf("Message: failed recipient without address: %+v", r)
+			}
+			if r.Reason != "" && !r.Reason.Known() {
+				t.Fatalf("Message: reason %q outside the vocabulary", r.Reason)
+			}
+			if (r.Action == ActionFailed || r.Action == ActionDelayed) && r.Reason.SenderSide() && r.Hard {
+				t.Fatalf("Message: sender-side reason %q marked hard", r.Reason)
 			}
 		}
 		if _, err := json.Marshal(v); err != nil {
