@@ -20,6 +20,7 @@ const (
 	maxDepth       = 20       // nested multiparts
 	maxParts       = 200      // leaf parts kept
 	maxHeaderLines = 2000     // header fields kept per header
+	maxRecipients  = 1000     // DSN recipient blocks kept
 )
 
 // field is one header field, unfolded.
