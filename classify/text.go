@@ -105,14 +105,15 @@ func originalStart(text string) int {
 		if t != "" && lines > 1 {
 			decorated := strings.HasPrefix(strings.TrimSpace(line), "-") || strings.HasPrefix(strings.TrimSpace(line), "=") ||
 				strings.HasPrefix(strings.TrimSpace(line), "*") || strings.HasPrefix(strings.TrimSpace(line), "_")
-			lt := strings.ToLower(t)
 			for _, mk := range cutMarkers {
-				if strings.HasPrefix(lt, mk) {
-					if (mk == "original message" || mk == "returned message") && !decorated && !strings.HasSuffix(strings.TrimSpace(lt), ":") && lt != mk {
-						continue
-					}
-					if (mk == "original message" || mk == "returned message") && !decorated && lt == mk && !prevBlank {
-						continue
+				if hasPrefixFold(t, mk) {
+					if (mk == "original message" || mk == "returned message") && !decorated {
+						// undecorated, the words must stand alone after a
+						// blank line or end with a colon
+						whole := len(t) == len(mk)
+						if !whole && !strings.HasSuffix(strings.TrimSpace(t), ":") || whole && !prevBlank {
+							continue
+						}
 					}
 					return pos
 				}
@@ -335,15 +336,20 @@ func bareAddr(line string) bool {
 // skipAddrLine reports whether a line is a header or envelope line whose
 // addresses are no recipients.
 func skipAddrLine(line string) bool {
-	t := strings.ToLower(strings.TrimSpace(line))
+	t := strings.TrimSpace(line)
 	for _, p := range []string{"message-id:", "in-reply-to:", "references:", "from:", "reply-to:", "sender:",
 		"return-path:", "x-", "dkim-", "received:", "by ", "envelope-from", "mail from:", "sender address:", "(envelope-from",
 		"to:", "cc:", "original-envelope-id:", "envelope-id:", "original sender:", "list-"} {
-		if strings.HasPrefix(t, p) {
+		if hasPrefixFold(t, p) {
 			return true
 		}
 	}
 	return false
+}
+
+// hasPrefixFold is strings.HasPrefix ignoring case, without allocating.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // isMessageID reports whether the address at a looks like a Message-ID in
