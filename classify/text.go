@@ -299,7 +299,7 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 // enhanced status code.
 func hasCode(parts []string) bool {
 	for _, p := range parts {
-		if findStatus(p) != "" || findReplyCode(p) != "" {
+		if findFailStatus(p) != "" || findFailReply(p) != "" {
 			return true
 		}
 	}
@@ -312,7 +312,7 @@ func codeLines(text string) string {
 	var out []string
 	for _, line := range strings.Split(text, "\n") {
 		t := strings.TrimSpace(line)
-		if t != "" && (findStatus(t) != "" || findReplyCode(t) != "") {
+		if t != "" && (findFailStatus(t) != "" || findFailReply(t) != "") {
 			out = append(out, t)
 			if len(out) == 3 {
 				break
