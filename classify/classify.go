@@ -104,7 +104,7 @@ func (c *classifier) run() {
 	// Apple Mail's unsubscribe request (RFC 8058 is for the sender's
 	// side; this is the mail the button sends).
 	if strings.EqualFold(m.Header.get("X-Apple-Unsubscribe"), "true") {
-		v.Kind, v.FeedbackType, v.Decoder, v.Rule = KindComplaint, "opt-out", "arf", "complaint:apple-unsubscribe"
+		v.Kind, v.FeedbackType, v.Decoder, v.Rule = KindComplaint, "opt-out", "apple", "complaint:apple-unsubscribe"
 		if a := firstAddr(m.Header.get("From")); a != "" {
 			v.Recipients = []Recipient{{Address: a, Reason: ReasonFeedback, Rule: v.Rule}}
 		}
@@ -257,6 +257,10 @@ func (c *classifier) run() {
 			// delivered because of 550 5.1.1 User unknown ... recipients:")
 			if cl := codeLines(c.report); cl != "" {
 				r.Diagnostic += " " + cl
+			} else if !c.failureText(r.Diagnostic) {
+				// or the reason is prose elsewhere ("reject reason:
+				// Mailbox full ... target mail address: ...")
+				r.Diagnostic = c.reportDiagnostic()
 			}
 		}
 	}
