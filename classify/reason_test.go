@@ -71,6 +71,11 @@ func TestReasonFor(t *testing.T) {
 		{"auth required", reasonInput{Diagnostic: "530 5.7.0 Authentication required", Status: "5.7.0"}, ReasonSecurityError, "text:securityerror"},
 		{"generic 5.7.1", reasonInput{Diagnostic: "550 5.7.1 Delivery not permitted here", Status: "5.7.1"}, ReasonSecurityError, "status:5.7.1"},
 
+		{"TLS offered not", reasonInput{Diagnostic: "TLS is required, but was not offered by host mx.b.example[192.0.2.7]", Action: "delayed"}, ReasonFailedSTARTTLS, "text:failedstarttls"},
+		{"SPF beats the blocked words", reasonInput{Diagnostic: "550 5.7.1 SPF: 192.0.2.9 is not allowed to send mail from sender.example", Status: "5.7.1"}, ReasonAuthFailure, "text:authfailure"},
+		{"reverse hostname", reasonInput{Diagnostic: "450 4.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.9]", Status: "4.7.1", Command: "RCPT"}, ReasonRequirePTR, "text:requireptr"},
+		{"sender domain at RCPT", reasonInput{Diagnostic: "450 4.1.8 <s@nowhere.example>: Sender address rejected: Domain not found", Status: "4.1.8", Command: "RCPT"}, ReasonRejected, "text:rejected"},
+
 		// The content and the systems in between.
 		{"virus", reasonInput{Diagnostic: "554 5.7.1 Virus detected: Eicar-Test-Signature", Status: "5.7.1", Command: "DATA"}, ReasonVirusDetected, "text:virusdetected"},
 		{"RFC 5322", reasonInput{Diagnostic: "550 5.7.1 This message is not RFC 5322 compliant, there are multiple Date headers", Status: "5.7.1"}, ReasonNotCompliantRFC, "text:notcompliantrfc"},
