@@ -70,6 +70,9 @@ func reasonFor(in reasonInput) (Reason, string) {
 		// delivery program.
 		return ReasonMailerError, "text:" + string(ReasonMailerError)
 	}
+	if r, code := orangeCode(text); r != "" {
+		return r, "code:orange-" + code
+	}
 	if notGoingToTryAgain(text, in.Decoder) {
 		return ReasonExpired, "text:" + string(ReasonExpired)
 	}
@@ -847,6 +850,62 @@ var reasonVague = newPhraseTable(concatRules(
 	phrases(ReasonRejected, "",
 		"access denied", "address rejected", "rejected", "denied", "refused", "not allowed"),
 ))
+
+// orangeCode reads the error label that Orange and La Poste (France
+// Telecom) append to their replies ("OFR_416", "OFR005_505 [505]",
+// "LPN007_426") and returns the reason its code documents, with the code.
+// Their wording alone is often the same for different causes ("Service
+// refused, please try later").
+func orangeCode(text string) (Reason, string) {
+	for _, label := range []string{"ofr", "lpn"} {
+		i := strings.LastIndex(text, label)
+		if i < 0 || (i > 0 && isLetterOrDigit(text[i-1])) {
+			continue
+		}
+		j := i + len(label)
+		for j < len(text) && (isDigit(text[j]) || text[j] == '_') {
+			j++
+		}
+		tok := text[i+len(label) : j]
+		if len(tok) < 3 || (j < len(text) && isLetterOrDigit(text[j])) {
+			continue
+		}
+		code := tok[len(tok)-3:]
+		if r, ok := orangeCodes[code]; ok && isDigit(code[0]) && isDigit(code[1]) && isDigit(code[2]) {
+			return r, code
+		}
+	}
+	return "", ""
+}
+
+func isLetterOrDigit(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'z' }
+
+// orangeCodes are the codes of Orange's published SMTP error list (the
+// three digits after OFR or LPN) that name one reason.
+var orangeCodes = map[string]Reason{
+	"101": ReasonBlocked,       // IP blocked (DNSBL)
+	"102": ReasonBlocked,       // source IP blocked for spam
+	"103": ReasonBlocked,       // service refused
+	"104": ReasonRateLimited,   // too many connections
+	"305": ReasonSecurityError, // invalid authentication
+	"401": ReasonAuthFailure,   // SPF: not allowed to send
+	"402": ReasonSecurityError, // authentication required
+	"403": ReasonRejected,      // invalid sender
+	"405": ReasonRejected,      // invalid sender
+	"415": ReasonRejected,      // invalid sender
+	"416": ReasonUserUnknown,   // invalid recipient
+	"417": ReasonMailboxFull,   // recipient over quota
+	"420": ReasonSuspend,       // archived recipient
+	"421": ReasonRejected,      // mail from not owned by user
+	"426": ReasonSuspend,       // recipient account blocked
+	"505": ReasonSystemError,   // service refused at end of data
+	"506": ReasonSpamDetected,  // mail rejected
+	"510": ReasonBlocked,       // service refused
+	"514": ReasonEmailTooLarge, // message size limit
+	"517": ReasonAuthFailure,   // DMARC verification failed
+	"630": ReasonPolicyViolation,
+	"999": ReasonBlocked,
+}
 
 // notGoingToTryAgain reports whether text ends as qmail's queue does when
 // it gives up ("I'm not going to try again; this message has been in the

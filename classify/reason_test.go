@@ -76,6 +76,10 @@ func TestReasonFor(t *testing.T) {
 		{"reverse hostname", reasonInput{Diagnostic: "450 4.7.1 Client host rejected: cannot find your reverse hostname, [192.0.2.9]", Status: "4.7.1", Command: "RCPT"}, ReasonRequirePTR, "text:requireptr"},
 		{"sender domain at RCPT", reasonInput{Diagnostic: "450 4.1.8 <s@nowhere.example>: Sender address rejected: Domain not found", Status: "4.1.8", Command: "RCPT"}, ReasonRejected, "text:rejected"},
 
+		{"Orange code", reasonInput{Diagnostic: "421 4.2.0 Service refuse. Veuillez essayer plus tard. Service refused, please try later. OFR005_505 [505]", Status: "4.2.0", Command: "DATA"}, ReasonSystemError, "code:orange-505"},
+		{"La Poste code", reasonInput{Diagnostic: "550 5.5.0 Le compte du destinataire est bloque. The recipient account is blocked. LPN007_426", Status: "5.5.0", Command: "RCPT"}, ReasonSuspend, "code:orange-426"},
+		{"no Orange label inside a word", reasonInput{Diagnostic: "550 5.1.1 user unknown at golpn123_416x", Status: "5.1.1"}, ReasonUserUnknown, "text:userunknown"},
+
 		// The content and the systems in between.
 		{"virus", reasonInput{Diagnostic: "554 5.7.1 Virus detected: Eicar-Test-Signature", Status: "5.7.1", Command: "DATA"}, ReasonVirusDetected, "text:virusdetected"},
 		{"RFC 5322", reasonInput{Diagnostic: "550 5.7.1 This message is not RFC 5322 compliant, there are multiple Date headers", Status: "5.7.1"}, ReasonNotCompliantRFC, "text:notcompliantrfc"},
