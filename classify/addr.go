@@ -35,8 +35,9 @@ func findAddrs(s string) []addrAt {
 			return out
 		}
 		at := from + i
+		lo := from // nothing left of here belongs to this address
 		l := at
-		for l > from && isLocalChar(s[l-1]) {
+		for l > lo && isLocalChar(s[l-1]) {
 			l--
 		}
 		r := at + 1
@@ -44,7 +45,13 @@ func findAddrs(s string) []addrAt {
 			r++
 		}
 		from = at + 1
-		local := strings.Trim(s[l:at], ".'`=/|{}~-")
+		local := strings.Trim(s[l:at], ".'`/|{}~-")
+		if l == at && at-1 > lo && s[at-1] == '"' {
+			// a quoted local part ("john..doe"@example.org)
+			if q := strings.LastIndexByte(s[lo:at-1], '"'); q >= 0 && !strings.ContainsAny(s[lo+q:at], " <>\t\n") {
+				local = s[lo+q : at]
+			}
+		}
 		domain := strings.Trim(s[at+1:r], ".-_")
 		if local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") {
 			continue
@@ -78,6 +85,12 @@ func cleanAddr(s string) string {
 			s = s[i+1 : i+j]
 		} else {
 			s = s[i+1:]
+		}
+	}
+	if strings.HasPrefix(s, "\"") && strings.Contains(s, "\"@") {
+		// a quoted local part is part of the address
+		if a := findAddrs(s); len(a) > 0 && strings.HasPrefix(a[0].Addr, "\"") {
+			return a[0].Addr
 		}
 	}
 	s = strings.Trim(s, " \t<>\"'()[]:;,")

@@ -227,8 +227,16 @@ func (c *classifier) run() {
 		}
 	}
 	for i := range v.Recipients {
-		if weakDiagnostic(v.Recipients[i].Diagnostic) {
-			v.Recipients[i].Diagnostic = c.reportDiagnostic()
+		r := &v.Recipients[i]
+		if weakDiagnostic(r.Diagnostic) {
+			r.Diagnostic = c.reportDiagnostic()
+		}
+		if len(v.Recipients) == 1 && !hasCode([]string{r.Diagnostic}) {
+			// the reply may stand apart from the address ("Could not be
+			// delivered because of 550 5.1.1 User unknown ... recipients:")
+			if cl := codeLines(c.report); cl != "" {
+				r.Diagnostic += " " + cl
+			}
 		}
 	}
 	if len(v.Recipients) == 0 && c.nested() {
@@ -280,12 +288,14 @@ func (c *classifier) finish(decoder, how string) {
 			continue
 		}
 		r.Diagnostic = collapseSpace(r.Diagnostic)
-		if s := findStatus(r.Diagnostic); s != "" {
-			if r.Status == "" || strings.HasSuffix(r.Status, ".0.0") && sameClass(s, r.Status) && !strings.HasSuffix(s, ".0.0") {
+		if s := findFailStatus(r.Diagnostic); s != "" {
+			// The reply's own code is more precise than a DSN Status that
+			// MTAs fill with a generic or timeout code.
+			if r.Status == "" || sameClass(s, r.Status) && !strings.HasSuffix(s, ".0.0") {
 				r.Status = s
 			}
 		}
-		r.ReplyCode = findReplyCode(r.Diagnostic)
+		r.ReplyCode = findFailReply(r.Diagnostic)
 		r.Command = findCommand(r.Diagnostic)
 		if r.Command == "" && len(v.Recipients) == 1 {
 			r.Command = findCommand(c.report)

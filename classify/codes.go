@@ -6,10 +6,16 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // findStatus returns the first RFC 3463 enhanced status code (class 2, 4
 // or 5, "x.y.z") in s, or "".
-func findStatus(s string) string {
+func findStatus(s string) string { return findStatusFrom(s, "245") }
+
+// findFailStatus returns the first class 4 or 5 status code in s: in a
+// session transcript the 2.x.x replies before the failure are no answer.
+func findFailStatus(s string) string { return findStatusFrom(s, "45") }
+
+func findStatusFrom(s, classes string) string {
 	for i := 0; i+4 < len(s); i++ {
 		c := s[i]
-		if c != '2' && c != '4' && c != '5' || s[i+1] != '.' {
+		if strings.IndexByte(classes, c) < 0 || s[i+1] != '.' {
 			continue
 		}
 		if i > 0 && (isDigit(s[i-1]) || s[i-1] == '.') {
@@ -38,10 +44,15 @@ func findStatus(s string) string {
 
 // findReplyCode returns the first SMTP reply code (RFC 5321 §4.2: three
 // digits, first 2-5) in s that stands as a word, or "".
-func findReplyCode(s string) string {
+func findReplyCode(s string) string { return findReplyFrom(s, "2345") }
+
+// findFailReply returns the first 4xx or 5xx reply code in s.
+func findFailReply(s string) string { return findReplyFrom(s, "45") }
+
+func findReplyFrom(s, classes string) string {
 	for i := 0; i+2 < len(s); i++ {
 		c := s[i]
-		if c < '2' || c > '5' || !isDigit(s[i+1]) || !isDigit(s[i+2]) {
+		if strings.IndexByte(classes, c) < 0 || !isDigit(s[i+1]) || !isDigit(s[i+2]) {
 			continue
 		}
 		if s[i+1] > '5' {
@@ -50,7 +61,7 @@ func findReplyCode(s string) string {
 		if i > 0 && strings.IndexByte(" (<;:\"'[=#\t", s[i-1]) < 0 {
 			continue
 		}
-		if i+3 < len(s) && strings.IndexByte(" -)\t]", s[i+3]) < 0 {
+		if i+3 < len(s) && strings.IndexByte(" -)\t],:;\"'\n", s[i+3]) < 0 {
 			continue
 		}
 		// "5.1.1 550" is fine; "550 ms" or "421 bytes" are rare enough.

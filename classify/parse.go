@@ -126,7 +126,17 @@ func isFieldName(s string) bool {
 // line that is neither a field nor a continuation ends the header, except
 // that a parameter line ("name=value") after Content-Type is taken as a
 // continuation whose leading space was lost.
-func readHeader(b []byte) (header, []byte) {
+func readHeader(b []byte) (header, []byte) { return readHeaderMode(b, false) }
+
+// readQuotedHeader reads a header quoted in bounce text, where folding
+// is often lost: a line that is no field continues the previous one, up
+// to the blank line.
+func readQuotedHeader(b []byte) header {
+	h, _ := readHeaderMode(b, true)
+	return h
+}
+
+func readHeaderMode(b []byte, loose bool) (header, []byte) {
 	var h header
 	pos := 0
 	for pos < len(b) {
@@ -163,7 +173,7 @@ func readHeader(b []byte) (header, []byte) {
 			pos = next
 			continue
 		}
-		if len(h) > 0 && looksLikeParam(line) && isContentField(h[len(h)-1].Name) {
+		if len(h) > 0 && (loose || looksLikeParam(line) && isContentField(h[len(h)-1].Name)) {
 			appendContinuation(&h[len(h)-1], line)
 			pos = next
 			continue
@@ -423,22 +433,53 @@ func toUTF8(cs string, b []byte) []byte {
 	cs = strings.ToLower(strings.Trim(strings.TrimSpace(cs), `"'`))
 	switch cs {
 	case "", "us-ascii", "ascii", "utf-8", "utf8":
+		if bytes.Contains(b, []byte("\x1b$B")) || bytes.Contains(b, []byte("\x1b$@")) {
+			// ISO-2022-JP that nobody declared (common in DSN parts)
+			if out, ok := decodeCharset("iso-2022-jp", b); ok {
+				return out
+			}
+		}
 		return b
 	case "utf-7", "unicode-1-1-utf-7", "x-unicode-2-0-utf-7", "csunicode11utf7":
 		return decodeUTF7(b)
 	}
+	out, ok := decodeCharset(cs, b)
+	if ok {
+		return out
+	}
+	// A declared Japanese charset is often wrong (EUC-JP or Shift_JIS
+	// bytes labelled ISO-2022-JP): try the others before giving up.
+	if strings.Contains(cs, "jp") || strings.Contains(cs, "jis") {
+		for _, alt := range []string{"euc-jp", "shift_jis", "iso-2022-jp"} {
+			if alt == cs {
+				continue
+			}
+			if out, ok := decodeCharset(alt, b); ok {
+				return out
+			}
+		}
+	}
+	return b
+}
+
+// decodeCharset converts b from cs to UTF-8 and reports whether that
+// worked without replacement characters.
+func decodeCharset(cs string, b []byte) ([]byte, bool) {
 	if isASCII(b) && !strings.Contains(cs, "2022") && !strings.Contains(cs, "utf-16") && !strings.Contains(cs, "hz") {
-		return b
+		return b, true
 	}
 	r, err := charset.Reader(cs, bytes.NewReader(b))
 	if err != nil {
-		return b
+		return b, false
 	}
 	out, err := io.ReadAll(r)
 	if err != nil && len(out) == 0 {
-		return b
+		return b, false
 	}
-	return out
+	if bytes.Contains(out, []byte("\uFFFD")) && !bytes.Contains(b, []byte("\uFFFD")) {
+		return out, false
+	}
+	return out, true
 }
 
 func isASCII(b []byte) bool {

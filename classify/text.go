@@ -70,6 +70,8 @@ var cutMarkers = []string{
 	"returned message follows",
 	"returned mail follows",
 	"unsent message below",
+	"unsent message follows",
+	"returned message",
 	"undelivered message follows",
 	"message text follows",
 	"here is a copy of the first part of the message",
@@ -105,10 +107,10 @@ func originalStart(text string) int {
 			lt := strings.ToLower(t)
 			for _, mk := range cutMarkers {
 				if strings.HasPrefix(lt, mk) {
-					if mk == "original message" && !decorated && !strings.HasSuffix(strings.TrimSpace(lt), ":") && lt != mk {
+					if (mk == "original message" || mk == "returned message") && !decorated && !strings.HasSuffix(strings.TrimSpace(lt), ":") && lt != mk {
 						continue
 					}
-					if mk == "original message" && !decorated && lt == mk && !prevBlank {
+					if (mk == "original message" || mk == "returned message") && !decorated && lt == mk && !prevBlank {
 						continue
 					}
 					return pos
@@ -147,11 +149,15 @@ func stripHTML(s string) string {
 				b.WriteByte('\n')
 			case "td", "th":
 				b.WriteByte(' ')
-			case "style", "script", "head", "title":
-				// skip to the closing tag
-				end := strings.Index(strings.ToLower(s[i+j:]), "</"+tag)
-				if end >= 0 && !strings.HasPrefix(strings.ToLower(s[i+1:]), "/") {
-					i += j + end
+			case "style", "script", "title":
+				// skip to the closing tag; searched once per opening tag,
+				// and the skipped text is never scanned again
+				if s[i+1] != '/' {
+					if end := indexFold(s[i+j:], "</"+tag); end >= 0 {
+						i += j + end
+						continue
+					}
+					i = len(s) // unclosed: the rest is script or style
 					continue
 				}
 			}
@@ -189,6 +195,18 @@ func stripHTML(s string) string {
 		i++
 	}
 	return b.String()
+}
+
+// indexFold is strings.Index for an ASCII lower-case needle, ignoring
+// the case of s.
+func indexFold(s, needle string) int {
+	n := len(needle)
+	for i := 0; i+n <= len(s); i++ {
+		if strings.EqualFold(s[i:i+n], needle) {
+			return i
+		}
+	}
+	return -1
 }
 
 // textRecipient is a recipient found in bounce prose, with the text that
@@ -286,6 +304,22 @@ func hasCode(parts []string) bool {
 	return false
 }
 
+// codeLines returns the first lines of text that hold an SMTP reply or
+// status code, joined.
+func codeLines(text string) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(line)
+		if t != "" && (findStatus(t) != "" || findReplyCode(t) != "") {
+			out = append(out, t)
+			if len(out) == 3 {
+				break
+			}
+		}
+	}
+	return strings.Join(out, " ")
+}
+
 // bareAddr reports whether a line holds nothing but an address (and
 // brackets or a colon).
 func bareAddr(line string) bool {
@@ -313,8 +347,11 @@ func skipAddrLine(line string) bool {
 // isMessageID reports whether the address at a looks like a Message-ID in
 // angle brackets after an "id" word.
 func isMessageID(line string, a addrAt) bool {
-	before := strings.ToLower(line[:a.Start])
-	before = strings.TrimRight(before, " <")
+	before := line[:a.Start]
+	if len(before) > 24 {
+		before = before[len(before)-24:] // bounded: a line may hold many addresses
+	}
+	before = strings.TrimRight(strings.ToLower(before), " <")
 	return strings.HasSuffix(before, "message-id:") || strings.HasSuffix(before, "message id") ||
 		strings.HasSuffix(before, "messageid") || strings.HasSuffix(before, " id")
 }
