@@ -208,7 +208,7 @@ func yieldsToStatus(text, status Reason) bool {
 		}
 	}
 	switch text {
-	case ReasonUserUnknown, ReasonHostUnknown, ReasonExpired, ReasonNetworkError, ReasonSystemError, ReasonNotAccept, ReasonRejected:
+	case ReasonUserUnknown, ReasonHostUnknown, ReasonExpired, ReasonNetworkError, ReasonSystemError, ReasonNotAccept:
 		return true
 	}
 	return false
@@ -413,8 +413,7 @@ type phraseRule struct {
 	// parts are lower-case substrings that must occur in this order.
 	parts []string
 	// notAt lists SMTP commands (first four letters) at which the phrase
-	// means something else, e.g. "user unknown" after MAIL FROM is the
-	// sender's address.
+	// means something else, e.g. "relay access denied" answered to HELO.
 	notAt string
 	// definite phrases mean their reason whatever the command and status
 	// (apart from MAIL FROM, which makes any refusal the sender's).
@@ -597,9 +596,6 @@ func phrases(r Reason, notAt string, list ...string) []phraseRule {
 	}
 	return out
 }
-
-// Commands before the message is sent: a content rule cannot fire there.
-const beforeData = "CONN HELO EHLO STAR AUTH MAIL RCPT"
 
 // reasonPhrases are the specific phrases, in priority order: a reason
 // higher in the list wins when a text names two. Sender-side reasons come

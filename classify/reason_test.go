@@ -67,6 +67,7 @@ func TestReasonFor(t *testing.T) {
 		{"HELO refused without words", reasonInput{Diagnostic: "550 no", Command: "HELO"}, ReasonBlocked, "command:HELO"},
 		{"sender refused at MAIL", reasonInput{Diagnostic: "550 5.7.1 Access denied", Status: "5.7.1", Command: "MAIL"}, ReasonRejected, "text:rejected"},
 		{"sender domain", reasonInput{Diagnostic: "553 5.1.8 Domain of sender address nobody@nowhere.example does not exist", Status: "5.1.8"}, ReasonRejected, "text:rejected"},
+		{"sender phrase beats a recipient status", reasonInput{Diagnostic: "550 5.1.1 Sender address rejected: not owned by user", Status: "5.1.1", Command: "RCPT"}, ReasonRejected, "text:rejected"},
 		{"sender status only", reasonInput{Diagnostic: "553 no", Status: "5.1.7"}, ReasonRejected, "status:5.1.7"},
 		{"auth required", reasonInput{Diagnostic: "530 5.7.0 Authentication required", Status: "5.7.0"}, ReasonSecurityError, "text:securityerror"},
 		{"generic 5.7.1", reasonInput{Diagnostic: "550 5.7.1 Delivery not permitted here", Status: "5.7.1"}, ReasonSecurityError, "status:5.7.1"},
