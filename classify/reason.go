@@ -679,6 +679,8 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"poor email reputation", "poor reputation", "bad reputation", "reputation problem",
 		"low reputation", "sender reputation", "ip reputation", "domain reputation",
 		"temporarily deferred due to unexpected volume or user complaints"),
+	phrases(ReasonSpamDetected, "",
+		"surbl", "uribl", "blacklisted url"), // URI blocklists judge the content, not the client
 	phrases(ReasonBlocked, "",
 		"blocked using", "blacklisted by", "spamhaus", "spamcop", "dnsbl", "rbl", "barracudacentral",
 		"abuseat.org", "sorbs.net", "client host rejected", "client host blocked", "adresse ip source bloquee",

@@ -55,6 +55,7 @@ func TestReasonFor(t *testing.T) {
 		{"DKIM by status", reasonInput{Diagnostic: "550 nope", Status: "5.7.20"}, ReasonAuthFailure, "status:5.7.20"},
 		{"PTR", reasonInput{Diagnostic: "550 5.7.25 The sending IP has no PTR record", Status: "5.7.25"}, ReasonRequirePTR, "text:requireptr"},
 		{"reverse DNS", reasonInput{Diagnostic: "450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.9]", Status: "4.7.1"}, ReasonRequirePTR, "text:requireptr"},
+		{"URI blocklist is content", reasonInput{Diagnostic: "554 5.7.1 Message rejected: a link is listed on multi.surbl.org", Status: "5.7.1", Command: "DATA"}, ReasonSpamDetected, "text:spamdetected"},
 		{"spam", reasonInput{Diagnostic: "554 5.7.1 Your message looks like spam and was refused", Status: "5.7.1", Command: "DATA"}, ReasonSpamDetected, "text:spamdetected"},
 		{"rate", reasonInput{Diagnostic: "421 4.7.0 Too many connections from your host, slow down", Status: "4.7.0"}, ReasonRateLimited, "text:ratelimited"},
 		{"rate limited", reasonInput{Diagnostic: "450 4.2.1 The recipient is being rate limited, try later", Status: "4.2.1"}, ReasonRateLimited, "text:ratelimited"},
