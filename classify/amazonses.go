@@ -47,12 +47,27 @@ type sesNotification struct {
 // whether it found one.
 func (c *classifier) amazonSES() bool {
 	text := c.report + c.quoted
-	i := strings.Index(text, `{"notificationType"`)
-	if i < 0 {
+	var js string
+	if i := strings.Index(text, `{"notificationType"`); i >= 0 {
+		js = text[i:]
+	} else if i := strings.Index(text, `\"notificationType\"`); i >= 0 {
+		// the raw SNS envelope: the notification is its "Message" string
+		j := strings.LastIndexByte(text[:i], '{')
+		j = strings.LastIndexByte(text[:max(j, 0)], '{')
+		if j < 0 {
+			return false
+		}
+		var env struct{ Message string }
+		if err := json.NewDecoder(strings.NewReader(strings.ReplaceAll(text[j:], "!\n ", ""))).Decode(&env); err != nil {
+			c.v.Notes = append(c.v.Notes, "amazonses: "+err.Error())
+			return false
+		}
+		js = env.Message
+	} else {
 		return false
 	}
 	// Mail software folds long lines as "!\n "; undo it before decoding.
-	js := strings.ReplaceAll(text[i:], "!\n ", "")
+	js = strings.ReplaceAll(js, "!\n ", "")
 	var n sesNotification
 	if err := json.NewDecoder(strings.NewReader(js)).Decode(&n); err != nil {
 		c.v.Notes = append(c.v.Notes, "amazonses: "+err.Error())

@@ -55,15 +55,13 @@ func parseDate(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
+	// drop a trailing comment ("(JST)") that net/mail may refuse
+	if i := strings.LastIndexByte(s, '('); i > 0 {
+		s = strings.TrimSpace(s[:i])
+	}
 	t, err := mail.ParseDate(s)
 	if err != nil {
-		// drop a trailing comment or zone name that net/mail refuses
-		if i := strings.LastIndexByte(s, '('); i > 0 {
-			t, err = mail.ParseDate(strings.TrimSpace(s[:i]))
-		}
-		if err != nil {
-			return time.Time{}
-		}
+		return time.Time{}
 	}
 	return t.UTC()
 }
@@ -197,6 +195,14 @@ func (c *classifier) run() {
 		if ft := providerComplaint(m, c.report); ft != "" {
 			// the type is a guess, so feedback_type stays empty
 			v.Kind, v.Decoder, v.Rule = KindComplaint, "complaint", "complaint:provider:"+ft
+			if c.orig != nil {
+				for _, name := range []string{"X-HmXmrOriginalRecipient", "X-Original-Recipient", "To"} {
+					if a := firstAddr(c.orig.get(name)); a != "" {
+						v.Recipients = []Recipient{{Address: a, Reason: ReasonFeedback, Rule: v.Rule}}
+						break
+					}
+				}
+			}
 			return
 		}
 		if !looksLikeBounceBody(c.report) || len(texts) == 0 && !bounceSender(m.Header.get("From")) {
@@ -222,7 +228,19 @@ func (c *classifier) run() {
 			v.Recipients = append(v.Recipients, Recipient{Address: a, Action: action, Diagnostic: diag})
 		}
 	} else {
-		for _, t := range texts {
+		// When some addresses come with a reply code or failure words,
+		// those without are ones the prose merely mentions (a help
+		// address, a list's control address, a quoted sender).
+		failing := make([]bool, len(texts))
+		anyFailing := false
+		for i, t := range texts {
+			failing[i] = c.failureText(t.Diagnostic)
+			anyFailing = anyFailing || failing[i]
+		}
+		for i, t := range texts {
+			if anyFailing && !failing[i] {
+				continue
+			}
 			v.Recipients = append(v.Recipients, Recipient{Address: t.Addr, Action: action, Diagnostic: t.Diagnostic})
 		}
 	}
@@ -256,6 +274,16 @@ func (c *classifier) run() {
 		return
 	}
 	c.finish(decoder, "text")
+}
+
+// failureText reports whether a recipient's own prose says it failed: an
+// SMTP reply or status code, or words the reason rules know.
+func (c *classifier) failureText(d string) bool {
+	if hasCode([]string{d}) {
+		return true
+	}
+	r, _ := reasonFor(reasonInput{Diagnostic: d, Action: string(ActionFailed)})
+	return r != ""
 }
 
 // weakDiagnostic reports whether a diagnostic says nothing beyond an

@@ -16,8 +16,8 @@ import (
 // the way ../shared/corpus/score measures them. Raise them when the
 // classifier improves; a drop fails TestCorpusRatchet.
 var ratchet = map[string]float64{
-	"detected":       99.7,
-	"recipient":      99.0,
+	"detected":       99.9,
+	"recipient":      99.2,
 	"status":         96.4,
 	"reply code":     96.4,
 	"reason":         93.0,

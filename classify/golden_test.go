@@ -99,6 +99,8 @@ func TestFixtureKinds(t *testing.T) {
 		{"broken/mbox-from-line.eml", KindBounce, "victor@mail.example", "5.2.2", ReasonMailboxFull, false, ""},
 		{"broken/cr-line-ends.eml", KindBounce, "wendy@corp.example", "", "", false, ""},
 		{"japanese/iso-2022-jp.eml", KindBounce, "xavier@docomo.example.jp", "", "", false, ""},
+		{"postfix/help-address.eml", KindBounce, "zoe@user.isp.example", "", ReasonUserUnknown, true, ""},
+		{"arf/provider-complaint.eml", KindComplaint, "", "", "", false, ""},
 		{"amazonses/bounce-json.eml", KindBounce, "yara@example.org", "5.1.1", ReasonUserUnknown, true, ""},
 	}
 	for _, tt := range tests {

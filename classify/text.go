@@ -80,6 +80,7 @@ var cutMarkers = []string{
 	"received message",
 	"the original message headers",
 	"original mail follows",
+	"original mail as follows",
 	"original message header follows",
 	"元のメッセージ",
 	"以下、送信されたメールのヘッダです",
@@ -336,7 +337,8 @@ func bareAddr(line string) bool {
 func skipAddrLine(line string) bool {
 	t := strings.ToLower(strings.TrimSpace(line))
 	for _, p := range []string{"message-id:", "in-reply-to:", "references:", "from:", "reply-to:", "sender:",
-		"return-path:", "x-", "dkim-", "received:", "by ", "envelope-from", "mail from:", "sender address:", "(envelope-from"} {
+		"return-path:", "x-", "dkim-", "received:", "by ", "envelope-from", "mail from:", "sender address:", "(envelope-from",
+		"to:", "cc:", "original-envelope-id:", "envelope-id:", "original sender:", "list-"} {
 		if strings.HasPrefix(t, p) {
 			return true
 		}
@@ -419,6 +421,7 @@ var bounceBody = []string{
 	"rejected your message", "address rejected", "recipient address rejected", "has been delayed",
 	"delivery status notification", "failed to deliver", "retry timeout exceeded", "host unknown",
 	"mailbox is full", "quota", "could not reach", "did not reach", "not reachable",
+	"not a member of this mailing list", "are not member", "duplicated message-id",
 }
 
 func looksLikeBounceBody(report string) bool {
