@@ -217,3 +217,26 @@ func FuzzMessage(f *testing.F) {
 		}
 	})
 }
+
+func TestAutoreplyRule(t *testing.T) {
+	tests := []struct {
+		hdr  string
+		want bool
+	}{
+		{"From: a@b.example\nSubject: Vacation offers for March\n", false},
+		{"From: a@b.example\nReturn-Path: <>\nSubject: On vacation\n", true},
+		{"From: a@b.example\nSubject: Out of Office: your mail\n", true},
+		{"From: a@b.example\nAuto-Submitted: auto-replied\nSubject: hi\n", true},
+		{"From: a@b.example\nAuto-Submitted: auto-generated\nSubject: report\n", false},
+		{"From: a@b.example\nX-Autoreply: yes\nSubject: x\n", true},
+	}
+	for _, tt := range tests {
+		m, err := parse([]byte(tt.hdr + "\nbody\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := autoreplyRule(m) != ""; got != tt.want {
+			t.Errorf("autoreplyRule(%q) = %v, want %v", tt.hdr, got, tt.want)
+		}
+	}
+}
