@@ -692,7 +692,7 @@ var reasonPhrases = newPhraseTable(concatRules(
 	phrases(ReasonRateLimited, "",
 		"rate limit", "rate-limit", "ratelimit", "rate that prevents additional messages", "frequency limited",
 		"too many connections", "too many concurrent", "too many sessions", "too many smtp sessions",
-		"too many recipients", "too many messages", "too many errors from your ip", "throttl",
+		"too many recipients", "too many *recipients", "too many messages", "too many errors from your ip", "throttl",
 		"please try again slower", "max emails per hour", "trop de connexions", "connection limit",
 		"sending too fast", "exceeded the rate", "numerous attempts to deliver this message"),
 	phrases(ReasonNotCompliantRFC, "",
