@@ -92,6 +92,7 @@ func TestFixtureKinds(t *testing.T) {
 		{"autoreply/vacation.eml", KindAutoreply, "", "", ReasonVacation, false, ""},
 		{"autoreply/abwesenheit.eml", KindAutoreply, "", "", ReasonVacation, false, ""},
 		{"notbounce/newsletter-reply.eml", KindNotBounce, "", "", "", false, ""},
+		{"notbounce/human-mentions-bounce-words.eml", KindNotBounce, "", "", "", false, ""},
 		{"delay/postfix-delayed.eml", KindDelay, "quinn@slow.example", "4.4.1", "", false, ""},
 		{"delivered/relayed.eml", KindDelivered, "rita@relay.example", "2.0.0", ReasonDelivered, false, ""},
 		{"broken/no-closing-boundary.eml", KindBounce, "tina@example.net", "5.1.1", ReasonUserUnknown, true, ""},

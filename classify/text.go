@@ -400,7 +400,7 @@ var bounceSubjects = []string{
 // bounceFromLocal are local parts of the senders of bounces.
 func bounceSender(from string) bool {
 	lf := strings.ToLower(from)
-	for _, p := range []string{"mailer-daemon", "postmaster", "mail delivery", "mailer_daemon", "mail-daemon",
+	for _, p := range []string{"mailer-daemon", "postmaster", "post_master", "mail delivery", "mailer_daemon", "mail-daemon",
 		"maildaemon", "mailerdaemon", "mmdf", "mail administrator", "internet mail delivery", "notes mail router",
 		"bounce", "delivery subsystem", "delivery system", "nobody@", "root@"} {
 		if strings.Contains(lf, p) {
