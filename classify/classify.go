@@ -8,9 +8,7 @@ package classify
 
 import (
 	"bytes"
-	"net/mail"
 	"strings"
-	"time"
 )
 
 // Message classifies one raw mail. The error is ErrNotMessage for input
@@ -51,20 +49,6 @@ func firstLine(b []byte) []byte {
 	return b
 }
 
-func parseDate(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	// drop a trailing comment ("(JST)") that net/mail may refuse
-	if i := strings.LastIndexByte(s, '('); i > 0 {
-		s = strings.TrimSpace(s[:i])
-	}
-	t, err := mail.ParseDate(s)
-	if err != nil {
-		return time.Time{}
-	}
-	return t.UTC()
-}
 
 // classifier holds the state of one classification.
 type classifier struct {
