@@ -49,7 +49,6 @@ func firstLine(b []byte) []byte {
 	return b
 }
 
-
 // classifier holds the state of one classification.
 type classifier struct {
 	m      *message
