@@ -286,11 +286,7 @@ func weakDiagnostic(d string) bool {
 // reportDiagnostic is the whole report text, unfolded and bounded: the
 // diagnostic of a recipient whose own lines say nothing.
 func (c *classifier) reportDiagnostic() string {
-	d := collapseSpace(c.report)
-	if len(d) > 1500 {
-		d = d[:1500]
-	}
-	return d
+	return clip(collapseSpace(c.report), 1500)
 }
 
 // finish completes every recipient (status, reply code, command, reason,

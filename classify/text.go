@@ -2,6 +2,7 @@ package classify
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // maxReportText bounds the human-readable text that is scanned for
@@ -32,17 +33,13 @@ func reportText(m *message) (report, quoted string) {
 	if strings.TrimSpace(text) == "" {
 		text = strings.Join(html, "\n")
 	}
-	if len(text) > maxReportText*4 {
-		text = text[:maxReportText*4]
-	}
+	text = clip(text, maxReportText*4)
 	if i := originalStart(text); i >= 0 {
 		report, quoted = text[:i], text[i:]
 	} else {
 		report = text
 	}
-	if len(report) > maxReportText {
-		report = report[:maxReportText]
-	}
+	report = clip(report, maxReportText)
 	return report, quoted
 }
 
@@ -231,7 +228,7 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 	type cand struct {
 		addr  string
 		line  int
-		after string
+		text  string // the whole line the address is on
 	}
 	var cands []cand
 	seen := map[string]int{}
@@ -253,16 +250,19 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 				mentions[key] = append(mentions[key], i)
 				continue
 			}
+			if len(cands) >= maxRecipients {
+				continue
+			}
 			seen[key] = len(cands)
 			addrLine[i] = true
-			cands = append(cands, cand{addr: a.Addr, line: i, after: strings.TrimSpace(line)})
+			cands = append(cands, cand{addr: a.Addr, line: i, text: strings.TrimSpace(line)})
 		}
 	}
 	out := make([]textRecipient, 0, len(cands))
 	for _, c := range cands {
 		var parts []string
-		if c.after != "" {
-			parts = append(parts, c.after)
+		if c.text != "" {
+			parts = append(parts, c.text)
 		}
 		used := map[int]bool{c.line: true}
 		for j := c.line + 1; j < len(lines) && j < c.line+12; j++ {
@@ -286,13 +286,21 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 				used[j] = true
 			}
 		}
-		diag := strings.Join(parts, " ")
-		if len(diag) > 2000 {
-			diag = diag[:2000]
-		}
+		diag := clip(strings.Join(parts, " "), 2000)
 		out = append(out, textRecipient{Addr: c.addr, Diagnostic: diag})
 	}
 	return out
+}
+
+// clip cuts s to at most n bytes without splitting a UTF-8 sequence.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // hasCode reports whether diagnostic lines hold an SMTP reply code or an
