@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -241,5 +242,42 @@ func TestAutoreplyRule(t *testing.T) {
 		if got := autoreplyRule(m) != ""; got != tt.want {
 			t.Errorf("autoreplyRule(%q) = %v, want %v", tt.hdr, got, tt.want)
 		}
+	}
+}
+
+// TestMessageConcurrent classifies the fixtures from several goroutines:
+// the package keeps no mutable state, which -race checks.
+func TestMessageConcurrent(t *testing.T) {
+	var mails [][]byte
+	for _, p := range fixtures(t) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mails = append(mails, b)
+	}
+	want := make([]Kind, len(mails))
+	for i, m := range mails {
+		v, _ := Message(m)
+		want[i] = v.Kind
+	}
+	errs := make(chan string, 4*len(mails))
+	done := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i, m := range mails {
+				if v, _ := Message(m); v.Kind != want[i] {
+					errs <- fmt.Sprintf("mail %d: kind %q, want %q", i, v.Kind, want[i])
+				}
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
