@@ -385,68 +385,6 @@ func (c *classifier) arf(r arfReport) {
 	}
 }
 
-// strongBounce reports header evidence that a mail is a bounce: a
-// delivery report content type, X-Failed-Recipients, a mail-system
-// sender or a bounce subject.
-func (c *classifier) strongBounce() bool {
-	h := c.m.Header
-	ct := strings.ToLower(h.get("Content-Type"))
-	if strings.Contains(ct, "delivery-status") || h.has("X-Failed-Recipients") {
-		return true
-	}
-	subj := strings.ToLower(decodeWords(h.get("Subject")))
-	bounceSubject := false
-	for _, s := range bounceSubjects {
-		if strings.Contains(subj, s) {
-			bounceSubject = true
-			break
-		}
-	}
-	if bounceSubject && (c.machineSent() || forwardedBounce(subj, c.report)) {
-		return true
-	}
-	return bounceSender(h.get("From")) && looksLikeBounceBody(c.report)
-}
-
-// forwardedBounce reports a bounce that a person forwarded: a forward's
-// subject and the mail system's sender quoted in the text.
-func forwardedBounce(subj, report string) bool {
-	if !strings.HasPrefix(subj, "fwd:") && !strings.HasPrefix(subj, "fw:") {
-		return false
-	}
-	lr := strings.ToLower(report)
-	return strings.Contains(lr, "mailer-daemon") || strings.Contains(lr, "mail delivery subsystem") ||
-		strings.Contains(lr, "mail delivery system")
-}
-
-// machineSent reports header signs that mail software, not a person,
-// sent the mail: a mail-system sender, a null Return-Path (RFC 5321
-// §4.5.5) or Auto-Submitted (RFC 3834).
-func (c *classifier) machineSent() bool {
-	h := c.m.Header
-	if bounceSender(h.get("From")) {
-		return true
-	}
-	if rp := strings.TrimSpace(h.get("Return-Path")); rp == "<>" || strings.EqualFold(rp, "<MAILER-DAEMON>") {
-		return true
-	}
-	as := strings.ToLower(h.get("Auto-Submitted"))
-	if as != "" && as != "no" {
-		return true
-	}
-	// a mailing list manager's notice (fml, Mailman, ezmlm...)
-	if h.has("X-MLServer") {
-		return true
-	}
-	local := localPart(firstAddr(h.get("From")))
-	switch local {
-	case "no-reply", "noreply", "do-not-reply", "donotreply":
-		return true
-	}
-	return strings.HasSuffix(local, "-admin") || strings.HasSuffix(local, "-owner") ||
-		strings.HasPrefix(local, "owner-") || strings.HasSuffix(local, "-bounces")
-}
-
 // exclusions are the addresses in bounce prose that are no recipients:
 // the bounce's own addressee (the sender of the original) and the
 // original's sender.
