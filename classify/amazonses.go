@@ -84,6 +84,9 @@ func (c *classifier) amazonSES() bool {
 	case "bounce":
 		v.ReportingMTA = stripDiagType(n.Bounce.ReportingMTA)
 		for _, r := range n.Bounce.BouncedRecipients {
+			if cleanAddr(r.EmailAddress) == "" {
+				continue
+			}
 			a := normAction(r.Action)
 			if a == "" {
 				a = ActionFailed
@@ -91,8 +94,12 @@ func (c *classifier) amazonSES() bool {
 					a = ActionDelayed
 				}
 			}
-			v.Recipients = append(v.Recipients, Recipient{Address: r.EmailAddress, Action: a,
+			v.Recipients = append(v.Recipients, Recipient{Address: cleanAddr(r.EmailAddress), Action: a,
 				Status: findStatus(r.Status), Diagnostic: stripDiagType(r.DiagnosticCode)})
+		}
+		if len(v.Recipients) == 0 {
+			v.Kind, v.Rule = KindUnknown, "amazonses:no-recipient"
+			return true
 		}
 		c.finish("amazonses", "amazonses")
 	case "complaint":
@@ -102,14 +109,23 @@ func (c *classifier) amazonSES() bool {
 		}
 		v.Kind, v.Rule = complaintKind(v.FeedbackType), "amazonses:complaint"
 		for _, r := range n.Complaint.ComplainedRecipients {
-			v.Recipients = append(v.Recipients, Recipient{Address: r.EmailAddress, Reason: ReasonFeedback, Rule: v.Rule})
+			if a := cleanAddr(r.EmailAddress); a != "" {
+				v.Recipients = append(v.Recipients, Recipient{Address: a, Reason: ReasonFeedback, Rule: v.Rule})
+			}
 		}
 	case "delivery":
 		v.ReportingMTA = n.Delivery.ReportingMTA
 		for _, a := range n.Delivery.Recipients {
+			if a = cleanAddr(a); a == "" {
+				continue
+			}
 			v.Recipients = append(v.Recipients, Recipient{Address: a, Action: ActionDelivered,
 				Status: findStatus(n.Delivery.SMTPResponse), ReplyCode: findReplyCode(n.Delivery.SMTPResponse),
 				Diagnostic: n.Delivery.SMTPResponse})
+		}
+		if len(v.Recipients) == 0 {
+			v.Kind, v.Rule = KindUnknown, "amazonses:no-recipient"
+			return true
 		}
 		c.finish("amazonses", "amazonses")
 	default:

@@ -293,6 +293,17 @@ func (c *classifier) reportDiagnostic() string {
 // hard) and sets the kind from their actions.
 func (c *classifier) finish(decoder, how string) {
 	v := c.v
+	kept := v.Recipients[:0]
+	for _, r := range v.Recipients {
+		if r.Address != "" {
+			kept = append(kept, r)
+		}
+	}
+	v.Recipients = kept
+	if len(v.Recipients) == 0 {
+		v.Kind, v.Rule = KindUnknown, how+":no-recipient"
+		return
+	}
 	for i := range v.Recipients {
 		r := &v.Recipients[i]
 		if r.Action != ActionFailed && r.Action != ActionDelayed {
