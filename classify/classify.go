@@ -321,6 +321,9 @@ func (c *classifier) finish(decoder, how string) {
 			}
 		}
 		r.ReplyCode = findFailReply(r.Diagnostic)
+		if r.RemoteMTA == "" {
+			r.RemoteMTA = findRemoteMTA(r.Diagnostic)
+		}
 		r.Command = findCommand(r.Diagnostic)
 		if r.Command == "" && len(v.Recipients) == 1 {
 			r.Command = findCommand(c.report)
