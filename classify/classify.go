@@ -139,7 +139,7 @@ func (c *classifier) run() {
 				Action:     normAction(r.Action),
 				Status:     findStatus(r.Status),
 				Diagnostic: stripDiagType(r.Diagnostic),
-				RemoteMTA:  stripDiagType(r.RemoteMTA),
+				RemoteMTA:  cleanHost(stripDiagType(r.RemoteMTA)),
 			}
 			rec.LastAttempt = parseDate(r.LastAttempt)
 			if rec.Action == "" {

@@ -169,3 +169,13 @@ func isDottedNumber(s string) bool {
 	}
 	return true
 }
+
+// cleanHost reduces a Remote-MTA value to the host name or address
+// ("mx.example.jp (TCP|...)" and "[192.0.2.1]" become "mx.example.jp"
+// and "192.0.2.1").
+func cleanHost(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		s = f[0]
+	}
+	return strings.TrimRight(strings.Trim(s, "[]<>()"), ".")
+}
