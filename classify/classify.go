@@ -57,6 +57,17 @@ type classifier struct {
 	quoted string // text after the cut marker
 	orig   header
 	depth  int // 1 inside a returned message
+
+	lower string // the first 8 KiB of report, lower case; see lowerReport
+}
+
+// lowerReport returns the start of the report text in lower case, computed
+// once: the phrase checks all read it.
+func (c *classifier) lowerReport() string {
+	if c.lower == "" && c.report != "" {
+		c.lower = strings.ToLower(clip(c.report, 8192))
+	}
+	return c.lower
 }
 
 func (c *classifier) run() {
@@ -175,7 +186,7 @@ func (c *classifier) run() {
 			v.Recipients = []Recipient{{Address: firstAddr(m.Header.get("From")), Reason: ReasonVacation, Rule: rule}}
 			return
 		}
-		if ft := providerComplaint(m, c.report); ft != "" {
+		if ft := providerComplaint(m, c.lowerReport()); ft != "" {
 			// the type is a guess, so feedback_type stays empty
 			v.Kind, v.Decoder, v.Rule = KindComplaint, "complaint", "complaint:provider:"+ft
 			if c.orig != nil {
@@ -191,7 +202,7 @@ func (c *classifier) run() {
 		// Bounce words in the text are not enough: ordinary mail talks
 		// about full mailboxes too. The mail must also come from mail
 		// software (a system sender, a null Return-Path, Auto-Submitted).
-		if !looksLikeBounceBody(c.report) || !c.machineSent() {
+		if !looksLikeBounceBody(c.lowerReport()) || !c.machineSent() {
 			v.Kind, v.Decoder, v.Rule = KindNotBounce, "none", "notbounce"
 			return
 		}
@@ -202,7 +213,7 @@ func (c *classifier) run() {
 	v.Decoder = decoder
 	failed := headerAddrs(m.Header.get("X-Failed-Recipients"))
 	action := ActionFailed
-	if delayedText(v.Subject, c.report) {
+	if delayedText(v.Subject, c.lowerReport()) {
 		action = ActionDelayed
 	}
 	if len(failed) > 0 {

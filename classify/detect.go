@@ -25,7 +25,7 @@ func (c *classifier) strongBounce() bool {
 	if bounceSubject && (c.machineSent() || forwardedBounce(subj, c.report)) {
 		return true
 	}
-	return bounceSender(h.get("From")) && looksLikeBounceBody(c.report)
+	return bounceSender(h.get("From")) && looksLikeBounceBody(c.lowerReport())
 }
 
 // forwardedBounce reports a bounce that a person forwarded: a forward's
@@ -69,13 +69,13 @@ func (c *classifier) machineSent() bool {
 
 // delayedText reports whether bounce prose says delivery is still being
 // tried rather than given up.
-func delayedText(subject, report string) bool {
+func delayedText(subject, lowerReport string) bool {
 	s := strings.ToLower(subject)
 	if strings.Contains(s, "delayed") || strings.Contains(s, "(delay)") || strings.Contains(s, "warning:") ||
 		strings.Contains(s, "delivery delay") || strings.Contains(s, "still being retried") {
 		return true
 	}
-	r := strings.ToLower(report)
+	r := lowerReport
 	if strings.Contains(r, "permanent error") || strings.Contains(r, "permanent fatal") || strings.Contains(r, "given up") ||
 		strings.Contains(r, "could not be delivered") || strings.Contains(r, "couldn't be delivered") {
 		return false
@@ -134,13 +134,11 @@ var bounceBody = []string{
 	"not a member of this mailing list", "are not member", "duplicated message-id",
 }
 
-func looksLikeBounceBody(report string) bool {
-	r := strings.ToLower(report)
-	if len(r) > 8192 {
-		r = r[:8192]
-	}
+// looksLikeBounceBody reports whether lower-cased report text holds a
+// phrase of bounce prose.
+func looksLikeBounceBody(lower string) bool {
 	for _, p := range bounceBody {
-		if strings.Contains(r, p) {
+		if strings.Contains(lower, p) {
 			return true
 		}
 	}

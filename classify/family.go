@@ -76,10 +76,7 @@ var familyRules = []familyRule{
 
 // family names the MTA or provider family of a bounce, or "".
 func (c *classifier) family() string {
-	lr := strings.ToLower(c.report)
-	if len(lr) > 8192 {
-		lr = lr[:8192]
-	}
+	lr := c.lowerReport()
 	from := strings.ToLower(c.m.Header.get("From"))
 	subj := strings.ToLower(decodeWords(c.m.Header.get("Subject")))
 	for _, f := range familyRules {
