@@ -103,6 +103,8 @@ func TestFixtureKinds(t *testing.T) {
 		{"japanese/iso-2022-jp.eml", KindBounce, "xavier@docomo.example.jp", "", "", false, ""},
 		{"postfix/help-address.eml", KindBounce, "zoe@user.isp.example", "", ReasonUserUnknown, true, ""},
 		{"arf/provider-complaint.eml", KindComplaint, "", "", "", false, ""},
+		{"office365/html-only.eml", KindBounce, "bea@contoso.example", "5.1.10", ReasonUserUnknown, true, ""},
+		{"yahoo/mailbox-not-found.eml", KindBounce, "cleo@yahoo.example", "", ReasonUserUnknown, true, ""},
 		{"amazonses/bounce-json.eml", KindBounce, "yara@example.org", "5.1.1", ReasonUserUnknown, true, ""},
 	}
 	for _, tt := range tests {
