@@ -105,6 +105,7 @@ func TestFixtureKinds(t *testing.T) {
 		{"arf/provider-complaint.eml", KindComplaint, "", "", "", false, ""},
 		{"office365/html-only.eml", KindBounce, "bea@contoso.example", "5.1.10", ReasonUserUnknown, true, ""},
 		{"yahoo/mailbox-not-found.eml", KindBounce, "cleo@yahoo.example", "", ReasonUserUnknown, true, ""},
+		{"gmail/address-not-found.eml", KindBounce, "dan@gmail.example", "", ReasonUserUnknown, true, ""},
 		{"amazonses/bounce-json.eml", KindBounce, "yara@example.org", "5.1.1", ReasonUserUnknown, true, ""},
 	}
 	for _, tt := range tests {
