@@ -72,7 +72,11 @@ func (db *DB) FinishRun(ctx context.Context, runID int64, at time.Time, st RunSt
 
 // LastRuns returns the latest run of each account, by account name.
 func (db *DB) LastRuns(ctx context.Context) ([]Run, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT id, account, started_at, ended_at, fetched, recorded, duplicates, skipped,
+	return lastRuns(ctx, db.sql)
+}
+
+func lastRuns(ctx context.Context, q queryer) ([]Run, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, account, started_at, ended_at, fetched, recorded, duplicates, skipped,
 		disposed, errors, by_kind, err FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY account) ORDER BY account`)
 	if err != nil {
 		return nil, fmt.Errorf("reading last runs: %w", err)

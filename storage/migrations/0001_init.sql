@@ -51,7 +51,8 @@ CREATE UNIQUE INDEX messages_file ON messages(path, idx) WHERE uid = 0 AND path 
 CREATE UNIQUE INDEX messages_digest ON messages(digest) WHERE duplicate_of IS NULL AND digest IS NOT NULL;
 CREATE INDEX messages_at ON messages(at, kind) WHERE duplicate_of IS NULL;
 CREATE INDEX messages_pending ON messages(account, folder, uidvalidity) WHERE uid > 0 AND disposed_at IS NULL;
-CREATE INDEX messages_duplicate_of ON messages(duplicate_of) WHERE duplicate_of IS NOT NULL;
+CREATE INDEX messages_duplicates ON messages(at) WHERE duplicate_of IS NOT NULL;
+CREATE INDEX messages_skipped ON messages(at) WHERE skipped <> '';
 
 -- One row per recipient reported by a message, with every field of the
 -- verdict's recipient, the returned original's Message-ID and X- headers
@@ -80,9 +81,8 @@ CREATE TABLE outcomes (
 );
 CREATE INDEX outcomes_message ON outcomes(message_id);
 CREATE INDEX outcomes_address ON outcomes(address, at);
-CREATE INDEX outcomes_at ON outcomes(at, reason, domain, kind, hard);
-CREATE INDEX outcomes_reason ON outcomes(reason, kind);
-CREATE INDEX outcomes_domain ON outcomes(domain, kind, hard);
+-- Covers every report query: a range on at, then the grouped columns.
+CREATE INDEX outcomes_report ON outcomes(at, kind, action, reason, hard, policy, domain);
 CREATE INDEX outcomes_orig_message_id ON outcomes(orig_message_id) WHERE orig_message_id <> '';
 
 -- One row per address: its state and what is known of it.
@@ -107,7 +107,7 @@ CREATE TABLE recipients (
 	last_bounce  TEXT,
 	updated_at   TEXT    NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX recipients_state ON recipients(state, since);
+CREATE INDEX recipients_state ON recipients(state, reason, since);
 
 -- Every change of a recipient's state, automatic or by hand.
 CREATE TABLE recipient_events (
