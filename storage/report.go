@@ -67,6 +67,10 @@ type AlertCount struct {
 	Last   time.Time `json:"last"`
 }
 
+// window is a report's time range: the partial first day [since, next)
+// and the whole days from next on, as stored text.
+type window struct{ since, next string }
+
 // ReportOptions select what Report covers.
 type ReportOptions struct {
 	Since time.Time // only mail that arrived at or after; zero: all
@@ -85,13 +89,15 @@ func (db *DB) Report(ctx context.Context, o ReportOptions) (*Report, error) {
 	}
 	defer tx.Rollback()
 	r := &Report{Since: o.Since, GeneratedAt: db.now().UTC()}
-	since := ""
+	var w window
 	if !o.Since.IsZero() {
-		since = fmtTime(o.Since)
+		s := o.Since.UTC()
+		w.since = fmtTime(s)
+		w.next = time.Date(s.Year(), s.Month(), s.Day()+1, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
 	}
 	steps := []struct {
 		name string
-		fn   func(context.Context, *sql.Tx, *Report, string, int) error
+		fn   func(context.Context, *sql.Tx, *Report, window, int) error
 	}{
 		{"messages", reportMessages},
 		{"days", reportDays},
@@ -101,7 +107,7 @@ func (db *DB) Report(ctx context.Context, o ReportOptions) (*Report, error) {
 		{"alerts", reportAlerts},
 	}
 	for _, s := range steps {
-		if err := s.fn(ctx, tx, r, since, o.Top); err != nil {
+		if err := s.fn(ctx, tx, r, w, o.Top); err != nil {
 			return nil, fmt.Errorf("reporting %s: %w", s.name, err)
 		}
 	}
@@ -118,33 +124,44 @@ func (db *DB) Report(ctx context.Context, o ReportOptions) (*Report, error) {
 	return r, nil
 }
 
-func reportMessages(ctx context.Context, tx *sql.Tx, r *Report, since string, _ int) error {
+// The report steps read the daily rollups (stats_*) for the whole days
+// from next on, and the base tables for the partial day [since, next).
+// With no since, both are "": all the rollups, no base rows.
+
+func reportMessages(ctx context.Context, tx *sql.Tx, r *Report, w window, _ int) error {
 	r.Messages.ByKind = map[classify.Kind]int{}
-	rows, err := tx.QueryContext(ctx, `SELECT kind, count(*) FROM messages WHERE duplicate_of IS NULL AND at >= ? GROUP BY kind`, since)
+	rows, err := tx.QueryContext(ctx, `SELECT kind, sum(messages), sum(duplicates), sum(skipped) FROM (
+		SELECT kind, messages, duplicates, skipped FROM stats_messages WHERE day >= ?2
+		UNION ALL
+		SELECT kind, duplicate_of IS NULL, duplicate_of IS NOT NULL, duplicate_of IS NULL AND skipped <> ''
+		FROM messages WHERE at >= ?1 AND at < ?2
+	) GROUP BY kind`, w.since, w.next)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var k string
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
+		var n, dups, skipped int
+		if err := rows.Scan(&k, &n, &dups, &skipped); err != nil {
 			return err
 		}
-		r.Messages.ByKind[classify.Kind(k)] = n
+		if n > 0 {
+			r.Messages.ByKind[classify.Kind(k)] = n
+		}
 		r.Messages.Total += n
+		r.Messages.Duplicates += dups
+		r.Messages.Skipped += skipped
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	return tx.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM messages WHERE duplicate_of IS NOT NULL AND at >= ?1),
-		(SELECT count(*) FROM messages WHERE skipped <> '' AND at >= ?1)`, since).Scan(&r.Messages.Duplicates, &r.Messages.Skipped)
+	return rows.Err()
 }
 
-func reportDays(ctx context.Context, tx *sql.Tx, r *Report, since string, _ int) error {
-	rows, err := tx.QueryContext(ctx, `SELECT substr(at, 1, 10) AS day, kind, count(*) FROM messages
-		WHERE duplicate_of IS NULL AND at >= ? GROUP BY day, kind ORDER BY day`, since)
+func reportDays(ctx context.Context, tx *sql.Tx, r *Report, w window, _ int) error {
+	rows, err := tx.QueryContext(ctx, `SELECT day, kind, sum(n) FROM (
+		SELECT day, kind, messages AS n FROM stats_messages WHERE day >= ?2
+		UNION ALL
+		SELECT substr(at, 1, 10), kind, 1 FROM messages WHERE at >= ?1 AND at < ?2 AND duplicate_of IS NULL
+	) GROUP BY day, kind HAVING sum(n) > 0 ORDER BY day, kind`, w.since, w.next)
 	if err != nil {
 		return err
 	}
@@ -165,11 +182,14 @@ func reportDays(ctx context.Context, tx *sql.Tx, r *Report, since string, _ int)
 	return rows.Err()
 }
 
-func reportOutcomes(ctx context.Context, tx *sql.Tx, r *Report, since string, _ int) error {
+func reportOutcomes(ctx context.Context, tx *sql.Tx, r *Report, w window, _ int) error {
 	o := &r.Outcomes
 	o.ByReason, o.ByKind, o.ByPolicy = map[string]int{}, map[string]int{}, map[PolicyAction]int{}
-	rows, err := tx.QueryContext(ctx, `SELECT kind, action, reason, hard, policy, count(*) FROM outcomes
-		WHERE at >= ? GROUP BY kind, action, reason, hard, policy`, since)
+	rows, err := tx.QueryContext(ctx, `SELECT kind, action, reason, hard, policy, sum(n) FROM (
+		SELECT kind, action, reason, hard, policy, outcomes AS n FROM stats_outcomes WHERE day >= ?2
+		UNION ALL
+		SELECT kind, action, reason, hard, policy, 1 FROM outcomes WHERE at >= ?1 AND at < ?2
+	) GROUP BY kind, action, reason, hard, policy HAVING sum(n) > 0`, w.since, w.next)
 	if err != nil {
 		return err
 	}
@@ -195,23 +215,41 @@ func reportOutcomes(ctx context.Context, tx *sql.Tx, r *Report, since string, _ 
 	return rows.Err()
 }
 
-func reportDomains(ctx context.Context, tx *sql.Tx, r *Report, since string, top int) error {
-	rows, err := tx.QueryContext(ctx, `SELECT domain, count(*), sum(action = 'failed'), sum(hard) FROM outcomes
-		WHERE at >= ? GROUP BY domain`, since)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var all []DomainCount
-	for rows.Next() {
-		var d DomainCount
-		if err := rows.Scan(&d.Domain, &d.Outcomes, &d.Failed, &d.Hard); err != nil {
+func reportDomains(ctx context.Context, tx *sql.Tx, r *Report, w window, top int) error {
+	byDomain := map[string]*DomainCount{}
+	add := func(query string, args ...any) error {
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
 			return err
 		}
-		all = append(all, d)
+		defer rows.Close()
+		for rows.Next() {
+			var d DomainCount
+			if err := rows.Scan(&d.Domain, &d.Outcomes, &d.Failed, &d.Hard); err != nil {
+				return err
+			}
+			if c, ok := byDomain[d.Domain]; ok {
+				c.Outcomes, c.Failed, c.Hard = c.Outcomes+d.Outcomes, c.Failed+d.Failed, c.Hard+d.Hard
+			} else {
+				byDomain[d.Domain] = &d
+			}
+		}
+		return rows.Err()
 	}
-	if err := rows.Err(); err != nil {
+	// Two queries merged here: each streams in index order, no sort.
+	if err := add(`SELECT domain, sum(outcomes), sum(failed), sum(hard) FROM stats_domains WHERE day >= ?
+		GROUP BY domain HAVING sum(outcomes) > 0`, w.next); err != nil {
 		return err
+	}
+	if w.since != "" {
+		if err := add(`SELECT domain, count(*), sum(action = 'failed'), sum(hard) FROM outcomes WHERE at >= ? AND at < ?
+			GROUP BY domain`, w.since, w.next); err != nil {
+			return err
+		}
+	}
+	all := make([]DomainCount, 0, len(byDomain))
+	for _, d := range byDomain {
+		all = append(all, *d)
 	}
 	sort.Slice(all, func(i, j int) bool {
 		if all[i].Outcomes != all[j].Outcomes {
@@ -235,9 +273,9 @@ func reportDomains(ctx context.Context, tx *sql.Tx, r *Report, since string, top
 	return nil
 }
 
-func reportSuppressed(ctx context.Context, tx *sql.Tx, r *Report, since string, _ int) error {
+func reportSuppressed(ctx context.Context, tx *sql.Tx, r *Report, w window, _ int) error {
 	r.SuppressedByReason = map[string]int{}
-	rows, err := tx.QueryContext(ctx, `SELECT reason, count(*), sum(since >= ?) FROM recipients WHERE state = 'suppressed' GROUP BY reason`, since)
+	rows, err := tx.QueryContext(ctx, `SELECT reason, count(*), sum(since >= ?) FROM recipients WHERE state = 'suppressed' GROUP BY reason`, w.since)
 	if err != nil {
 		return err
 	}
@@ -255,14 +293,19 @@ func reportSuppressed(ctx context.Context, tx *sql.Tx, r *Report, since string, 
 	return rows.Err()
 }
 
-func reportAlerts(ctx context.Context, tx *sql.Tx, r *Report, since string, top int) error {
-	r.Alerts = []AlertCount{}
-	rows, err := tx.QueryContext(ctx, `SELECT reason, domain, count(*) AS n, max(at) FROM alerts WHERE at >= ?
-		GROUP BY reason, domain ORDER BY n DESC, reason, domain LIMIT ?`, since, top)
+func reportAlerts(ctx context.Context, tx *sql.Tx, r *Report, w window, top int) error {
+	// last_at of a rollup row may be stale after a reclassify removed the
+	// latest alert of that day; the count is exact.
+	rows, err := tx.QueryContext(ctx, `SELECT reason, domain, sum(n), max(last) FROM (
+		SELECT reason, domain, alerts AS n, last_at AS last FROM stats_alerts WHERE day >= ?2
+		UNION ALL
+		SELECT reason, domain, 1, at FROM alerts WHERE at >= ?1 AND at < ?2
+	) GROUP BY reason, domain HAVING sum(n) > 0`, w.since, w.next)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	var all []AlertCount
 	for rows.Next() {
 		var a AlertCount
 		var last string
@@ -270,7 +313,20 @@ func reportAlerts(ctx context.Context, tx *sql.Tx, r *Report, since string, top 
 			return err
 		}
 		a.Last = parseTime(last)
-		r.Alerts = append(r.Alerts, a)
+		all = append(all, a)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Count != all[j].Count {
+			return all[i].Count > all[j].Count
+		}
+		if all[i].Reason != all[j].Reason {
+			return all[i].Reason < all[j].Reason
+		}
+		return all[i].Domain < all[j].Domain
+	})
+	r.Alerts = append([]AlertCount{}, all[:min(top, len(all))]...)
+	return nil
 }

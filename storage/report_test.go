@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ func TestReport(t *testing.T) {
 		Record{Source: imapSource(7), Size: 40 << 20, Skipped: "too large: 41943040 bytes", ReceivedAt: t0.Add(2 * day)},
 		Record{Source: imapSource(8), Raw: bounceMail(1, "\r\n"), Verdict: hardBounce("a@one.example"), ReceivedAt: t0.Add(2 * day)},
 	)
+	checkRollups(t, db)
 	id, _ := db.StartRun(ctx, "primary", clk.Now())
 	db.FinishRun(ctx, id, clk.Now(), RunStats{Fetched: 8, Recorded: 7, Duplicates: 1, Skipped: 1})
 
@@ -106,5 +108,65 @@ func TestReport(t *testing.T) {
 	b, _ = json.Marshal(r)
 	if err := json.Unmarshal(b, &shape); err != nil || shape.Messages.ByKind == nil || shape.Outcomes.ByReason == nil || *shape.Suppressed != 0 {
 		t.Errorf("empty report json: %s", b)
+	}
+}
+
+// checkRollups compares the trigger-kept daily rollups with the same
+// counts taken from the base tables.
+func checkRollups(t *testing.T, db *DB) {
+	t.Helper()
+	ctx := context.Background()
+	pairs := []struct{ name, rollup, base string }{
+		{"stats_messages",
+			`SELECT day, kind, messages, duplicates, skipped FROM stats_messages WHERE messages + duplicates + skipped > 0 ORDER BY 1, 2`,
+			`SELECT substr(at, 1, 10), kind, sum(duplicate_of IS NULL), sum(duplicate_of IS NOT NULL), sum(duplicate_of IS NULL AND skipped <> '')
+				FROM messages GROUP BY 1, 2 ORDER BY 1, 2`},
+		{"stats_outcomes",
+			`SELECT day, kind, action, reason, hard, policy, outcomes FROM stats_outcomes WHERE outcomes > 0 ORDER BY 1, 2, 3, 4, 5, 6`,
+			`SELECT substr(at, 1, 10), kind, action, reason, hard, policy, count(*) FROM outcomes GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`},
+		{"stats_domains",
+			`SELECT domain, day, outcomes, failed, hard FROM stats_domains WHERE outcomes > 0 ORDER BY 1, 2`,
+			`SELECT domain, substr(at, 1, 10), count(*), sum(action = 'failed'), sum(hard) FROM outcomes GROUP BY 1, 2 ORDER BY 1, 2`},
+		{"stats_alerts",
+			`SELECT reason, domain, day, alerts FROM stats_alerts WHERE alerts > 0 ORDER BY 1, 2, 3`,
+			`SELECT reason, domain, substr(at, 1, 10), count(*) FROM alerts GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`},
+	}
+	dump := func(q string) []string {
+		rows, err := db.sql.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var out []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprint(vals...))
+		}
+		return out
+	}
+	for _, p := range pairs {
+		if got, want := dump(p.rollup), dump(p.base); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s out of step with its base table:\n got %v\nwant %v", p.name, got, want)
+		}
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	for _, s := range []string{"2026-03-01 12:00:00.000", "1999-12-31 23:59:59.999", "2026-03-01 12:00:00", "garbage", "2026-03-01 1x:00:00.000"} {
+		want, err := time.ParseInLocation(timeFormat, s, time.UTC)
+		if err != nil {
+			want = time.Time{}
+		}
+		if got := parseTime(s); !got.Equal(want) {
+			t.Errorf("parseTime(%q) = %v, want %v", s, got, want)
+		}
 	}
 }
