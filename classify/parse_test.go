@@ -1,0 +1,108 @@
+package classify
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestParseLimits(t *testing.T) {
+	// nested deeper than maxDepth
+	var b strings.Builder
+	b.WriteString("From: x@example.org\nSubject: deep\n")
+	for i := 0; i < maxDepth+10; i++ {
+		fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n", i, i)
+	}
+	b.WriteString("Content-Type: text/plain\n\nhello\n")
+	m, err := parse([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasNote(m.Notes, "deeper than") {
+		t.Errorf("parse(deep): notes = %q, want a depth note", m.Notes)
+	}
+
+	// more parts than maxParts
+	b.Reset()
+	b.WriteString("From: x@example.org\nContent-Type: multipart/mixed; boundary=p\n\n")
+	for i := 0; i < maxParts*3; i++ {
+		fmt.Fprintf(&b, "--p\nContent-Type: text/plain\n\npart %d\n", i)
+	}
+	b.WriteString("--p--\n")
+	m, err = parse([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Parts) > maxParts {
+		t.Errorf("parse(many parts): %d parts, want at most %d", len(m.Parts), maxParts)
+	}
+}
+
+func TestParseLenient(t *testing.T) {
+	tests := []struct {
+		name, in string
+		wantType string
+		wantText string
+	}{
+		{"mbox from line and CRLF", "From MAILER-DAEMON Mon Jan 1 00:00:00 2026\r\nFrom: a@b.example\r\nSubject: x\r\n\r\nbody line\r\n", "text/plain", "body line\n"},
+		{"CR only", "From: a@b.example\rSubject: x\r\rbody\r", "text/plain", "body\n"},
+		{"param line without folding space", "From: a@b.example\nContent-Type: multipart/mixed;\nboundary=\"zz\"\n\n--zz\nContent-Type: text/plain\n\ninside\n--zz--\n", "text/plain", "inside"},
+		{"no closing boundary", "From: a@b.example\nContent-Type: multipart/mixed; boundary=q\n\n--q\n\nfirst\n--q\nContent-Type: text/plain\n\nsecond part\n", "text/plain", "second part\n"},
+		{"utf-7", "From: a@b.example\nContent-Type: text/plain; charset=unicode-1-1-utf-7\n\nHi +AOk-t+AOk- a+-b\n", "text/plain", "Hi été a+b\n"},
+		{"unknown charset kept raw", "From: a@b.example\nContent-Type: text/plain; charset=x-no-such\n\nplain\n", "text/plain", "plain\n"},
+		{"base64 with garbage", "From: a@b.example\nContent-Transfer-Encoding: base64\n\naGVsbG8g!!d29y\nbGQ=\n", "text/plain", "hello world"},
+	}
+	for _, tt := range tests {
+		m, err := parse([]byte(tt.in))
+		if err != nil {
+			t.Fatalf("parse(%s): %v", tt.name, err)
+		}
+		last := m.Parts[len(m.Parts)-1]
+		if last.Type != tt.wantType || string(last.Body) != tt.wantText {
+			t.Errorf("parse(%s): last part %q %q, want %q %q", tt.name, last.Type, last.Body, tt.wantType, tt.wantText)
+		}
+	}
+}
+
+func hasNote(notes []string, sub string) bool {
+	for _, n := range notes {
+		if strings.Contains(n, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzParse checks the MIME reader alone: no panic, limits kept, every
+// part's body inside what was read.
+func FuzzParse(f *testing.F) {
+	for _, p := range fixtures(f) {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m, err := parse(raw)
+		if err != nil {
+			return
+		}
+		if len(m.Parts) > maxParts {
+			t.Fatalf("parse: %d parts, limit %d", len(m.Parts), maxParts)
+		}
+	})
+}
+
+// FuzzParseDSN checks the delivery-status reader: no panic, and every
+// recipient block it keeps names somebody.
+func FuzzParseDSN(f *testing.F) {
+	f.Add([]byte("Reporting-MTA: dns; a\n\nFinal-Recipient: rfc822; a@b.example\nAction: failed\nStatus: 5.1.1\n"))
+	f.Add([]byte("Final-Recipient: rfc822; a@b.example\nFinal-Recipient: rfc822; c@d.example\n Diagnostic-Code: x\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, r := range parseDSN(b).Recipients {
+			if r.Final == "" && r.Original == "" && r.Actual == "" {
+				t.Fatalf("parseDSN kept a block naming nobody: %+v", r)
+			}
+		}
+	})
+}
