@@ -131,19 +131,10 @@ func (db *DB) prepare(r *Record, now time.Time) (prepared, error) {
 	if p.at.IsZero() {
 		p.at = now
 	}
-	if len(r.Verdict.Notes) > 0 {
-		b, err := json.Marshal(r.Verdict.Notes)
-		if err != nil {
-			return p, err
-		}
-		p.notes = string(b)
-	}
-	if len(r.Verdict.Original.Headers) > 0 {
-		b, err := json.Marshal(r.Verdict.Original.Headers)
-		if err != nil {
-			return p, err
-		}
-		p.origHeader = string(b)
+	var err error
+	p.notes, p.origHeader, err = verdictJSON(&r.Verdict)
+	if err != nil {
+		return p, err
 	}
 	if db.opts.Archive && r.Raw != nil && r.Skipped == "" {
 		b, err := compress(r.Raw)
@@ -153,6 +144,26 @@ func (db *DB) prepare(r *Record, now time.Time) (prepared, error) {
 		p.archive = b
 	}
 	return p, nil
+}
+
+// verdictJSON encodes the verdict's notes and original X- headers as
+// stored ("" when empty).
+func verdictJSON(v *classify.Verdict) (notes, origHeaders string, err error) {
+	if len(v.Notes) > 0 {
+		b, err := json.Marshal(v.Notes)
+		if err != nil {
+			return "", "", err
+		}
+		notes = string(b)
+	}
+	if len(v.Original.Headers) > 0 {
+		b, err := json.Marshal(v.Original.Headers)
+		if err != nil {
+			return "", "", err
+		}
+		origHeaders = string(b)
+	}
+	return notes, origHeaders, nil
 }
 
 // Record stores a batch in ONE transaction: messages, outcomes, recipient
@@ -345,7 +356,7 @@ func (w *writer) record(r *Record, p *prepared) (Result, error) {
 	if r.Skipped != "" {
 		return out, nil
 	}
-	sup, err := w.outcomes(id, p.at, p.kind, v, p.origHeader)
+	sup, err := w.outcomes(id, p.at, v, p.origHeader)
 	if err != nil {
 		return Result{}, err
 	}
@@ -360,18 +371,26 @@ func sourceIndex(s Source) int {
 	return s.Index
 }
 
-// outcomes stores one outcome per recipient of the verdict and applies
-// the policy to each; it returns the addresses it suppressed.
-func (w *writer) outcomes(msgID int64, at time.Time, kind classify.Kind, v *classify.Verdict, origHeaders string) ([]string, error) {
-	var suppressed []string
+// insertedOutcome is one stored outcome and the policy's action for it.
+type insertedOutcome struct {
+	addr, domain string
+	action       PolicyAction
+	rc           *classify.Recipient
+}
+
+// insertOutcomes stores one outcome per recipient of the verdict, with the
+// policy's action, and a sender-side alert for each alert action. It does
+// not touch the recipients.
+func (w *writer) insertOutcomes(msgID int64, at time.Time, v *classify.Verdict, origHeaders string) ([]insertedOutcome, error) {
+	outs := make([]insertedOutcome, 0, len(v.Recipients))
 	for i := range v.Recipients {
 		rc := &v.Recipients[i]
 		addr, domain := NormalizeAddress(rc.Address)
-		action := w.db.policy.Decide(kind, v.FeedbackType, *rc)
+		action := w.db.policy.Decide(v.Kind, v.FeedbackType, *rc)
 		if addr == "" && action != ActionAlert {
 			action = ActionIgnore // nobody to act on
 		}
-		_, err := w.exec(qInsertOutcome, msgID, fmtTime(at), string(kind), v.FeedbackType, addr, domain,
+		_, err := w.exec(qInsertOutcome, msgID, fmtTime(at), string(v.Kind), v.FeedbackType, addr, domain,
 			string(rc.Action), rc.Status, rc.ReplyCode, string(rc.Reason), rc.Hard, rc.Diagnostic, rc.RemoteMTA,
 			rc.Command, nullTime(rc.LastAttempt), rc.Rule, v.Original.MessageID, origHeaders, string(action))
 		if err != nil {
@@ -381,20 +400,33 @@ func (w *writer) outcomes(msgID int64, at time.Time, kind classify.Kind, v *clas
 			if err := w.alert(msgID, at, addr, domain, rc); err != nil {
 				return nil, err
 			}
-			continue
 		}
-		if addr == "" {
-			continue
+		outs = append(outs, insertedOutcome{addr: addr, domain: domain, action: action, rc: rc})
+	}
+	return outs, nil
+}
+
+// outcomes stores the outcomes of a new message and applies the policy to
+// each recipient; it returns the addresses it suppressed.
+func (w *writer) outcomes(msgID int64, at time.Time, v *classify.Verdict, origHeaders string) ([]string, error) {
+	outs, err := w.insertOutcomes(msgID, at, v, origHeaders)
+	if err != nil {
+		return nil, err
+	}
+	var suppressed []string
+	for _, o := range outs {
+		if o.addr == "" || o.action == ActionAlert {
+			continue // an alert never touches the recipient
 		}
-		if err := w.count(addr, domain, kind, rc, at); err != nil {
+		if err := w.count(o.addr, o.domain, v.Kind, o.rc, at); err != nil {
 			return nil, err
 		}
-		ok, err := w.apply(addr, action, reasonLabel(kind, v.FeedbackType, rc.Reason), msgID, at)
+		ok, err := w.apply(o.addr, o.action, reasonLabel(v.Kind, v.FeedbackType, o.rc.Reason), msgID, at)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			suppressed = append(suppressed, addr)
+			suppressed = append(suppressed, o.addr)
 		}
 	}
 	return suppressed, nil
