@@ -34,6 +34,8 @@ type session struct {
 	timedOut atomic.Bool
 	release  func() bool // stops the context.AfterFunc
 	closeMu  sync.Once
+
+	ignoreMove, ignoreUIDPlus bool
 }
 
 // msgInfo is a UID above the cursor with its RFC822.SIZE.
@@ -71,7 +73,7 @@ func (p *Poller) dial(connCtx context.Context) (*session, error) {
 		}
 		conn = tconn
 	}
-	s := &session{timeout: p.o.Timeout, log: p.log, folders: map[string]bool{}}
+	s := &session{timeout: p.o.Timeout, log: p.log, folders: map[string]bool{}, ignoreMove: p.ignoreMove, ignoreUIDPlus: p.ignoreUIDPlus}
 	opts := &imapclient.Options{TLSConfig: p.tlsConf.Clone()}
 	if p.o.TLS == TLSStartTLS {
 		// NewStartTLS waits for the greeting and upgrades; guard it with a
@@ -166,8 +168,8 @@ func (s *session) capList() []string {
 	return l
 }
 
-func (s *session) hasMove() bool    { return s.caps.Has(imap.CapMove) }
-func (s *session) hasUIDPlus() bool { return s.caps.Has(imap.CapUIDPlus) }
+func (s *session) hasMove() bool    { return !s.ignoreMove && s.caps.Has(imap.CapMove) }
+func (s *session) hasUIDPlus() bool { return !s.ignoreUIDPlus && s.caps.Has(imap.CapUIDPlus) }
 
 // open selects (read-write) or examines (read-only) a folder.
 func (s *session) open(folder string, readOnly bool) (folderState, error) {

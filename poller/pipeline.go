@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/bounced/bounced/classify"
 	"github.com/bounced/bounced/storage"
@@ -67,24 +69,29 @@ func (p *Poller) DryRun(ctx context.Context, fn func(Planned)) (Summary, error) 
 // is called, or Grace after ctx is cancelled.
 func (p *Poller) connect(ctx context.Context) (*session, func(), error) {
 	connCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var grace *time.Timer
+	var mu sync.Mutex
 	stopGrace := context.AfterFunc(ctx, func() {
-		ch, _ := p.clock.Timer(p.o.Grace)
-		go func() {
-			select {
-			case <-ch:
-				cancel()
-			case <-connCtx.Done():
-			}
-		}()
+		mu.Lock()
+		grace = time.AfterFunc(p.o.Grace, cancel)
+		mu.Unlock()
 	})
+	stop := func() {
+		stopGrace()
+		mu.Lock()
+		if grace != nil {
+			grace.Stop()
+		}
+		mu.Unlock()
+	}
 	s, err := p.dial(connCtx)
 	if err != nil {
-		stopGrace()
+		stop()
 		cancel()
 		return nil, nil, err
 	}
 	return s, func() {
-		stopGrace()
+		stop()
 		s.logout()
 		cancel()
 	}, nil

@@ -158,6 +158,10 @@ type Poller struct {
 	tlsConf  *tls.Config
 	actions  map[classify.Kind]Action
 	classify func([]byte) (classify.Verdict, error)
+
+	// Tests against a real server that has MOVE and UIDPLUS use these to
+	// take the fallback paths.
+	ignoreMove, ignoreUIDPlus bool
 }
 
 // Sentinel errors a caller can branch on.
