@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// runCmd runs the CLI in-process and returns stdout, stderr and the exit code.
+func runCmd(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	code := exitCode(err, &errb)
+	return out.String(), errb.String(), code
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	tests := []struct {
+		args    []string
+		code    int
+		wantOut string
+		wantErr string
+	}{
+		{[]string{"--help"}, 0, "Commands:", ""},
+		{[]string{"help"}, 0, "check-config", ""},
+		{[]string{"help", "classify"}, 0, "Usage: bounced classify", ""},
+		{[]string{"help", "nope"}, 2, "", `unknown command "nope"`},
+		{[]string{"version"}, 0, "bounced ", ""},
+		{[]string{"--version"}, 0, "bounced ", ""},
+		{[]string{"version", "x"}, 2, "", "takes no arguments"},
+		{nil, 2, "", "no command given"},
+		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+	}
+	for _, tt := range tests {
+		out, errOut, code := runCmd(t, "", tt.args...)
+		if code != tt.code {
+			t.Errorf("bounced %q: exit %d, want %d (stderr %q)", tt.args, code, tt.code, errOut)
+		}
+		if !strings.Contains(out, tt.wantOut) {
+			t.Errorf("bounced %q: stdout %q lacks %q", tt.args, out, tt.wantOut)
+		}
+		if !strings.Contains(errOut, tt.wantErr) {
+			t.Errorf("bounced %q: stderr %q lacks %q", tt.args, errOut, tt.wantErr)
+		}
+	}
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, c := range commands() {
+		out, _, code := runCmd(t, "", "help", c.name)
+		if code != 0 || !strings.Contains(out, "Usage: bounced "+c.name) {
+			t.Errorf("help %s: exit %d, out %q", c.name, code, out)
+		}
+		if c.summary == "" {
+			t.Errorf("command %s has no summary", c.name)
+		}
+	}
+}

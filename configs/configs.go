@@ -1,0 +1,481 @@
+// Package configs reads bounced's TOML configuration: the database, the
+// archive, the suppression policy and one [[mailbox]] table per bounce
+// mailbox. Decoding is strict (an unknown key is an error) and Validate
+// reports every problem at once, each naming its field.
+//
+// It does not connect anywhere and holds no secret: Secret reads a password
+// or token from the environment or a file only when asked.
+package configs
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/robfig/cron/v3"
+
+	"github.com/bounced/bounced/classify"
+)
+
+//go:embed bounced.example.toml
+var example []byte
+
+// Example returns the documented example config (every key, with comments).
+func Example() []byte { return append([]byte(nil), example...) }
+
+// Config is the whole configuration file.
+type Config struct {
+	DB        string    `toml:"db"`
+	Archive   Archive   `toml:"archive"`
+	Policy    Policy    `toml:"policy"`
+	Mailboxes []Mailbox `toml:"mailbox"`
+}
+
+// Archive keeps the raw mail (compressed) so that `bounced reclassify` can
+// run a newer classifier over history.
+type Archive struct {
+	Enabled       bool `toml:"enabled"`
+	RetentionDays int  `toml:"retention_days"` // 0 keeps forever
+}
+
+// Policy overrides the suppression policy's defaults. Empty fields keep
+// the defaults of storage.DefaultPolicy.
+type Policy struct {
+	SoftThreshold float64  `toml:"soft_threshold"`
+	SoftWindow    Duration `toml:"soft_window"`
+	SoftHalfLife  Duration `toml:"soft_half_life"`
+	QuietReset    Duration `toml:"quiet_reset"`
+	// Reasons maps a reason (userunknown, mailboxfull, ...) to an action:
+	// suppress, score, alert or ignore.
+	Reasons map[string]string `toml:"reasons"`
+	// Complaints maps an ARF feedback type (abuse, fraud, ...) to an action.
+	Complaints map[string]string `toml:"complaints"`
+}
+
+// PolicyActions are the values allowed in [policy.reasons] and
+// [policy.complaints].
+var PolicyActions = []string{"suppress", "score", "alert", "ignore"}
+
+// Mailbox is one bounce mailbox to poll.
+type Mailbox struct {
+	Name         string   `toml:"name"`
+	Host         string   `toml:"host"`
+	Port         int      `toml:"port"`
+	TLS          string   `toml:"tls"` // implicit | starttls | none
+	CAFile       string   `toml:"ca_file"`
+	Auth         string   `toml:"auth"` // login | xoauth2
+	Username     string   `toml:"username"`
+	PasswordEnv  string   `toml:"password_env"`
+	PasswordFile string   `toml:"password_file"`
+	TokenEnv     string   `toml:"token_env"`  // xoauth2: an OAuth2 access token
+	TokenFile    string   `toml:"token_file"` // xoauth2: re-read before every login
+	Folder       string   `toml:"folder"`
+	Schedule     string   `toml:"schedule"`
+	Batch        int      `toml:"batch"`
+	MaxMessage   int64    `toml:"max_message_bytes"`
+	Timeout      Duration `toml:"timeout"`
+	Disabled     bool     `toml:"disabled"`
+	Actions      Actions  `toml:"actions"`
+}
+
+// Actions says what to do with a processed mail, per kind: "move:<folder>",
+// "flag" (\Seen and $BouncedProcessed), "delete" (only after the outcome is
+// committed) or "leave".
+type Actions struct {
+	Bounce    string `toml:"bounce"`
+	Delay     string `toml:"delay"`
+	Complaint string `toml:"complaint"`
+	Report    string `toml:"report"`
+	Autoreply string `toml:"autoreply"`
+	Delivered string `toml:"delivered"`
+	Unknown   string `toml:"unknown"`
+	NotBounce string `toml:"notbounce"`
+}
+
+// ByKind returns the action for every kind.
+func (a Actions) ByKind() map[classify.Kind]string {
+	return map[classify.Kind]string{
+		classify.KindBounce:    a.Bounce,
+		classify.KindDelay:     a.Delay,
+		classify.KindComplaint: a.Complaint,
+		classify.KindReport:    a.Report,
+		classify.KindAutoreply: a.Autoreply,
+		classify.KindDelivered: a.Delivered,
+		classify.KindUnknown:   a.Unknown,
+		classify.KindNotBounce: a.NotBounce,
+	}
+}
+
+// DefaultActions are the actions of a mailbox that sets none.
+func DefaultActions() Actions {
+	return Actions{
+		Bounce:    "move:Bounces/Processed",
+		Delay:     "move:Bounces/Processed",
+		Complaint: "move:Bounces/Complaints",
+		Report:    "move:Bounces/Reports",
+		Autoreply: "move:Bounces/Autoreplies",
+		Delivered: "move:Bounces/Processed",
+		Unknown:   "move:Bounces/Unrecognized",
+		NotBounce: "leave",
+	}
+}
+
+// Defaults of a mailbox's optional keys.
+const (
+	DefaultFolder     = "INBOX"
+	DefaultSchedule   = "@every 5m"
+	DefaultBatch      = 200
+	DefaultMaxMessage = 10 << 20
+	DefaultTimeout    = 60 * time.Second
+)
+
+// Default is the configuration used when no file is given.
+func Default() Config {
+	return Config{DB: "bounced.db"}
+}
+
+// Duration is a time.Duration written as "90s", "15m", "36h" or "30d".
+type Duration time.Duration
+
+// UnmarshalText reads a Go duration, or a whole number of days ("30d").
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the duration in Go syntax.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// ParseDuration reads a Go duration or a number of days ("30d").
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 {
+			return 0, fmt.Errorf("bad duration %q", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("bad duration %q", s)
+	}
+	return v, nil
+}
+
+// Load reads, decodes, defaults and validates the file at path. Every
+// problem is reported at once.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("reading config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes, defaults and validates a config.
+func Parse(data []byte) (Config, error) {
+	c := Default()
+	md, err := toml.Decode(string(data), &c)
+	if err != nil {
+		return Config{}, err
+	}
+	var errs []error
+	for _, k := range md.Undecoded() {
+		key := k.String()
+		if last := k[len(k)-1]; last == "password" || last == "token" {
+			errs = append(errs, fmt.Errorf("%s: inline secrets are not allowed: use %s_env or %s_file", key, last, last))
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s: unknown key", key))
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.DB == "" {
+		c.DB = Default().DB
+	}
+	def := DefaultActions()
+	for i := range c.Mailboxes {
+		m := &c.Mailboxes[i]
+		if m.TLS == "" {
+			m.TLS = "implicit"
+		}
+		if m.Port == 0 {
+			if m.TLS == "implicit" {
+				m.Port = 993
+			} else {
+				m.Port = 143
+			}
+		}
+		if m.Auth == "" {
+			m.Auth = "login"
+		}
+		if m.Folder == "" {
+			m.Folder = DefaultFolder
+		}
+		if m.Schedule == "" {
+			m.Schedule = DefaultSchedule
+		}
+		if m.Batch == 0 {
+			m.Batch = DefaultBatch
+		}
+		if m.MaxMessage == 0 {
+			m.MaxMessage = DefaultMaxMessage
+		}
+		if m.Timeout == 0 {
+			m.Timeout = Duration(DefaultTimeout)
+		}
+		a := &m.Actions
+		for _, p := range []struct {
+			v *string
+			d string
+		}{
+			{&a.Bounce, def.Bounce}, {&a.Delay, def.Delay}, {&a.Complaint, def.Complaint},
+			{&a.Report, def.Report}, {&a.Autoreply, def.Autoreply}, {&a.Delivered, def.Delivered},
+			{&a.Unknown, def.Unknown}, {&a.NotBounce, def.NotBounce},
+		} {
+			if *p.v == "" {
+				*p.v = p.d
+			}
+		}
+	}
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// Validate returns every problem of the config at once, joined, each naming
+// its field.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Archive.RetentionDays < 0 {
+		add("archive: retention_days: must not be negative")
+	}
+	errs = append(errs, c.Policy.validate()...)
+	seen := map[string]bool{}
+	for i, m := range c.Mailboxes {
+		label := fmt.Sprintf("mailbox %d", i+1)
+		if m.Name != "" {
+			label = fmt.Sprintf("mailbox %q", m.Name)
+		}
+		for _, e := range m.validate() {
+			add("%s: %w", label, e)
+		}
+		if m.Name != "" {
+			if seen[m.Name] {
+				add("%s: name: used twice", label)
+			}
+			seen[m.Name] = true
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (p Policy) validate() []error {
+	var errs []error
+	if p.SoftThreshold < 0 {
+		errs = append(errs, errors.New("policy: soft_threshold: must not be negative"))
+	}
+	for _, r := range sortedKeys(p.Reasons) {
+		if !classify.Reason(r).Known() {
+			errs = append(errs, fmt.Errorf("policy.reasons: unknown reason %q", r))
+		}
+		if !validPolicyAction(p.Reasons[r]) {
+			errs = append(errs, fmt.Errorf("policy.reasons.%s: bad action %q (want one of %s)", r, p.Reasons[r], strings.Join(PolicyActions, ", ")))
+		}
+	}
+	for _, t := range sortedKeys(p.Complaints) {
+		if !validPolicyAction(p.Complaints[t]) {
+			errs = append(errs, fmt.Errorf("policy.complaints.%s: bad action %q (want one of %s)", t, p.Complaints[t], strings.Join(PolicyActions, ", ")))
+		}
+	}
+	return errs
+}
+
+func validPolicyAction(s string) bool {
+	for _, a := range PolicyActions {
+		if s == a {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// scheduleParser accepts standard 5-field specs and the @every/@hourly forms.
+var scheduleParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseSchedule parses a mailbox schedule.
+func ParseSchedule(spec string) (cron.Schedule, error) {
+	return scheduleParser.Parse(spec)
+}
+
+func (m Mailbox) validate() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if m.Name == "" {
+		add("name: missing")
+	} else if !nameRE.MatchString(m.Name) {
+		add("name: %q: use letters, digits, '.', '_' and '-' (at most 64)", m.Name)
+	}
+	if m.Host == "" {
+		add("host: missing")
+	}
+	if m.Port < 1 || m.Port > 65535 {
+		add("port: %d out of range", m.Port)
+	}
+	switch m.TLS {
+	case "implicit", "starttls":
+	case "none":
+		if m.Host != "" && !isLoopback(m.Host) {
+			add("tls: \"none\" is only allowed to a loopback address, not %q", m.Host)
+		}
+	default:
+		add("tls: %q: want implicit, starttls or none", m.TLS)
+	}
+	if m.CAFile != "" {
+		if _, err := os.Stat(m.CAFile); err != nil {
+			add("ca_file: %v", err)
+		}
+	}
+	if m.Username == "" {
+		add("username: missing")
+	}
+	switch m.Auth {
+	case "login":
+		if (m.PasswordEnv == "") == (m.PasswordFile == "") {
+			add("password: set exactly one of password_env and password_file")
+		}
+		if m.TokenEnv != "" || m.TokenFile != "" {
+			add("token_env/token_file: only with auth = \"xoauth2\"")
+		}
+	case "xoauth2":
+		if (m.TokenEnv == "") == (m.TokenFile == "") {
+			add("token: set exactly one of token_env and token_file")
+		}
+		if m.PasswordEnv != "" || m.PasswordFile != "" {
+			add("password_env/password_file: not used with auth = \"xoauth2\"")
+		}
+	default:
+		add("auth: %q: want login or xoauth2", m.Auth)
+	}
+	if m.Folder == "" {
+		add("folder: missing")
+	}
+	if _, err := ParseSchedule(m.Schedule); err != nil {
+		add("schedule: bad cron spec %q: %v", m.Schedule, err)
+	}
+	if m.Batch < 1 || m.Batch > 10000 {
+		add("batch: %d: want 1 to 10000", m.Batch)
+	}
+	if m.MaxMessage < 1024 {
+		add("max_message_bytes: %d: want at least 1024", m.MaxMessage)
+	}
+	if m.Timeout < Duration(time.Second) {
+		add("timeout: %s: want at least 1s", time.Duration(m.Timeout))
+	}
+	for _, kind := range classify.Kinds {
+		v := m.Actions.ByKind()[kind]
+		if err := ValidateAction(v); err != nil {
+			add("actions.%s: %v", kind, err)
+		}
+	}
+	return errs
+}
+
+// ValidateAction checks one action value.
+func ValidateAction(v string) error {
+	switch {
+	case v == "leave", v == "flag", v == "delete":
+		return nil
+	case strings.HasPrefix(v, "move:"):
+		f := strings.TrimPrefix(v, "move:")
+		if strings.TrimSpace(f) == "" || strings.ContainsAny(f, "*%\r\n\"") {
+			return fmt.Errorf("bad folder in %q", v)
+		}
+		return nil
+	}
+	return fmt.Errorf("%q: want move:<folder>, flag, delete or leave", v)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Secret returns the mailbox's password (auth login) or OAuth2 access token
+// (auth xoauth2), read from the environment or a file now, so that a
+// rotated secret is picked up at the next login. A trailing newline of a
+// file is dropped.
+func (m Mailbox) Secret() (string, error) {
+	env, file := m.PasswordEnv, m.PasswordFile
+	what := "password"
+	if m.Auth == "xoauth2" {
+		env, file, what = m.TokenEnv, m.TokenFile, "token"
+	}
+	if env != "" {
+		v, ok := os.LookupEnv(env)
+		if !ok || v == "" {
+			return "", fmt.Errorf("mailbox %q: %s_env: environment variable %s is not set", m.Name, what, env)
+		}
+		return v, nil
+	}
+	if file == "" {
+		return "", fmt.Errorf("mailbox %q: no %s configured", m.Name, what)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("mailbox %q: %s_file: %w", m.Name, what, err)
+	}
+	v := strings.TrimRight(string(b), "\r\n")
+	if v == "" {
+		return "", fmt.Errorf("mailbox %q: %s_file %s is empty", m.Name, what, file)
+	}
+	return v, nil
+}
+
+// Mailbox returns the mailbox with that name.
+func (c Config) Mailbox(name string) (Mailbox, bool) {
+	for _, m := range c.Mailboxes {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Mailbox{}, false
+}

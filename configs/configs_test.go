@@ -1,0 +1,168 @@
+package configs
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleLoads(t *testing.T) {
+	c, err := Parse(Example())
+	if err != nil {
+		t.Fatalf("Parse(example) = %v", err)
+	}
+	if len(c.Mailboxes) != 1 {
+		t.Fatalf("example has %d mailboxes, want 1", len(c.Mailboxes))
+	}
+	m := c.Mailboxes[0]
+	if m.Name != "primary" || m.Port != 993 || m.TLS != "implicit" || m.Folder != "INBOX" || m.Batch != 200 {
+		t.Errorf("example mailbox = %+v", m)
+	}
+	if m.Actions != DefaultActions() {
+		t.Errorf("example actions = %+v, want the defaults %+v", m.Actions, DefaultActions())
+	}
+	if time.Duration(c.Policy.SoftWindow) != 30*24*time.Hour {
+		t.Errorf("soft_window = %v", time.Duration(c.Policy.SoftWindow))
+	}
+	if !c.Archive.Enabled || c.Archive.RetentionDays != 90 {
+		t.Errorf("archive = %+v", c.Archive)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse([]byte(`
+[[mailbox]]
+name = "m"
+host = "127.0.0.1"
+tls = "none"
+username = "u"
+password_env = "X"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Mailboxes[0]
+	if c.DB != "bounced.db" || m.Port != 143 || m.Schedule != DefaultSchedule || m.MaxMessage != DefaultMaxMessage ||
+		time.Duration(m.Timeout) != DefaultTimeout || m.Auth != "login" || m.Actions != DefaultActions() {
+		t.Errorf("defaults not applied: db %q %+v", c.DB, m)
+	}
+}
+
+func TestValidateReportsEverything(t *testing.T) {
+	_, err := Parse([]byte(`
+db = "x.db"
+colour = "blue"
+[policy.reasons]
+userunknown = "nuke"
+nosuchreason = "score"
+[[mailbox]]
+name = "primary"
+host = "imap.example.com"
+tls = "none"
+username = "u"
+password = "hunter2"
+password_env = "A"
+password_file = "/b"
+schedule = "61 * * * *"
+batch = -1
+[mailbox.actions]
+bounce = "explode"
+complaint = "move:"
+[[mailbox]]
+name = "primary"
+host = ""
+username = "u"
+password_env = "A"
+`))
+	if err == nil {
+		t.Fatal("Parse accepted a bad config")
+	}
+	want := []string{
+		`colour: unknown key`,
+		`mailbox.password: inline secrets are not allowed`,
+		`policy.reasons.userunknown: bad action "nuke"`,
+		`policy.reasons: unknown reason "nosuchreason"`,
+		`mailbox "primary": tls: "none" is only allowed to a loopback address`,
+		`mailbox "primary": password: set exactly one of password_env and password_file`,
+		`mailbox "primary": schedule: bad cron spec "61 * * * *"`,
+		`mailbox "primary": batch: -1`,
+		`mailbox "primary": actions.bounce: "explode"`,
+		`mailbox "primary": actions.complaint: bad folder`,
+		`mailbox "primary": host: missing`,
+		`mailbox "primary": name: used twice`,
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Parse error lacks %q; got:\n%v", w, err)
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.toml")); err == nil {
+		t.Error("Load(missing) = nil error")
+	}
+	p := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(p, []byte("db = \n"), 0o600)
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "bad.toml") {
+		t.Errorf("Load(syntax error) = %v, want an error naming the file", err)
+	}
+}
+
+func TestSecret(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "pw")
+	os.WriteFile(f, []byte("s3cret\n"), 0o600)
+	t.Setenv("BOUNCED_TEST_PW", "fromenv")
+	tests := []struct {
+		m       Mailbox
+		want    string
+		wantErr string
+	}{
+		{Mailbox{Name: "a", Auth: "login", PasswordEnv: "BOUNCED_TEST_PW"}, "fromenv", ""},
+		{Mailbox{Name: "b", Auth: "login", PasswordFile: f}, "s3cret", ""},
+		{Mailbox{Name: "c", Auth: "login", PasswordEnv: "BOUNCED_TEST_UNSET_XYZ"}, "", "BOUNCED_TEST_UNSET_XYZ is not set"},
+		{Mailbox{Name: "d", Auth: "xoauth2", TokenFile: filepath.Join(dir, "none")}, "", "token_file"},
+		{Mailbox{Name: "e", Auth: "xoauth2", TokenEnv: "BOUNCED_TEST_PW"}, "fromenv", ""},
+	}
+	for _, tt := range tests {
+		got, err := tt.m.Secret()
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Secret(%s) error = %v, want %q", tt.m.Name, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("Secret(%s) = %q, %v, want %q", tt.m.Name, got, err, tt.want)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{"30d": 720 * time.Hour, "90s": 90 * time.Second, "1h30m": 90 * time.Minute} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v, want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "xd", "-1d", "-5s", "soon"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) = nil error", bad)
+		}
+	}
+}
+
+func TestValidateAction(t *testing.T) {
+	for _, ok := range []string{"leave", "flag", "delete", "move:Bounces/Processed"} {
+		if err := ValidateAction(ok); err != nil {
+			t.Errorf("ValidateAction(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "move:", "move:a*b", "trash", "MOVE:x"} {
+		if err := ValidateAction(bad); err == nil {
+			t.Errorf("ValidateAction(%q) = nil", bad)
+		}
+	}
+}
