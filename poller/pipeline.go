@@ -3,8 +3,6 @@ package poller
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -192,7 +190,7 @@ type item struct {
 	id      int64
 	uid     uint32
 	kind    classify.Kind
-	skipped string
+	skipped bool // recorded as skipped: disposed like unknown mail
 }
 
 // batch fetches, classifies, commits and disposes one batch.
@@ -223,8 +221,7 @@ func (p *Poller) batch(ctx context.Context, s *session, batch []msgInfo, sum *Su
 				rec.Verdict = classify.Verdict{Kind: classify.KindUnknown}
 				rec.Raw = nil
 			} else {
-				sumd := sha256.Sum256(f.Raw)
-				rec.Digest = hex.EncodeToString(sumd[:])
+				// storage computes the digest (line ends normalised).
 				rec.Verdict, rec.Skipped = p.classifyOne(f.Raw, f.UID, log)
 			}
 			byUID[f.UID] = len(recs)
@@ -239,7 +236,7 @@ func (p *Poller) batch(ctx context.Context, s *session, batch []msgInfo, sum *Su
 
 	if preview != nil {
 		for _, r := range recs {
-			pl := Planned{UID: r.Source.UID, Size: r.Size, Skipped: r.Skipped, Verdict: r.Verdict, Action: p.actionFor(r.Verdict.Kind, r.Skipped)}
+			pl := Planned{UID: r.Source.UID, Size: r.Size, Skipped: r.Skipped, Verdict: r.Verdict, Action: p.actionFor(r.Verdict.Kind, r.Skipped != "")}
 			if r.Skipped != "" {
 				sum.Skipped++
 			} else {
@@ -286,7 +283,7 @@ func (p *Poller) batch(ctx context.Context, s *session, batch []msgInfo, sum *Su
 		for _, addr := range r.Suppressed {
 			log.Info("suppressed", "recipient", addr, "uid", rec.Source.UID, "message_id", r.MessageID)
 		}
-		items[i] = item{id: r.MessageID, uid: rec.Source.UID, kind: kind, skipped: rec.Skipped}
+		items[i] = item{id: r.MessageID, uid: rec.Source.UID, kind: kind, skipped: rec.Skipped != ""}
 	}
 	n, err := p.dispose(ctx, s, items, log)
 	sum.Disposed += n
@@ -314,8 +311,8 @@ func (p *Poller) classifyOne(raw []byte, uid uint32, log *slog.Logger) (v classi
 	return v, ""
 }
 
-func (p *Poller) actionFor(kind classify.Kind, skipped string) Action {
-	if skipped != "" {
+func (p *Poller) actionFor(kind classify.Kind, skipped bool) Action {
+	if skipped {
 		kind = classify.KindUnknown
 	}
 	a, ok := p.actions[kind]

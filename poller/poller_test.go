@@ -32,15 +32,15 @@ func TestPollMovesAfterCommit(t *testing.T) {
 		a.append(folder,
 			mail("b1", classify.KindBounce), mail("b2", classify.KindBounce), mail("c1", classify.KindComplaint),
 			mail("n1", classify.KindNotBounce), mail("n2", classify.KindNotBounce), mail("a1", classify.KindAutoreply))
-		st := newMemStore()
+		st := newTestStore(t)
 		p := b.poller(t, "primary", folder, st, nil)
 
 		sum, err := p.PollOnce(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sum.Fetched != 6 || sum.Recorded != 6 || sum.Disposed != 6 || sum.Duplicates != 0 || sum.Suppressed != 0 {
-			t.Errorf("first run: %+v, want 6 fetched, recorded and disposed", sum)
+		if sum.Fetched != 6 || sum.Recorded != 6 || sum.Disposed != 6 || sum.Duplicates != 0 || sum.Suppressed != 2 {
+			t.Errorf("first run: %+v, want 6 fetched, recorded and disposed, 2 suppressed", sum)
 		}
 		if sum.ByKind[classify.KindBounce] != 2 || sum.ByKind[classify.KindNotBounce] != 2 {
 			t.Errorf("first run by kind: %v", sum.ByKind)
@@ -102,7 +102,7 @@ func TestPollWithoutMove(t *testing.T) {
 				// A mail another client marked \Deleted must survive: we
 				// never expunge what we did not process.
 				a.append(folder, mail("b1", classify.KindBounce), mail("b2", classify.KindBounce), mail("n1", classify.KindNotBounce))
-				p := b.poller(t, "primary", folder, newMemStore(), nil)
+				p := b.poller(t, "primary", folder, newTestStore(t), nil)
 				p.ignoreMove, p.ignoreUIDPlus = tc.noMove, tc.noUIDPl
 				if _, err := p.PollOnce(t.Context()); err != nil {
 					t.Fatal(err)
@@ -140,7 +140,7 @@ func TestPollKeepsOthersDeletedMail(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.c.Unselect().Wait()
-	p := b.poller(t, "primary", folder, newMemStore(), nil)
+	p := b.poller(t, "primary", folder, newTestStore(t), nil)
 	if _, err := p.PollOnce(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestPollUIDValidityChange(t *testing.T) {
 		folder := a.fresh("uidvalidity")
 		mails := [][]byte{mail("n1", classify.KindNotBounce), mail("n2", classify.KindNotBounce), mail("n3", classify.KindNotBounce)}
 		a.append(folder, mails...)
-		st := newMemStore()
+		st := newTestStore(t)
 		p := b.poller(t, "primary", folder, st, nil)
 		first, err := p.PollOnce(t.Context())
 		if err != nil {
@@ -204,7 +204,7 @@ func TestPollCrashBetweenCommitAndMove(t *testing.T) {
 		a := b.admin(t)
 		folder := a.fresh("crash")
 		a.append(folder, mail("b1", classify.KindBounce), mail("b2", classify.KindBounce), mail("c1", classify.KindComplaint))
-		st := newMemStore()
+		st := newTestStore(t)
 		p := b.poller(t, "primary", folder, &crashStore{Store: st}, nil)
 		if _, err := p.PollOnce(t.Context()); err == nil {
 			t.Fatal("the crashing run succeeded")
@@ -232,7 +232,7 @@ func TestPollCrashBetweenCommitAndMove(t *testing.T) {
 
 func TestPollWrongPassword(t *testing.T) {
 	backends(t, func(t *testing.T, b *backend) {
-		p := b.poller(t, "primary", "INBOX", newMemStore(), func(o *Options) {
+		p := b.poller(t, "primary", "INBOX", newTestStore(t), func(o *Options) {
 			o.Secret = func() (string, error) { return "wrong", nil }
 		})
 		_, err := p.PollOnce(t.Context())
@@ -253,7 +253,7 @@ func TestPollWrongPassword(t *testing.T) {
 func TestRunBacksOffAfterLoginFailure(t *testing.T) {
 	b := startMem(t, memConfig{})
 	clock := newFakeClock()
-	p := b.poller(t, "primary", "INBOX", newMemStore(), func(o *Options) {
+	p := b.poller(t, "primary", "INBOX", newTestStore(t), func(o *Options) {
 		o.Secret = func() (string, error) { return "wrong", nil }
 		o.Schedule = "@every 1m"
 		o.BackoffMin = 5 * time.Minute
@@ -288,7 +288,7 @@ func TestSuperviseOneMailboxFails(t *testing.T) {
 		a := b.admin(t)
 		folder := a.fresh("two")
 		a.append(folder, mail("b1", classify.KindBounce))
-		st := newMemStore()
+		st := newTestStore(t)
 		st.finished = make(chan int64, 4)
 		goodClock, badClock := newFakeClock(), newFakeClock()
 		good := b.poller(t, "good", folder, st, func(o *Options) { o.Clock = goodClock; o.Schedule = "@every 1m" })
@@ -310,15 +310,9 @@ func TestSuperviseOneMailboxFails(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantSubjects(t, a, folder+"/Processed", "b1")
-		var errs []string
-		st.mu.Lock()
-		for _, rs := range st.runs {
-			errs = append(errs, rs.Err)
-		}
-		st.mu.Unlock()
-		slices.Sort(errs)
-		if len(errs) != 2 || errs[0] != "" || !strings.Contains(errs[1], "login rejected") {
-			t.Errorf("run errors %q, want one clean run and one login failure", errs)
+		errs := st.runErrs()
+		if len(errs) != 2 || errs["good"] != "" || !strings.Contains(errs["bad"], "login rejected") {
+			t.Errorf("run errors %q, want a clean run of good and a login failure of bad", errs)
 		}
 	})
 }
@@ -330,7 +324,7 @@ func TestPollTLSModes(t *testing.T) {
 				a := b.admin(t)
 				folder := a.fresh("tls")
 				a.append(folder, mail("b1", classify.KindBounce))
-				p := b.poller(t, "primary", folder, newMemStore(), nil)
+				p := b.poller(t, "primary", folder, newTestStore(t), nil)
 				sum, err := p.PollOnce(t.Context())
 				if err != nil {
 					t.Fatal(err)
@@ -347,7 +341,7 @@ func TestPollTLSModes(t *testing.T) {
 
 func TestPollRejectsUntrustedCertificate(t *testing.T) {
 	b := startMem(t, memConfig{tls: TLSImplicit})
-	p := b.poller(t, "primary", "INBOX", newMemStore(), func(o *Options) { o.TLSConfig = nil })
+	p := b.poller(t, "primary", "INBOX", newTestStore(t), func(o *Options) { o.TLSConfig = nil })
 	_, err := p.PollOnce(t.Context())
 	if !errors.Is(err, ErrConnect) || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("PollOnce with an unknown CA: %v, want a certificate error", err)
@@ -359,14 +353,14 @@ func TestPollXOAuth2(t *testing.T) {
 	a := b.admin(t)
 	folder := a.fresh("oauth")
 	a.append(folder, mail("b1", classify.KindBounce))
-	p := b.poller(t, "primary", folder, newMemStore(), func(o *Options) {
+	p := b.poller(t, "primary", folder, newTestStore(t), func(o *Options) {
 		o.Auth = AuthXOAuth2
 		o.Secret = func() (string, error) { return "token-ok", nil }
 	})
 	if sum, err := p.PollOnce(t.Context()); err != nil || sum.Recorded != 1 {
 		t.Fatalf("PollOnce with a good token: %+v, %v", sum, err)
 	}
-	p = b.poller(t, "primary", folder, newMemStore(), func(o *Options) {
+	p = b.poller(t, "primary", folder, newTestStore(t), func(o *Options) {
 		o.Auth = AuthXOAuth2
 		o.Secret = func() (string, error) { return "token-expired", nil }
 	})
@@ -382,7 +376,7 @@ func TestPollSkipsLargeMail(t *testing.T) {
 		big := mail("big", classify.KindBounce)
 		big = append(big, []byte(strings.Repeat("x", 4000)+"\r\n")...)
 		a.append(folder, mail("b1", classify.KindBounce), big, mail("p1", "panic"))
-		st := newMemStore()
+		st := newTestStore(t)
 		p := b.poller(t, "primary", folder, st, func(o *Options) { o.MaxMessageSize = 2000 })
 		var seen []string
 		p.classify = func(raw []byte) (classify.Verdict, error) {
@@ -401,11 +395,10 @@ func TestPollSkipsLargeMail(t *testing.T) {
 			t.Errorf("classifier saw %q, want only b1", seen)
 		}
 		wantSubjects(t, a, folder+"/Unrecognized", "big", "p1")
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		for _, m := range st.msgs {
-			if m.src.UID == 2 && (m.kind != classify.KindUnknown || !strings.HasPrefix(m.skipped, "too large")) {
-				t.Errorf("large mail recorded as %s/%q, want unknown, too large", m.kind, m.skipped)
+		for _, id := range st.ids {
+			m := st.message(id)
+			if m.Source.UID == 2 && (m.Verdict.Kind != classify.KindUnknown || !strings.HasPrefix(m.Skipped, "too large")) {
+				t.Errorf("large mail recorded as %s/%q, want unknown, too large", m.Verdict.Kind, m.Skipped)
 			}
 		}
 	})
@@ -418,7 +411,7 @@ func TestPollStopsAfterBatchInHand(t *testing.T) {
 		for _, s := range []string{"b1", "b2", "b3", "b4", "b5"} {
 			a.append(folder, mail(s, classify.KindBounce))
 		}
-		st := newMemStore()
+		st := newTestStore(t)
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		p := b.poller(t, "primary", folder, st, func(o *Options) { o.Batch = 2 })
@@ -444,7 +437,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 		folder := a.fresh("dry")
 		a.append(folder, mail("b1", classify.KindBounce), mail("n1", classify.KindNotBounce))
 		before := a.list(folder)
-		st := newMemStore()
+		st := newTestStore(t)
 		p := b.poller(t, "primary", folder, st, nil)
 		var plans []Planned
 		sum, err := p.DryRun(t.Context(), func(pl Planned) { plans = append(plans, pl) })
@@ -466,8 +459,11 @@ func TestDryRunChangesNothing(t *testing.T) {
 		if a.list(folder+"/Processed") != nil {
 			t.Error("dry run created a folder")
 		}
-		if _, total, _ := st.counts(); total != 0 || len(st.runs) != 0 {
-			t.Errorf("dry run wrote %d outcomes and %d runs", total, len(st.runs))
+		if _, total, _ := st.counts(); total != 0 || len(st.runErrs()) != 0 {
+			t.Errorf("dry run wrote %d outcomes and %d runs", total, len(st.runErrs()))
+		}
+		if c, err := st.Cursor(t.Context(), "primary", folder); err != nil || c != (storage.Cursor{}) {
+			t.Errorf("dry run cursor %+v, %v; want none", c, err)
 		}
 	})
 }
@@ -488,7 +484,7 @@ func TestPollTimesOutOnSilentServer(t *testing.T) {
 		}
 	}()
 	b := &backend{host: "127.0.0.1", port: ln.Addr().(*net.TCPAddr).Port, tls: TLSNone, user: "u", pass: "p"}
-	p := b.poller(t, "silent", "INBOX", newMemStore(), func(o *Options) { o.Timeout = 200 * time.Millisecond })
+	p := b.poller(t, "silent", "INBOX", newTestStore(t), func(o *Options) { o.Timeout = 200 * time.Millisecond })
 	_, err = p.PollOnce(t.Context())
 	if !errors.Is(err, ErrConnect) || !strings.Contains(err.Error(), "no answer within 200ms") {
 		t.Errorf("PollOnce against a silent server: %v, want a time-out", err)

@@ -2,147 +2,96 @@ package poller
 
 import (
 	"context"
-	"slices"
+	"path/filepath"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/bounced/bounced/classify"
 	"github.com/bounced/bounced/storage"
 )
 
-// memStore is an in-memory Store with the semantics storage promises:
-// Record is one transaction that dedupes by digest (and by source) and
-// advances the cursor; Pending lists what is recorded but not disposed.
-type memStore struct {
+// testStore is a real SQLite store in t.TempDir() that remembers the ids
+// it recorded and can signal finished runs.
+type testStore struct {
+	*storage.DB
+	t        testing.TB
 	mu       sync.Mutex
-	msgs     []*memMsg
-	cursors  map[string]storage.Cursor
-	runs     map[int64]storage.RunStats
-	finished chan int64 // receives the id of every finished run, if set
+	ids      []int64 // first deliveries, in order
+	finished chan int64
 }
 
-type memMsg struct {
-	id       int64
-	src      storage.Source
-	digest   string
-	kind     classify.Kind
-	skipped  string
-	dup      bool
-	disposed string
+func newTestStore(t testing.TB) *testStore {
+	t.Helper()
+	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "bounced.db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &testStore{DB: db, t: t}
 }
 
-func newMemStore() *memStore {
-	return &memStore{cursors: map[string]storage.Cursor{}, runs: map[int64]storage.RunStats{}}
-}
-
-func (m *memStore) Record(ctx context.Context, recs []storage.Record) ([]storage.Result, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []storage.Result
-	for _, r := range recs {
-		var prev *memMsg
-		for _, x := range m.msgs {
-			if (r.Digest != "" && x.digest == r.Digest && !x.dup) || x.src == r.Source {
-				prev = x
-				break
-			}
-		}
-		msg := &memMsg{id: int64(len(m.msgs) + 1), src: r.Source, digest: r.Digest, kind: r.Verdict.Kind, skipped: r.Skipped}
-		if prev != nil {
-			msg.dup = true
-			msg.kind = prev.kind
-		}
-		m.msgs = append(m.msgs, msg)
-		out = append(out, storage.Result{MessageID: msg.id, Duplicate: msg.dup, Kind: msg.kind})
-		key := r.Source.Account + "\x00" + r.Source.Folder
-		c := m.cursors[key]
-		if c.UIDValidity == r.Source.UIDValidity && r.Source.UID > c.LastUID {
-			c.LastUID = r.Source.UID
-			m.cursors[key] = c
+func (s *testStore) Record(ctx context.Context, recs []storage.Record) ([]storage.Result, error) {
+	res, err := s.DB.Record(ctx, recs)
+	s.mu.Lock()
+	for _, r := range res {
+		if !r.Duplicate {
+			s.ids = append(s.ids, r.MessageID)
 		}
 	}
-	return out, nil
+	s.mu.Unlock()
+	return res, err
 }
 
-func (m *memStore) Cursor(ctx context.Context, account, folder string) (storage.Cursor, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.cursors[account+"\x00"+folder], nil
-}
-
-func (m *memStore) ResetCursor(ctx context.Context, account, folder string, uv uint32) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.cursors[account+"\x00"+folder] = storage.Cursor{UIDValidity: uv}
-	return nil
-}
-
-func (m *memStore) Pending(ctx context.Context, account, folder string, uv uint32) ([]storage.Pending, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []storage.Pending
-	for _, x := range m.msgs {
-		if x.disposed == "" && x.src.Account == account && x.src.Folder == folder && x.src.UIDValidity == uv {
-			out = append(out, storage.Pending{MessageID: x.id, UID: x.src.UID, Kind: x.kind, Skipped: x.skipped})
-		}
+func (s *testStore) FinishRun(ctx context.Context, id int64, at time.Time, st storage.RunStats) error {
+	err := s.DB.FinishRun(ctx, id, at, st)
+	if s.finished != nil {
+		s.finished <- id
 	}
-	return out, nil
+	return err
 }
 
-func (m *memStore) MarkDisposed(ctx context.Context, ids []int64, action string, at time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, x := range m.msgs {
-		if slices.Contains(ids, x.id) {
-			x.disposed = action
-		}
-	}
-	return nil
-}
-
-func (m *memStore) StartRun(ctx context.Context, account string, at time.Time) (int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	id := int64(len(m.runs) + 1)
-	m.runs[id] = storage.RunStats{}
-	return id, nil
-}
-
-func (m *memStore) FinishRun(ctx context.Context, id int64, at time.Time, st storage.RunStats) error {
-	m.mu.Lock()
-	m.runs[id] = st
-	ch := m.finished
-	m.mu.Unlock()
-	if ch != nil {
-		ch <- id
-	}
-	return nil
-}
-
-func (m *memStore) Preview(ctx context.Context, v classify.Verdict) ([]string, []string, error) {
-	var sup []string
-	for _, r := range v.Recipients {
-		if r.Hard {
-			sup = append(sup, r.Address)
-		}
-	}
-	return sup, nil, nil
-}
-
-// counts returns how many distinct (non-duplicate) outcomes are stored per
-// kind, and how many records are not disposed.
-func (m *memStore) counts() (byKind map[classify.Kind]int, total, undisposed int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// counts returns the stored first deliveries per kind, their total, and how
+// many of them are not disposed of.
+func (s *testStore) counts() (byKind map[classify.Kind]int, total, undisposed int) {
+	s.t.Helper()
+	s.mu.Lock()
+	ids := append([]int64(nil), s.ids...)
+	s.mu.Unlock()
 	byKind = map[classify.Kind]int{}
-	for _, x := range m.msgs {
-		if !x.dup {
-			byKind[x.kind]++
-			total++
-		}
-		if x.disposed == "" {
+	for _, id := range ids {
+		m := s.message(id)
+		byKind[m.Verdict.Kind]++
+		if m.DisposedAt.IsZero() {
 			undisposed++
 		}
 	}
-	return byKind, total, undisposed
+	c, err := s.DB.Counts(context.Background())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return byKind, c.Messages, undisposed
+}
+
+func (s *testStore) message(id int64) storage.StoredMessage {
+	s.t.Helper()
+	m, err := s.DB.Message(context.Background(), id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return m
+}
+
+// runErrs returns the error text of the last run of each account.
+func (s *testStore) runErrs() map[string]string {
+	s.t.Helper()
+	runs, err := s.DB.LastRuns(context.Background())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, r := range runs {
+		out[r.Account] = r.Stats.Err
+	}
+	return out
 }
