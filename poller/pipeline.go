@@ -22,6 +22,9 @@ import (
 // error is nil. The run is recorded in the store.
 func (p *Poller) PollOnce(ctx context.Context) (sum Summary, err error) {
 	sum = Summary{Mailbox: p.o.Name, ByKind: map[classify.Kind]int{}}
+	if p.o.Store == nil {
+		return sum, errNoStore
+	}
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
@@ -54,6 +57,9 @@ func (p *Poller) PollOnce(ctx context.Context) (sum Summary, err error) {
 // It changes nothing on the server or in the store.
 func (p *Poller) DryRun(ctx context.Context, fn func(Planned)) (Summary, error) {
 	sum := Summary{Mailbox: p.o.Name, ByKind: map[classify.Kind]int{}}
+	if p.o.Store == nil {
+		return sum, errNoStore
+	}
 	if fn == nil {
 		fn = func(Planned) {}
 	}

@@ -143,7 +143,7 @@ type Options struct {
 	BackoffMin time.Duration // first wait after a connection or login failure; default 1m
 	BackoffMax time.Duration // longest wait; default 1h
 
-	Store  Store        // required
+	Store  Store        // required by PollOnce, DryRun and Backlog; Check needs none
 	Logger *slog.Logger // nil: discard
 	Clock  Clock        // nil: real time
 }
@@ -183,9 +183,6 @@ func New(opts Options) (*Poller, error) {
 	}
 	if o.Host == "" {
 		errs = append(errs, errors.New("host is empty"))
-	}
-	if o.Store == nil {
-		errs = append(errs, errors.New("store is nil"))
 	}
 	if o.Secret == nil {
 		errs = append(errs, errors.New("secret is nil"))
@@ -281,6 +278,9 @@ func New(opts Options) (*Poller, error) {
 		classify: classify.Message,
 	}, nil
 }
+
+// errNoStore is returned by the methods that need Options.Store without one.
+var errNoStore = errors.New("poller: no store")
 
 // Name returns the mailbox's name.
 func (p *Poller) Name() string { return p.o.Name }

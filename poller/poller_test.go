@@ -493,7 +493,7 @@ func TestPollTimesOutOnSilentServer(t *testing.T) {
 
 func TestNewRejectsBadOptions(t *testing.T) {
 	_, err := New(Options{Name: "x", Host: "imap.example.com", TLS: TLSNone, Schedule: "61 * * * *"})
-	for _, want := range []string{"loopback", "store is nil", "secret is nil", `bad cron spec "61 * * * *"`} {
+	for _, want := range []string{"loopback", "secret is nil", `bad cron spec "61 * * * *"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("New: %v, want it to say %q", err, want)
 		}

@@ -112,6 +112,9 @@ type Backlog struct {
 // Backlog logs in, asks STATUS of the folder and counts the UIDs above the
 // stored cursor (read-only: EXAMINE).
 func (p *Poller) Backlog(ctx context.Context) (Backlog, error) {
+	if p.o.Store == nil {
+		return Backlog{}, errNoStore
+	}
 	s, done, err := p.connect(ctx)
 	if err != nil {
 		return Backlog{}, err
