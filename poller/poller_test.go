@@ -318,24 +318,22 @@ func TestSuperviseOneMailboxFails(t *testing.T) {
 }
 
 func TestPollTLSModes(t *testing.T) {
+	run := func(t *testing.T, b *backend) {
+		a := b.admin(t)
+		folder := a.fresh("tls")
+		a.append(folder, mail("b1", classify.KindBounce))
+		p := b.poller(t, "primary", folder, newTestStore(t), nil)
+		sum, err := p.PollOnce(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Recorded != 1 || sum.Disposed != 1 {
+			t.Errorf("summary %+v, want 1 recorded and disposed", sum)
+		}
+	}
 	for _, mode := range []TLSMode{TLSImplicit, TLSStartTLS} {
-		t.Run(string(mode), func(t *testing.T) {
-			run := func(t *testing.T, b *backend) {
-				a := b.admin(t)
-				folder := a.fresh("tls")
-				a.append(folder, mail("b1", classify.KindBounce))
-				p := b.poller(t, "primary", folder, newTestStore(t), nil)
-				sum, err := p.PollOnce(t.Context())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if sum.Recorded != 1 || sum.Disposed != 1 {
-					t.Errorf("summary %+v, want 1 recorded and disposed", sum)
-				}
-			}
-			t.Run("mem", func(t *testing.T) { run(t, startMem(t, memConfig{tls: mode})) })
-			t.Run("dovecot", func(t *testing.T) { run(t, dovecot(t, mode)) })
-		})
+		t.Run("mem/"+string(mode), func(t *testing.T) { run(t, startMem(t, memConfig{tls: mode})) })
+		t.Run("dovecot/"+string(mode), func(t *testing.T) { run(t, dovecot(t, mode)) })
 	}
 }
 

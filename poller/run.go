@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/bounced/bounced/classify"
 )
 
 // Run polls the mailbox on its schedule until ctx is cancelled, then
@@ -179,7 +181,8 @@ func (p *Poller) Check(ctx context.Context) (Check, error) {
 	c.Messages = st.Messages
 	seen := map[string]bool{}
 	uses := map[Op]bool{}
-	for _, a := range p.actions {
+	for _, k := range classify.Kinds {
+		a := p.actions[k]
 		uses[a.Op] = true
 		if a.Op != OpMove || seen[a.Folder] {
 			continue
