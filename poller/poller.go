@@ -132,7 +132,7 @@ type Options struct {
 	Folder         string        // default INBOX
 	Batch          int           // mails per fetch and commit; default 200
 	BatchBytes     int64         // raw bytes per batch at most; default 32 MiB
-	MaxMessageSize int64         // larger mail is skipped unread; default 25 MiB
+	MaxMessageSize int64         // larger mail is skipped unread; default 10 MiB
 	Timeout        time.Duration // per network step; default 60s
 	Grace          time.Duration // after cancellation, before the connection is cut; default 30s
 
@@ -221,7 +221,7 @@ func New(opts Options) (*Poller, error) {
 		o.BatchBytes = 32 << 20
 	}
 	if o.MaxMessageSize <= 0 {
-		o.MaxMessageSize = 25 << 20
+		o.MaxMessageSize = 10 << 20
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 60 * time.Second
