@@ -3,34 +3,479 @@
 // auto-replies and the free-text bounces of real MTAs.
 //
 // It does no I/O, no logging and reads no clock: bytes in, Verdict out.
+// It does not decide what to do about a recipient (storage's policy does).
 package classify
 
 import (
-	"bufio"
 	"bytes"
-	"net/textproto"
+	"net/mail"
 	"strings"
+	"time"
 )
 
-// Message classifies one raw mail.
-//
-// PLACEHOLDER: this first version reads the header only and answers
-// notbounce; the real classifier replaces it.
+// Message classifies one raw mail. The error is ErrNotMessage for input
+// that is no mail at all; anything else, however broken, yields a Verdict
+// whose Notes say what was repaired or skipped.
 func Message(raw []byte) (Verdict, error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
+	if len(bytes.TrimSpace(raw)) < 4 || bytes.IndexByte(firstLine(raw), 0) >= 0 {
 		return Verdict{}, ErrNotMessage
 	}
-	h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw))).ReadMIMEHeader()
-	if err != nil && len(h) == 0 {
-		return Verdict{}, ErrNotMessage
+	m, err := parse(raw)
+	if err != nil {
+		return Verdict{}, err
 	}
-	return Verdict{
-		Kind:      KindNotBounce,
-		MessageID: strings.Trim(h.Get("Message-Id"), "<> "),
-		From:      h.Get("From"),
-		Subject:   h.Get("Subject"),
-		To:        h.Get("To"),
-		Decoder:   "none",
-		Rule:      "placeholder",
-	}, nil
+	v := Verdict{
+		MessageID:   strings.Trim(strings.TrimSpace(m.Header.get("Message-Id")), "<>"),
+		From:        decodeWords(m.Header.get("From")),
+		Subject:     decodeWords(m.Header.get("Subject")),
+		To:          decodeWords(m.Header.get("To")),
+		DeliveredTo: m.Header.get("Delivered-To"),
+		Date:        parseDate(m.Header.get("Date")),
+	}
+	if v.DeliveredTo == "" {
+		v.DeliveredTo = m.Header.get("X-Original-To")
+	}
+	c := &classifier{m: m, v: &v}
+	c.run()
+	v.Notes = append(v.Notes, m.Notes...)
+	if v.Recipients == nil {
+		v.Recipients = []Recipient{}
+	}
+	return v, nil
+}
+
+func firstLine(b []byte) []byte {
+	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
+		return b[:i]
+	}
+	return b
+}
+
+func parseDate(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := mail.ParseDate(s)
+	if err != nil {
+		// drop a trailing comment or zone name that net/mail refuses
+		if i := strings.LastIndexByte(s, '('); i > 0 {
+			t, err = mail.ParseDate(strings.TrimSpace(s[:i]))
+		}
+		if err != nil {
+			return time.Time{}
+		}
+	}
+	return t.UTC()
+}
+
+// classifier holds the state of one classification.
+type classifier struct {
+	m      *message
+	v      *Verdict
+	report string // human-readable bounce text
+	quoted string // text after the cut marker
+	orig   header
+	depth  int // 1 inside a returned message
+}
+
+func (c *classifier) run() {
+	m, v := c.m, c.v
+	c.report, c.quoted = reportText(m)
+	c.orig = originalHeader(m, c.quoted)
+	if c.orig != nil {
+		v.Original = originalFrom(c.orig)
+	}
+
+	// 1. ARF feedback reports (RFC 5965).
+	for _, p := range m.Parts {
+		if p.Type == "message/feedback-report" {
+			c.arf(parseARF(p.Body))
+			return
+		}
+	}
+	if strings.Contains(strings.ToLower(m.Header.get("Content-Type")), "feedback-report") {
+		// a report whose feedback part was lost: read fields from the text
+		c.arf(parseARF([]byte(extractFields(c.report))))
+		return
+	}
+
+	// Amazon SES notifications (JSON through SNS).
+	if c.amazonSES() {
+		return
+	}
+	// Apple Mail's unsubscribe request (RFC 8058 is for the sender's
+	// side; this is the mail the button sends).
+	if strings.EqualFold(m.Header.get("X-Apple-Unsubscribe"), "true") {
+		v.Kind, v.FeedbackType, v.Decoder, v.Rule = KindComplaint, "opt-out", "arf", "complaint:apple-unsubscribe"
+		if a := firstAddr(m.Header.get("From")); a != "" {
+			v.Recipients = []Recipient{{Address: a, Reason: ReasonFeedback, Rule: v.Rule}}
+		}
+		return
+	}
+
+	// 2. Delivery status notifications (RFC 3464 / RFC 6533).
+	var dsn dsnReport
+	for _, p := range m.Parts {
+		if p.Type == "message/delivery-status" || p.Type == "message/global-delivery-status" {
+			d := parseDSN(p.Body)
+			dsn.Recipients = append(dsn.Recipients, d.Recipients...)
+			if dsn.ReportingMTA == "" {
+				dsn.ReportingMTA = d.ReportingMTA
+			}
+			if dsn.ArrivalDate == "" {
+				dsn.ArrivalDate = d.ArrivalDate
+			}
+		}
+	}
+	decoder := "rfc3464"
+	if len(dsn.Recipients) == 0 && strings.Contains(c.report, "-Recipient:") {
+		// DSN fields written into text/plain
+		if d := parseDSN([]byte(c.report)); len(d.Recipients) > 0 {
+			dsn = d
+		}
+	}
+	v.ReportingMTA = stripDiagType(dsn.ReportingMTA)
+	v.ArrivalDate = parseDate(dsn.ArrivalDate)
+	family := c.family()
+	if family != "" {
+		decoder = family
+	}
+	texts := scanText(c.report, c.exclusions(true))
+	if len(texts) == 0 {
+		// the sender may be anonymised to the recipient's address
+		texts = scanText(c.report, c.exclusions(false))
+	}
+
+	if len(dsn.Recipients) > 0 {
+		v.Decoder = decoder
+		for _, r := range dsn.Recipients {
+			addr := r.address()
+			if addr == "" {
+				continue
+			}
+			rec := Recipient{
+				Address:    addr,
+				Action:     normAction(r.Action),
+				Status:     findStatus(r.Status),
+				Diagnostic: stripDiagType(r.Diagnostic),
+				RemoteMTA:  stripDiagType(r.RemoteMTA),
+			}
+			rec.LastAttempt = parseDate(r.LastAttempt)
+			if rec.Action == "" {
+				switch {
+				case strings.HasPrefix(rec.Status, "2"):
+					rec.Action = ActionDelivered
+				case strings.HasPrefix(rec.Status, "4"):
+					rec.Action = ActionDelayed
+				default:
+					rec.Action = ActionFailed
+				}
+			}
+			if t := textFor(texts, addr); t != "" && (rec.Diagnostic == "" || findReplyCode(rec.Diagnostic) == "" && findReplyCode(t) != "") {
+				if rec.Diagnostic == "" {
+					rec.Diagnostic = t
+				} else {
+					rec.Diagnostic += " " + t
+				}
+			}
+			v.Recipients = append(v.Recipients, rec)
+		}
+		if len(v.Recipients) > 0 {
+			c.finish(decoder, "dsn")
+			return
+		}
+	}
+
+	// 3. No DSN: bounce prose, auto-replies or ordinary mail.
+	strong := c.strongBounce()
+	if !strong {
+		if rule := autoreplyRule(m); rule != "" {
+			v.Kind, v.Decoder, v.Rule = KindAutoreply, "rfc3834", rule
+			v.Recipients = []Recipient{{Address: firstAddr(m.Header.get("From")), Reason: ReasonVacation, Rule: rule}}
+			return
+		}
+		if ft := providerComplaint(m, c.report); ft != "" {
+			// the type is a guess, so feedback_type stays empty
+			v.Kind, v.Decoder, v.Rule = KindComplaint, "complaint", "complaint:provider:"+ft
+			return
+		}
+		if !looksLikeBounceBody(c.report) || len(texts) == 0 && !bounceSender(m.Header.get("From")) {
+			v.Kind, v.Decoder, v.Rule = KindNotBounce, "none", "notbounce"
+			return
+		}
+	}
+	if decoder == "rfc3464" {
+		decoder = "text"
+	}
+	v.Decoder = decoder
+	failed := headerAddrs(m.Header.get("X-Failed-Recipients"))
+	action := ActionFailed
+	if delayedText(v.Subject, c.report) {
+		action = ActionDelayed
+	}
+	if len(failed) > 0 {
+		for _, a := range failed {
+			diag := textFor(texts, a)
+			if diag == "" && len(texts) == 1 {
+				diag = texts[0].Diagnostic
+			}
+			v.Recipients = append(v.Recipients, Recipient{Address: a, Action: action, Diagnostic: diag})
+		}
+	} else {
+		for _, t := range texts {
+			v.Recipients = append(v.Recipients, Recipient{Address: t.Addr, Action: action, Diagnostic: t.Diagnostic})
+		}
+	}
+	for i := range v.Recipients {
+		r := &v.Recipients[i]
+		if weakDiagnostic(r.Diagnostic) {
+			r.Diagnostic = c.reportDiagnostic()
+		}
+		if len(v.Recipients) == 1 && !hasCode([]string{r.Diagnostic}) {
+			// the reply may stand apart from the address ("Could not be
+			// delivered because of 550 5.1.1 User unknown ... recipients:")
+			if cl := codeLines(c.report); cl != "" {
+				r.Diagnostic += " " + cl
+			}
+		}
+	}
+	if len(v.Recipients) == 0 && c.nested() {
+		return
+	}
+	if len(v.Recipients) == 0 && c.orig != nil {
+		// The prose names nobody: the returned message was addressed to
+		// the recipient that failed.
+		if to := headerAddrs(c.orig.get("To")); len(to) == 1 {
+			v.Recipients = append(v.Recipients, Recipient{Address: to[0], Action: action, Diagnostic: c.reportDiagnostic()})
+			c.finish(decoder, "original-to")
+			return
+		}
+	}
+	if len(v.Recipients) == 0 {
+		v.Kind, v.Rule = KindUnknown, "bounce:no-recipient"
+		return
+	}
+	c.finish(decoder, "text")
+}
+
+// weakDiagnostic reports whether a diagnostic says nothing beyond an
+// address.
+func weakDiagnostic(d string) bool {
+	d = strings.TrimSpace(d)
+	return d == "" || bareAddr(d)
+}
+
+// reportDiagnostic is the whole report text, unfolded and bounded: the
+// diagnostic of a recipient whose own lines say nothing.
+func (c *classifier) reportDiagnostic() string {
+	d := collapseSpace(c.report)
+	if len(d) > 1500 {
+		d = d[:1500]
+	}
+	return d
+}
+
+// finish completes every recipient (status, reply code, command, reason,
+// hard) and sets the kind from their actions.
+func (c *classifier) finish(decoder, how string) {
+	v := c.v
+	for i := range v.Recipients {
+		r := &v.Recipients[i]
+		if r.Action != ActionFailed && r.Action != ActionDelayed {
+			if r.Action == ActionDelivered || r.Action == ActionRelayed || r.Action == ActionExpanded {
+				r.Reason, r.Rule = ReasonDelivered, how+":delivered"
+			}
+			continue
+		}
+		r.Diagnostic = collapseSpace(r.Diagnostic)
+		if s := findFailStatus(r.Diagnostic); s != "" {
+			// The reply's own code is more precise than a DSN Status that
+			// MTAs fill with a generic or timeout code.
+			if r.Status == "" || sameClass(s, r.Status) && !strings.HasSuffix(s, ".0.0") {
+				r.Status = s
+			}
+		}
+		r.ReplyCode = findFailReply(r.Diagnostic)
+		r.Command = findCommand(r.Diagnostic)
+		if r.Command == "" && len(v.Recipients) == 1 {
+			r.Command = findCommand(c.report)
+		}
+		reason, rule := familyReason(decoder), "family:"+decoder
+		if reason == "" {
+			reason, rule = reasonFor(reasonInput{
+				Diagnostic: r.Diagnostic,
+				Status:     r.Status,
+				ReplyCode:  r.ReplyCode,
+				Command:    r.Command,
+				Action:     string(r.Action),
+				Decoder:    decoder,
+			})
+		}
+		if reason == "" {
+			if r.Action == ActionDelayed {
+				reason, rule = ReasonExpired, how+":delayed"
+			} else {
+				reason, rule = ReasonUndefined, how+":undefined"
+			}
+		}
+		r.Reason, r.Rule = reason, rule
+		if r.Status == "" {
+			class := byte('5')
+			switch {
+			case r.ReplyCode != "" && (r.ReplyCode[0] == '4' || r.ReplyCode[0] == '5'):
+				class = r.ReplyCode[0]
+			case r.Action == ActionDelayed:
+				class = '4'
+			}
+			r.Status = defaultStatus(reason, class)
+		}
+		r.Hard = IsHard(r.Reason, r.ReplyCode, r.Status)
+	}
+	failed, delayed := 0, 0
+	for _, r := range v.Recipients {
+		switch r.Action {
+		case ActionFailed:
+			failed++
+		case ActionDelayed:
+			delayed++
+		}
+	}
+	switch {
+	case failed > 0:
+		v.Kind = KindBounce
+	case delayed > 0:
+		v.Kind = KindDelay
+	default:
+		v.Kind = KindDelivered
+	}
+	v.Rule = how + ":" + string(v.Kind)
+}
+
+// arf fills the verdict of a feedback report.
+func (c *classifier) arf(r arfReport) {
+	v := c.v
+	v.Decoder, v.FeedbackType = "arf", r.FeedbackType
+	if v.FeedbackType == "" {
+		v.FeedbackType = "other"
+	}
+	v.Kind = complaintKind(v.FeedbackType)
+	v.Rule = "arf:" + v.FeedbackType
+	v.ReportingMTA = stripDiagType(r.ReportingMTA)
+	v.ArrivalDate = parseDate(r.ArrivalDate)
+	addrs := r.Recipients
+	if len(addrs) == 0 && c.orig != nil {
+		addrs = headerAddrs(c.orig.get("To"))
+	}
+	for _, a := range addrs {
+		v.Recipients = append(v.Recipients, Recipient{Address: a, Reason: ReasonFeedback, Rule: v.Rule})
+	}
+}
+
+// strongBounce reports header evidence that a mail is a bounce: a
+// delivery report content type, X-Failed-Recipients, a mail-system
+// sender or a bounce subject.
+func (c *classifier) strongBounce() bool {
+	h := c.m.Header
+	ct := strings.ToLower(h.get("Content-Type"))
+	if strings.Contains(ct, "delivery-status") || h.has("X-Failed-Recipients") {
+		return true
+	}
+	subj := strings.ToLower(decodeWords(h.get("Subject")))
+	for _, s := range bounceSubjects {
+		if strings.Contains(subj, s) {
+			return true
+		}
+	}
+	return bounceSender(h.get("From")) && looksLikeBounceBody(c.report)
+}
+
+// exclusions are the addresses in bounce prose that are no recipients:
+// the bounce's own addressee (the sender of the original) and the
+// original's sender.
+func (c *classifier) exclusions(all bool) map[string]bool {
+	ex := map[string]bool{}
+	for _, a := range headerAddrs(c.m.Header.get("From")) {
+		ex[a] = true
+	}
+	if !all {
+		return ex
+	}
+	for _, name := range []string{"To", "Return-Path", "Reply-To", "Sender", "Cc"} {
+		for _, a := range headerAddrs(c.m.Header.get(name)) {
+			ex[a] = true
+		}
+	}
+	if c.orig != nil {
+		for _, name := range []string{"From", "Return-Path", "Sender", "Reply-To"} {
+			for _, a := range headerAddrs(c.orig.get(name)) {
+				ex[a] = true
+			}
+		}
+	}
+	return ex
+}
+
+// nested classifies a bounce that came back inside another message (a
+// bounce of a bounce, or one forwarded by a relay) and adopts its
+// recipients. It reports whether it found any.
+func (c *classifier) nested() bool {
+	if c.depth > 0 {
+		return false
+	}
+	for _, p := range c.m.Parts {
+		if p.Type != "message/rfc822" && p.Type != "message/global" {
+			continue
+		}
+		inner, err := parse(p.Body)
+		if err != nil {
+			continue
+		}
+		iv := Verdict{Subject: decodeWords(inner.Header.get("Subject"))}
+		ic := &classifier{m: inner, v: &iv, depth: c.depth + 1}
+		ic.run()
+		if (iv.Kind == KindBounce || iv.Kind == KindDelay) && len(iv.Recipients) > 0 {
+			c.v.Recipients = iv.Recipients
+			c.v.Kind, c.v.Decoder, c.v.Rule = iv.Kind, iv.Decoder, "nested:"+iv.Rule
+			c.v.ReportingMTA = iv.ReportingMTA
+			return true
+		}
+	}
+	return false
+}
+
+// textFor returns the diagnostic the prose gives for addr.
+func textFor(texts []textRecipient, addr string) string {
+	for _, t := range texts {
+		if strings.EqualFold(t.Addr, addr) {
+			return t.Diagnostic
+		}
+	}
+	return ""
+}
+
+// extractFields returns the "Name: value" lines of s.
+func extractFields(s string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		if name, _, ok := strings.Cut(line, ":"); ok && isFieldName(name) {
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+func firstAddr(v string) string {
+	if a := headerAddrs(v); len(a) > 0 {
+		return a[0]
+	}
+	return ""
+}
+
+// collapseSpace unfolds a diagnostic: runs of blanks become one space.
+func collapseSpace(s string) string {
+	if !strings.ContainsAny(s, "\n\t\r") && !strings.Contains(s, "  ") {
+		return strings.TrimSpace(s)
+	}
+	return strings.Join(strings.Fields(s), " ")
 }

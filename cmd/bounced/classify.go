@@ -1,18 +1,131 @@
 package main
 
 import (
+	"bufio"
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/bounced/bounced/classify"
 )
 
-// Placeholder: replaced when the command lands.
 func classifyCommand() command {
 	return command{
 		name:    "classify",
 		args:    "[--format text|jsonl] PATH...",
 		summary: "classify mail files, directories, mboxes or stdin and print verdicts",
-		run: func(ctx context.Context, e *env, args []string) error {
-			return errors.New("classify: not built yet")
-		},
+		help: `A PATH is a file, a directory (walked in name order), an mbox (split at "From "
+lines that follow a blank line) or - for stdin.
+
+--format jsonl prints one JSON object per message: the verdict's fields plus
+"source" (the path) and "index" (message number inside an mbox, 1 otherwise).
+--format text (the default) prints one line per recipient:
+  SOURCE[#INDEX] KIND ADDRESS ACTION STATUS REASON hard|soft DECODER/RULE
+
+An unreadable file is reported on stderr and the others go on; the exit
+status is then 1.`,
+		run: runClassify,
 	}
+}
+
+// classifyLine is one jsonl output line: the verdict plus where it came
+// from.
+type classifyLine struct {
+	Source string `json:"source"`
+	Index  int    `json:"index"`
+	classify.Verdict
+}
+
+func runClassify(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("classify")
+	format := fs.String("format", "text", "output format: text or jsonl")
+	paths, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *format != "text" && *format != "jsonl" {
+		return usagef("classify: --format must be text or jsonl, not %q", *format)
+	}
+	if len(paths) == 0 {
+		return usagef("classify: no PATH given (use - for stdin)")
+	}
+	out := bufio.NewWriter(e.stdout)
+	defer out.Flush()
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	failed := false
+	onErr := func(path string, err error) {
+		failed = true
+		out.Flush()
+		fmt.Fprintf(e.stderr, "bounced: classify: %s: %v\n", path, err)
+	}
+	err = walkMail(paths, e.stdin, func(m mail) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		v, err := classify.Message(m.Raw)
+		if err != nil {
+			name := m.Source
+			if m.Index > 1 {
+				name = fmt.Sprintf("%s#%d", m.Source, m.Index)
+			}
+			onErr(name, err)
+			return nil
+		}
+		if *format == "jsonl" {
+			return enc.Encode(classifyLine{Source: m.Source, Index: m.Index, Verdict: v})
+		}
+		return writeText(out, m, v)
+	}, onErr)
+	if err != nil {
+		return err
+	}
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	if failed {
+		return errSilent
+	}
+	return nil
+}
+
+// writeText prints one line per recipient, or one line for a message
+// without recipients.
+func writeText(w *bufio.Writer, m mail, v classify.Verdict) error {
+	src := m.Source
+	if m.Index > 1 {
+		src = fmt.Sprintf("%s#%d", m.Source, m.Index)
+	}
+	kind := string(v.Kind)
+	if v.FeedbackType != "" {
+		kind += "/" + v.FeedbackType
+	}
+	if len(v.Recipients) == 0 {
+		_, err := fmt.Fprintf(w, "%s %s - - - - - %s/%s\n", src, kind, v.Decoder, v.Rule)
+		return err
+	}
+	for _, r := range v.Recipients {
+		hard := "soft"
+		if r.Hard {
+			hard = "hard"
+		}
+		_, err := fmt.Fprintf(w, "%s %s %s %s %s %s %s %s/%s\n", src, kind, dash(r.Address), dash(string(r.Action)),
+			dash(r.Status), dash(string(r.Reason)), hard, v.Decoder, dash(r.Rule))
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func dash(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.ContainsAny(s, " \t") {
+		if s == "" {
+			return "-"
+		}
+		return strings.Join(strings.Fields(s), "_")
+	}
+	return s
 }

@@ -1,0 +1,104 @@
+package classify
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// sesNotification is the JSON that Amazon SES sends through SNS for
+// bounces, complaints and deliveries.
+type sesNotification struct {
+	NotificationType string `json:"notificationType"`
+	Bounce           struct {
+		BounceType        string `json:"bounceType"`
+		ReportingMTA      string `json:"reportingMTA"`
+		BouncedRecipients []struct {
+			EmailAddress   string `json:"emailAddress"`
+			Action         string `json:"action"`
+			Status         string `json:"status"`
+			DiagnosticCode string `json:"diagnosticCode"`
+		} `json:"bouncedRecipients"`
+	} `json:"bounce"`
+	Complaint struct {
+		ComplainedRecipients []struct {
+			EmailAddress string `json:"emailAddress"`
+		} `json:"complainedRecipients"`
+		ComplaintFeedbackType string `json:"complaintFeedbackType"`
+	} `json:"complaint"`
+	Delivery struct {
+		Recipients   []string `json:"recipients"`
+		SMTPResponse string   `json:"smtpResponse"`
+		ReportingMTA string   `json:"reportingMTA"`
+	} `json:"delivery"`
+	Mail struct {
+		MessageID     string `json:"messageId"`
+		Source        string `json:"source"`
+		CommonHeaders struct {
+			From      []string `json:"from"`
+			To        []string `json:"to"`
+			Subject   string   `json:"subject"`
+			MessageID string   `json:"messageId"`
+			Date      string   `json:"date"`
+		} `json:"commonHeaders"`
+	} `json:"mail"`
+}
+
+// amazonSES reads an SES notification from the report text. It reports
+// whether it found one.
+func (c *classifier) amazonSES() bool {
+	text := c.report + c.quoted
+	i := strings.Index(text, `{"notificationType"`)
+	if i < 0 {
+		return false
+	}
+	// Mail software folds long lines as "!\n "; undo it before decoding.
+	js := strings.ReplaceAll(text[i:], "!\n ", "")
+	var n sesNotification
+	if err := json.NewDecoder(strings.NewReader(js)).Decode(&n); err != nil {
+		c.v.Notes = append(c.v.Notes, "amazonses: "+err.Error())
+		return false
+	}
+	v := c.v
+	v.Decoder = "amazonses"
+	v.Original.From = strings.Join(n.Mail.CommonHeaders.From, ", ")
+	v.Original.To = strings.Join(n.Mail.CommonHeaders.To, ", ")
+	v.Original.Subject = n.Mail.CommonHeaders.Subject
+	v.Original.Date = n.Mail.CommonHeaders.Date
+	v.Original.MessageID = strings.Trim(n.Mail.CommonHeaders.MessageID, "<>")
+	switch strings.ToLower(n.NotificationType) {
+	case "bounce":
+		v.ReportingMTA = stripDiagType(n.Bounce.ReportingMTA)
+		for _, r := range n.Bounce.BouncedRecipients {
+			a := normAction(r.Action)
+			if a == "" {
+				a = ActionFailed
+				if n.Bounce.BounceType == "Transient" {
+					a = ActionDelayed
+				}
+			}
+			v.Recipients = append(v.Recipients, Recipient{Address: r.EmailAddress, Action: a,
+				Status: findStatus(r.Status), Diagnostic: stripDiagType(r.DiagnosticCode)})
+		}
+		c.finish("amazonses", "amazonses")
+	case "complaint":
+		v.FeedbackType = strings.ToLower(n.Complaint.ComplaintFeedbackType)
+		if v.FeedbackType == "" {
+			v.FeedbackType = "abuse"
+		}
+		v.Kind, v.Rule = complaintKind(v.FeedbackType), "amazonses:complaint"
+		for _, r := range n.Complaint.ComplainedRecipients {
+			v.Recipients = append(v.Recipients, Recipient{Address: r.EmailAddress, Reason: ReasonFeedback, Rule: v.Rule})
+		}
+	case "delivery":
+		v.ReportingMTA = n.Delivery.ReportingMTA
+		for _, a := range n.Delivery.Recipients {
+			v.Recipients = append(v.Recipients, Recipient{Address: a, Action: ActionDelivered,
+				Status: findStatus(n.Delivery.SMTPResponse), ReplyCode: findReplyCode(n.Delivery.SMTPResponse),
+				Diagnostic: n.Delivery.SMTPResponse})
+		}
+		c.finish("amazonses", "amazonses")
+	default:
+		return false
+	}
+	return true
+}

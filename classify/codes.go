@@ -1,0 +1,135 @@
+package classify
+
+import "strings"
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// findStatus returns the first RFC 3463 enhanced status code (class 2, 4
+// or 5, "x.y.z") in s, or "".
+func findStatus(s string) string { return findStatusFrom(s, "245") }
+
+// findFailStatus returns the first class 4 or 5 status code in s: in a
+// session transcript the 2.x.x replies before the failure are no answer.
+func findFailStatus(s string) string { return findStatusFrom(s, "45") }
+
+func findStatusFrom(s, classes string) string {
+	for i := 0; i+4 < len(s); i++ {
+		c := s[i]
+		if strings.IndexByte(classes, c) < 0 || s[i+1] != '.' {
+			continue
+		}
+		if i > 0 && (isDigit(s[i-1]) || s[i-1] == '.') {
+			continue
+		}
+		j := i + 2
+		k := j
+		for k < len(s) && isDigit(s[k]) && k-j < 3 {
+			k++
+		}
+		if k == j || k >= len(s) || s[k] != '.' {
+			continue
+		}
+		l := k + 1
+		m := l
+		for m < len(s) && isDigit(s[m]) && m-l < 3 {
+			m++
+		}
+		if m == l || m < len(s) && (isDigit(s[m]) || s[m] == '.' && m+1 < len(s) && isDigit(s[m+1])) {
+			continue
+		}
+		return s[i:m]
+	}
+	return ""
+}
+
+// findReplyCode returns the first SMTP reply code (RFC 5321 §4.2: three
+// digits, first 2-5) in s that stands as a word, or "".
+func findReplyCode(s string) string { return findReplyFrom(s, "2345") }
+
+// findFailReply returns the first 4xx or 5xx reply code in s.
+func findFailReply(s string) string { return findReplyFrom(s, "45") }
+
+func findReplyFrom(s, classes string) string {
+	for i := 0; i+2 < len(s); i++ {
+		c := s[i]
+		if strings.IndexByte(classes, c) < 0 || !isDigit(s[i+1]) || !isDigit(s[i+2]) {
+			continue
+		}
+		if s[i+1] > '5' {
+			continue
+		}
+		if i > 0 && strings.IndexByte(" (<;:\"'[=#\t", s[i-1]) < 0 {
+			continue
+		}
+		if i+3 < len(s) && strings.IndexByte(" -)\t],:;\"'\n", s[i+3]) < 0 {
+			continue
+		}
+		// "5.1.1 550" is fine; "550 ms" or "421 bytes" are rare enough.
+		return s[i : i+3]
+	}
+	return ""
+}
+
+// findCommand returns the SMTP command a diagnostic says failed.
+func findCommand(s string) string {
+	u := strings.ToUpper(s)
+	for _, c := range []struct{ marker, cmd string }{
+		{"RCPT TO", "RCPT"},
+		{">>> RCPT", "RCPT"},
+		{"MAIL FROM", "MAIL"},
+		{">>> MAIL", "MAIL"},
+		{"END OF DATA", "DATA"},
+		{"AFTER DATA", "DATA"},
+		{">>> DATA", "DATA"},
+		{"DATA COMMAND", "DATA"},
+		{"AFTER END OF DATA", "DATA"},
+		{"EHLO", "EHLO"},
+		{"HELO", "HELO"},
+		{"STARTTLS", "STARTTLS"},
+		{"INITIAL CONNECTION", "CONN"},
+		{"CONNECT TO", "CONN"},
+	} {
+		if strings.Contains(u, c.marker) {
+			return c.cmd
+		}
+	}
+	return ""
+}
+
+// sameClass reports whether two codes share their class digit.
+func sameClass(a, b string) bool { return a != "" && b != "" && a[0] == b[0] }
+
+// defaultStatus is the status a reason implies when the bounce gives
+// none (class from the reply code or the action).
+func defaultStatus(r Reason, class byte) string {
+	c := string(class)
+	switch r {
+	case ReasonUserUnknown:
+		return c + ".1.1"
+	case ReasonHostUnknown:
+		return c + ".1.2"
+	case ReasonHasMoved:
+		return c + ".1.6"
+	case ReasonMailboxFull:
+		return c + ".2.2"
+	case ReasonEmailTooLarge:
+		return c + ".3.4"
+	case ReasonExpired:
+		return c + ".4.7"
+	case ReasonSuspend:
+		return c + ".2.1"
+	case ReasonNetworkError:
+		return c + ".4.0"
+	case ReasonRejected:
+		return c + ".1.8"
+	case ReasonSystemFull:
+		return c + ".3.1"
+	case ReasonContentError:
+		return c + ".6.0"
+	case ReasonNoRelaying:
+		return c + ".7.1"
+	case ReasonSecurityError, ReasonBlocked, ReasonSpamDetected, ReasonPolicyViolation:
+		return c + ".7.0"
+	}
+	return c + ".0.0"
+}

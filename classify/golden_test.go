@@ -1,0 +1,217 @@
+package classify
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/bounces")
+
+// fixtures returns the paths of every testdata/bounces/<family>/<case>.eml.
+func fixtures(t testing.TB) []string {
+	paths, err := filepath.Glob(filepath.Join("..", "testdata", "bounces", "*", "*.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) == 0 {
+		t.Fatal("no fixtures in ../testdata/bounces")
+	}
+	return paths
+}
+
+// TestGolden classifies every fixture and compares the verdict with its
+// .golden.json; `go test ./classify -update` rewrites them.
+func TestGolden(t *testing.T) {
+	for _, path := range fixtures(t) {
+		name := strings.TrimPrefix(filepath.ToSlash(path), "../testdata/bounces/")
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := Message(raw)
+			if err != nil {
+				t.Fatalf("Message(%s): %v", name, err)
+			}
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(v); err != nil {
+				t.Fatal(err)
+			}
+			got := buf.Bytes()
+			golden := strings.TrimSuffix(path, ".eml") + ".golden.json"
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("reading golden file (run with -update to create it): %v", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("Message(%s) differs from %s:\ngot:\n%s\nwant:\n%s", name, golden, got, want)
+			}
+		})
+	}
+}
+
+// TestFixtureKinds pins the kind and first recipient of each fixture
+// family, so a regenerated golden file cannot silently change the answer.
+func TestFixtureKinds(t *testing.T) {
+	tests := []struct {
+		file    string
+		kind    Kind
+		addr    string
+		status  string
+		reason  Reason
+		hard    bool
+		feedack string
+	}{
+		{"rfc3464/user-unknown.eml", KindBounce, "alice@mail.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"rfc3464/global-utf8.eml", KindBounce, "山田@例え.jp", "5.1.1", ReasonUserUnknown, true, ""},
+		{"postfix/mailbox-full.eml", KindBounce, "carol@isp.example", "5.2.2", ReasonMailboxFull, false, ""},
+		{"postfix/host-not-found-text.eml", KindBounce, "dave@no-such-domain.example", "", ReasonHostUnknown, true, ""},
+		{"exim/rejected-after-rcpt.eml", KindBounce, "erin@corp.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"qmail/no-mailbox.eml", KindBounce, "frank@mail.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"sendmail/user-unknown.eml", KindBounce, "grace@example.jp", "5.1.1", ReasonUserUnknown, true, ""},
+		{"exchange/old-exchange-text.eml", KindBounce, "heidi@corp.example", "5.1.1", "", true, ""},
+		{"office365/recipnotfound.eml", KindBounce, "ivan@contoso.example", "5.1.10", "", true, ""},
+		{"gmail/permanent-failure.eml", KindBounce, "judy@gmail.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"arf/abuse.eml", KindComplaint, "kim@isp.example", "", ReasonFeedback, false, "abuse"},
+		{"arf/auth-failure-report.eml", KindReport, "leo@isp.example", "", ReasonFeedback, false, "auth-failure"},
+		{"autoreply/vacation.eml", KindAutoreply, "", "", ReasonVacation, false, ""},
+		{"autoreply/abwesenheit.eml", KindAutoreply, "", "", ReasonVacation, false, ""},
+		{"notbounce/newsletter-reply.eml", KindNotBounce, "", "", "", false, ""},
+		{"delay/postfix-delayed.eml", KindDelay, "quinn@slow.example", "4.4.1", "", false, ""},
+		{"delivered/relayed.eml", KindDelivered, "rita@relay.example", "2.0.0", ReasonDelivered, false, ""},
+		{"broken/no-closing-boundary.eml", KindBounce, "tina@example.net", "5.1.1", ReasonUserUnknown, true, ""},
+		{"broken/utf7-body.eml", KindBounce, "uma@old.example", "5.1.1", "", false, ""},
+		{"broken/mbox-from-line.eml", KindBounce, "victor@mail.example", "5.2.2", ReasonMailboxFull, false, ""},
+		{"broken/cr-line-ends.eml", KindBounce, "wendy@corp.example", "", "", false, ""},
+		{"japanese/iso-2022-jp.eml", KindBounce, "xavier@docomo.example.jp", "", "", false, ""},
+		{"amazonses/bounce-json.eml", KindBounce, "yara@example.org", "5.1.1", ReasonUserUnknown, true, ""},
+	}
+	for _, tt := range tests {
+		raw, err := os.ReadFile(filepath.Join("..", "testdata", "bounces", tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := Message(raw)
+		if err != nil {
+			t.Fatalf("Message(%s): %v", tt.file, err)
+		}
+		if v.Kind != tt.kind {
+			t.Errorf("Message(%s): kind = %q, want %q", tt.file, v.Kind, tt.kind)
+		}
+		if v.FeedbackType != tt.feedack {
+			t.Errorf("Message(%s): feedback_type = %q, want %q", tt.file, v.FeedbackType, tt.feedack)
+		}
+		if tt.kind == KindNotBounce {
+			if len(v.Recipients) != 0 {
+				t.Errorf("Message(%s): %d recipients, want none", tt.file, len(v.Recipients))
+			}
+			continue
+		}
+		if len(v.Recipients) == 0 {
+			t.Errorf("Message(%s): no recipients", tt.file)
+			continue
+		}
+		r := v.Recipients[0]
+		if tt.addr != "" && r.Address != tt.addr {
+			t.Errorf("Message(%s): address = %q, want %q", tt.file, r.Address, tt.addr)
+		}
+		if tt.status != "" && r.Status != tt.status {
+			t.Errorf("Message(%s): status = %q, want %q", tt.file, r.Status, tt.status)
+		}
+		if tt.reason != "" && r.Reason != tt.reason {
+			t.Errorf("Message(%s): reason = %q, want %q", tt.file, r.Reason, tt.reason)
+		}
+		if tt.reason != "" && r.Hard != tt.hard {
+			t.Errorf("Message(%s): hard = %v, want %v", tt.file, r.Hard, tt.hard)
+		}
+	}
+}
+
+// TestOriginal checks that the returned original's identity and X-
+// headers are read from message/rfc822, text/rfc822-headers and quoted
+// text alike.
+func TestOriginal(t *testing.T) {
+	for _, file := range []string{"postfix/mailbox-full.eml", "rfc3464/user-unknown.eml", "exim/rejected-after-rcpt.eml", "qmail/no-mailbox.eml"} {
+		raw, err := os.ReadFile(filepath.Join("..", "testdata", "bounces", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := Message(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Original.MessageID != "20260302091402.77ab@shop.example" {
+			t.Errorf("Message(%s): original message_id = %q", file, v.Original.MessageID)
+		}
+		if v.Original.Headers["X-Campaign-Id"] != "spring-2026" {
+			t.Errorf("Message(%s): original X-Campaign-Id = %q, want spring-2026", file, v.Original.Headers["X-Campaign-Id"])
+		}
+		if v.Original.Subject != "March offers" {
+			t.Errorf("Message(%s): original subject = %q", file, v.Original.Subject)
+		}
+	}
+}
+
+func TestNotMessage(t *testing.T) {
+	for _, in := range []string{"", " ", "\n\n", "abc", "\x00\x01\x02\x03\x04", "no header here at all"} {
+		if _, err := Message([]byte(in)); err != ErrNotMessage {
+			t.Errorf("Message(%q): err = %v, want ErrNotMessage", in, err)
+		}
+	}
+}
+
+// FuzzMessage checks the invariants on any input: no panic, a known
+// kind, an address for every failed recipient, bounded time.
+func FuzzMessage(f *testing.F) {
+	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "bounces", "*", "*.eml"))
+	for _, p := range paths {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: multipart/mixed; boundary=x\n\n--x\n"))
+	f.Add([]byte("From: a\nContent-Type: text/plain; charset=utf-7\n\n+AGEAYgBj-"))
+	known := map[Kind]bool{}
+	for _, k := range Kinds {
+		known[k] = true
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		start := time.Now()
+		v, err := Message(raw)
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("Message took %v on %d bytes", d, len(raw))
+		}
+		if err != nil {
+			if err != ErrNotMessage {
+				t.Fatalf("Message: unexpected error %v", err)
+			}
+			return
+		}
+		if !known[v.Kind] {
+			t.Fatalf("Message: unknown kind %q", v.Kind)
+		}
+		for _, r := range v.Recipients {
+			if r.Action == ActionFailed && r.Address == "" {
+				t.Fatalf("Message: failed recipient without address: %+v", r)
+			}
+		}
+		if _, err := json.Marshal(v); err != nil {
+			t.Fatalf("Message: verdict does not marshal: %v", err)
+		}
+	})
+}

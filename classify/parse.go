@@ -1,0 +1,561 @@
+package classify
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message/charset"
+)
+
+// Limits on hostile input. Every loop below is bounded by one of these or
+// by the input length, and every scan is linear.
+const (
+	maxMessageSize = 10 << 20 // bytes read; the rest is ignored with a note
+	maxDepth       = 20       // nested multiparts
+	maxParts       = 200      // leaf parts kept
+	maxHeaderLines = 2000     // header fields kept per header
+)
+
+// field is one header field, unfolded.
+type field struct {
+	Name  string // as written, trimmed
+	Value string // unfolded, trimmed, not decoded
+}
+
+// header is an ordered list of fields; lookups are case-insensitive.
+type header []field
+
+// get returns the value of the first field called name, or "".
+func (h header) get(name string) string {
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// has reports whether a field called name exists.
+func (h header) has(name string) bool {
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// part is one leaf of a MIME tree.
+type part struct {
+	Type   string            // lower-case media type, "text/plain" when missing
+	Params map[string]string // Content-Type parameters, lower-case keys
+	Header header
+	Body   []byte // transfer-decoded; text/* converted to UTF-8
+	Attach bool   // Content-Disposition: attachment
+}
+
+// message is a leniently parsed mail: its header and its flat list of
+// leaf parts in document order.
+type message struct {
+	Header header
+	Parts  []part
+	Notes  []string
+
+	truncated bool // maxParts reached
+}
+
+// normalize returns data with a leading mbox "From " line removed and CR or
+// CRLF line ends turned into LF, truncated to maxMessageSize.
+func normalize(raw []byte) ([]byte, []string) {
+	var notes []string
+	if len(raw) > maxMessageSize {
+		raw = raw[:maxMessageSize]
+		notes = append(notes, fmt.Sprintf("message truncated to %d bytes", maxMessageSize))
+	}
+	if bytes.HasPrefix(raw, []byte("From ")) {
+		if i := bytes.IndexAny(raw, "\r\n"); i >= 0 {
+			raw = raw[i:]
+			raw = bytes.TrimLeft(raw, "\r\n")
+		} else {
+			raw = nil
+		}
+		notes = append(notes, "leading mbox From line skipped")
+	}
+	if bytes.IndexByte(raw, '\r') < 0 {
+		return raw, notes
+	}
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c == '\r' {
+			out = append(out, '\n')
+			if i+1 < len(raw) && raw[i+1] == '\n' {
+				i++
+			}
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, notes
+}
+
+// isFieldName reports whether s can be a header field name (RFC 5322
+// §2.2: printable ASCII except colon), allowing trailing blanks.
+func isFieldName(s string) bool {
+	s = strings.TrimRight(s, " \t")
+	if s == "" || len(s) > 76 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 127 || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// readHeader parses the header at the start of b (LF line ends) and
+// returns it with the body that follows the blank line. It is lenient: a
+// line that is neither a field nor a continuation ends the header, except
+// that a parameter line ("name=value") after Content-Type is taken as a
+// continuation whose leading space was lost.
+func readHeader(b []byte) (header, []byte) {
+	var h header
+	pos := 0
+	for pos < len(b) {
+		end := bytes.IndexByte(b[pos:], '\n')
+		var line []byte
+		next := len(b)
+		if end >= 0 {
+			line = b[pos : pos+end]
+			next = pos + end + 1
+		} else {
+			line = b[pos:]
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			if len(line) == 0 || len(h) > 0 {
+				return h, b[next:]
+			}
+			pos = next
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if len(h) > 0 {
+				appendContinuation(&h[len(h)-1], line)
+			}
+			pos = next
+			continue
+		}
+		if colon := bytes.IndexByte(line, ':'); colon > 0 && isFieldName(string(line[:colon])) {
+			if len(h) < maxHeaderLines {
+				h = append(h, field{
+					Name:  strings.TrimRight(string(line[:colon]), " \t"),
+					Value: strings.TrimSpace(string(line[colon+1:])),
+				})
+			}
+			pos = next
+			continue
+		}
+		if len(h) > 0 && looksLikeParam(line) && isContentField(h[len(h)-1].Name) {
+			appendContinuation(&h[len(h)-1], line)
+			pos = next
+			continue
+		}
+		// Not a header line: the body starts here (a header without the
+		// blank line that should end it).
+		return h, b[pos:]
+	}
+	return h, nil
+}
+
+func appendContinuation(f *field, line []byte) {
+	t := strings.TrimSpace(string(line))
+	if t == "" {
+		return
+	}
+	if f.Value == "" {
+		f.Value = t
+		return
+	}
+	f.Value += " " + t
+}
+
+func isContentField(name string) bool {
+	return strings.HasPrefix(strings.ToLower(name), "content-")
+}
+
+// looksLikeParam reports whether a line is a MIME parameter such as
+// `boundary="xyz"` or `charset=us-ascii;`.
+func looksLikeParam(line []byte) bool {
+	eq := bytes.IndexByte(line, '=')
+	if eq <= 0 {
+		return false
+	}
+	name := bytes.TrimSpace(line[:eq])
+	if len(name) == 0 || len(name) > 40 {
+		return false
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '*') {
+			return false
+		}
+	}
+	return true
+}
+
+// mediaType parses a Content-Type value leniently: a broken parameter list
+// still yields the type, and boundary and charset are recovered by hand.
+func mediaType(v string) (string, map[string]string) {
+	if v == "" {
+		return "text/plain", map[string]string{}
+	}
+	t, params, err := mime.ParseMediaType(v)
+	if err == nil {
+		return strings.ToLower(t), params
+	}
+	params = map[string]string{}
+	semi := strings.IndexAny(v, "; \t")
+	t = v
+	if semi >= 0 {
+		t = v[:semi]
+	}
+	t = strings.ToLower(strings.TrimSpace(t))
+	if !strings.Contains(t, "/") {
+		t = "text/plain"
+	}
+	if semi >= 0 {
+		for _, p := range strings.FieldsFunc(v[semi+1:], func(r rune) bool { return r == ';' || r == ' ' || r == '\t' }) {
+			k, val, ok := strings.Cut(p, "=")
+			if !ok {
+				continue
+			}
+			k = strings.ToLower(strings.TrimSpace(k))
+			val = strings.TrimSpace(val)
+			val = strings.Trim(val, `"'`)
+			if k != "" {
+				if _, dup := params[k]; !dup {
+					params[k] = val
+				}
+			}
+		}
+	}
+	return t, params
+}
+
+// parse reads a mail leniently. It fails only when there is no header at
+// all.
+func parse(raw []byte) (*message, error) {
+	data, notes := normalize(raw)
+	h, body := readHeader(data)
+	if len(h) == 0 {
+		return nil, ErrNotMessage
+	}
+	m := &message{Header: h, Notes: notes}
+	m.walk(h, body, 0)
+	return m, nil
+}
+
+// walk adds the leaves of one entity to m.Parts.
+func (m *message) walk(h header, body []byte, depth int) {
+	if len(m.Parts) >= maxParts {
+		if !m.truncated {
+			m.truncated = true
+			m.Notes = append(m.Notes, fmt.Sprintf("more than %d parts: rest ignored", maxParts))
+		}
+		return
+	}
+	ct, params := mediaType(h.get("Content-Type"))
+	if strings.HasPrefix(ct, "multipart/") {
+		if depth >= maxDepth {
+			m.Notes = append(m.Notes, fmt.Sprintf("MIME deeper than %d: inner parts read as text", maxDepth))
+		} else {
+			boundary := params["boundary"]
+			if boundary == "" {
+				boundary = sniffBoundary(body)
+			}
+			if boundary != "" {
+				subs, closed := splitMultipart(body, boundary)
+				if len(subs) > 0 {
+					if !closed {
+						m.Notes = append(m.Notes, "multipart without closing boundary")
+					}
+					for _, s := range subs {
+						sh, sb := readHeader(s)
+						if len(sh) == 0 && len(s) > 0 && s[0] != '\n' {
+							// a part with no header at all: its text is the body
+							sb = s
+						}
+						m.walk(sh, sb, depth+1)
+					}
+					return
+				}
+			}
+			m.Notes = append(m.Notes, "multipart without parts: read as text")
+		}
+		ct, params = "text/plain", map[string]string{}
+	}
+	p := part{Type: ct, Params: params, Header: h}
+	p.Attach = strings.HasPrefix(strings.ToLower(h.get("Content-Disposition")), "attachment")
+	p.Body = transferDecode(h.get("Content-Transfer-Encoding"), body)
+	if strings.HasPrefix(ct, "text/") || ct == "message/delivery-status" || ct == "message/feedback-report" {
+		p.Body = toUTF8(params["charset"], p.Body)
+	}
+	m.Parts = append(m.Parts, p)
+}
+
+// sniffBoundary finds the boundary of a multipart whose Content-Type lost
+// it: the first line that starts with "--".
+func sniffBoundary(body []byte) string {
+	for len(body) > 0 {
+		line := body
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			line, body = body[:i], body[i+1:]
+		} else {
+			body = nil
+		}
+		line = bytes.TrimRight(line, " \t")
+		if len(line) > 2 && len(line) < 80 && line[0] == '-' && line[1] == '-' && bytes.IndexByte(line, ' ') < 0 {
+			return string(line[2:])
+		}
+	}
+	return ""
+}
+
+// splitMultipart splits a multipart body at its boundary lines. It returns
+// the parts and whether the closing boundary was seen; a missing closing
+// boundary ends the last part at the end of the body.
+func splitMultipart(body []byte, boundary string) ([][]byte, bool) {
+	delim := []byte("--" + boundary)
+	var parts [][]byte
+	start := -1
+	pos := 0
+	for pos <= len(body) {
+		i := bytes.Index(body[pos:], delim)
+		if i < 0 {
+			break
+		}
+		at := pos + i
+		if at > 0 && body[at-1] != '\n' {
+			pos = at + len(delim)
+			continue
+		}
+		rest := body[at+len(delim):]
+		closing := bytes.HasPrefix(rest, []byte("--"))
+		eol := bytes.IndexByte(rest, '\n')
+		lineRest := rest
+		if eol >= 0 {
+			lineRest = rest[:eol]
+		}
+		if !closing && len(bytes.TrimSpace(lineRest)) > 0 {
+			// "--boundaryX": a longer boundary, not ours
+			pos = at + len(delim)
+			continue
+		}
+		if start >= 0 {
+			end := at
+			if end > start && body[end-1] == '\n' {
+				end--
+			}
+			parts = append(parts, body[start:end])
+			if len(parts) >= maxParts {
+				return parts, true
+			}
+		}
+		if closing {
+			return parts, true
+		}
+		if eol < 0 {
+			return parts, false
+		}
+		start = at + len(delim) + eol + 1
+		pos = start
+	}
+	if start >= 0 && start <= len(body) {
+		parts = append(parts, body[start:])
+	}
+	return parts, false
+}
+
+// transferDecode undoes a Content-Transfer-Encoding. Broken input yields
+// what could be decoded, never an error.
+func transferDecode(cte string, body []byte) []byte {
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "base64":
+		clean := make([]byte, 0, len(body))
+		for _, c := range body {
+			if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' {
+				clean = append(clean, c)
+			}
+		}
+		if len(clean)%4 == 1 {
+			clean = clean[:len(clean)-1]
+		}
+		out := make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
+		n, err := base64.RawStdEncoding.Decode(out, clean)
+		if err != nil && n == 0 {
+			return body
+		}
+		return out[:n]
+	case "quoted-printable":
+		out, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
+		if err != nil && len(out) == 0 {
+			return body
+		}
+		if err != nil {
+			// keep what decoded and the undecoded rest as it was
+			return out
+		}
+		return out
+	}
+	return body
+}
+
+// toUTF8 converts text in the named charset to UTF-8. Unknown charsets and
+// decoding failures leave the bytes as they are.
+func toUTF8(cs string, b []byte) []byte {
+	cs = strings.ToLower(strings.Trim(strings.TrimSpace(cs), `"'`))
+	switch cs {
+	case "", "us-ascii", "ascii", "utf-8", "utf8":
+		if bytes.Contains(b, []byte("\x1b$B")) || bytes.Contains(b, []byte("\x1b$@")) {
+			// ISO-2022-JP that nobody declared (common in DSN parts)
+			if out, ok := decodeCharset("iso-2022-jp", b); ok {
+				return out
+			}
+		}
+		return b
+	case "utf-7", "unicode-1-1-utf-7", "x-unicode-2-0-utf-7", "csunicode11utf7":
+		return decodeUTF7(b)
+	}
+	out, ok := decodeCharset(cs, b)
+	if ok {
+		return out
+	}
+	// A declared Japanese charset is often wrong (EUC-JP or Shift_JIS
+	// bytes labelled ISO-2022-JP): try the others before giving up.
+	if strings.Contains(cs, "jp") || strings.Contains(cs, "jis") {
+		for _, alt := range []string{"euc-jp", "shift_jis", "iso-2022-jp"} {
+			if alt == cs {
+				continue
+			}
+			if out, ok := decodeCharset(alt, b); ok {
+				return out
+			}
+		}
+	}
+	return b
+}
+
+// decodeCharset converts b from cs to UTF-8 and reports whether that
+// worked without replacement characters.
+func decodeCharset(cs string, b []byte) ([]byte, bool) {
+	if isASCII(b) && !strings.Contains(cs, "2022") && !strings.Contains(cs, "utf-16") && !strings.Contains(cs, "hz") {
+		return b, true
+	}
+	r, err := charset.Reader(cs, bytes.NewReader(b))
+	if err != nil {
+		return b, false
+	}
+	out, err := io.ReadAll(r)
+	if err != nil && len(out) == 0 {
+		return b, false
+	}
+	if bytes.Contains(out, []byte("\uFFFD")) && !bytes.Contains(b, []byte("\uFFFD")) {
+		return out, false
+	}
+	return out, true
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeUTF7 decodes RFC 2152 UTF-7, which no decoder in go-message
+// knows. Malformed shifts are kept as written.
+func decodeUTF7(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != '+' {
+			out = append(out, c)
+			continue
+		}
+		j := i + 1
+		for j < len(b) && isB64(b[j]) {
+			j++
+		}
+		if j == i+1 { // "+-" is a plus sign
+			out = append(out, '+')
+			if j < len(b) && b[j] == '-' {
+				i = j
+			}
+			continue
+		}
+		raw := b[i+1 : j]
+		dec := make([]byte, base64.RawStdEncoding.DecodedLen(len(raw)))
+		n, _ := base64.RawStdEncoding.Decode(dec, raw[:len(raw)/4*4+validTail(len(raw)%4)])
+		dec = dec[:n]
+		var units []uint16
+		for k := 0; k+1 < len(dec); k += 2 {
+			units = append(units, uint16(dec[k])<<8|uint16(dec[k+1]))
+		}
+		for k := 0; k < len(units); k++ {
+			u := rune(units[k])
+			if u >= 0xD800 && u < 0xDC00 && k+1 < len(units) {
+				lo := rune(units[k+1])
+				if lo >= 0xDC00 && lo < 0xE000 {
+					u = (u-0xD800)<<10 + (lo - 0xDC00) + 0x10000
+					k++
+				}
+			}
+			out = utf8.AppendRune(out, u)
+		}
+		i = j - 1
+		if j < len(b) && b[j] == '-' {
+			i = j
+		}
+	}
+	return out
+}
+
+func validTail(n int) int {
+	if n == 1 {
+		return 0
+	}
+	return n
+}
+
+func isB64(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/'
+}
+
+// decodeWords decodes RFC 2047 encoded words in a header value, with any
+// charset go-message knows; undecodable words stay as written.
+func decodeWords(s string) string {
+	if !strings.Contains(s, "=?") {
+		return s
+	}
+	d := mime.WordDecoder{CharsetReader: func(cs string, r io.Reader) (io.Reader, error) {
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return nil, err
+		}
+		return bytes.NewReader(toUTF8(cs, b)), nil
+	}}
+	out, err := d.DecodeHeader(s)
+	if err != nil {
+		return s
+	}
+	return out
+}

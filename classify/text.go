@@ -1,0 +1,433 @@
+package classify
+
+import (
+	"strings"
+)
+
+// maxReportText bounds the human-readable text that is scanned for
+// recipients; bounce prose is short, the rest is the returned message.
+const maxReportText = 64 << 10
+
+// reportText returns the human-readable part of a bounce (the text parts
+// before the returned message, HTML stripped when there is no plain
+// text), cut at the line where the returned message starts, and the
+// quoted text after that line.
+func reportText(m *message) (report, quoted string) {
+	var plain, html []string
+	for _, p := range m.Parts {
+		if strings.HasPrefix(p.Type, "message/") && p.Type != "message/delivery-status" && p.Type != "message/global-delivery-status" && p.Type != "message/feedback-report" {
+			break
+		}
+		if p.Type == "text/rfc822-headers" || p.Type == "text/rfc822" {
+			break
+		}
+		switch {
+		case p.Type == "text/plain" || p.Type == "text/enriched" || p.Type == "":
+			plain = append(plain, string(p.Body))
+		case p.Type == "text/html":
+			html = append(html, stripHTML(string(p.Body)))
+		}
+	}
+	text := strings.Join(plain, "\n")
+	if strings.TrimSpace(text) == "" {
+		text = strings.Join(html, "\n")
+	}
+	if len(text) > maxReportText*4 {
+		text = text[:maxReportText*4]
+	}
+	if i := originalStart(text); i >= 0 {
+		report, quoted = text[:i], text[i:]
+	} else {
+		report = text
+	}
+	if len(report) > maxReportText {
+		report = report[:maxReportText]
+	}
+	return report, quoted
+}
+
+// cutMarkers start the returned message inside a bounce's text (lower
+// case, matched at the start of a line after decoration is trimmed).
+var cutMarkers = []string{
+	"below this line is a copy of the message",
+	"this is a copy of the message",
+	"this is a copy of your message",
+	"original message follows",
+	"original message headers",
+	"original message header",
+	"original message ---",
+	"original message -----",
+	"original message:",
+	"original message.",
+	"original message",
+	"content-type: message/rfc822",
+	"content-type: text/rfc822-headers",
+	"message header follows",
+	"message headers follow",
+	"the header of the original message",
+	"the original message header",
+	"header of returned message",
+	"returned message follows",
+	"returned mail follows",
+	"unsent message below",
+	"undelivered message follows",
+	"message text follows",
+	"here is a copy of the first part of the message",
+	"included is a copy of",
+	"forwarded message",
+	"received message",
+	"the original message headers",
+	"original mail follows",
+	"original message header follows",
+	"元のメッセージ",
+	"以下、送信されたメールのヘッダです",
+}
+
+// originalStart returns the offset of the line where the returned message
+// starts, or -1.
+func originalStart(text string) int {
+	pos := 0
+	prevBlank := false
+	lines := 0
+	for pos < len(text) {
+		end := strings.IndexByte(text[pos:], '\n')
+		line := text[pos:]
+		next := len(text)
+		if end >= 0 {
+			line = text[pos : pos+end]
+			next = pos + end + 1
+		}
+		lines++
+		t := strings.Trim(line, " \t-=*_#>|[]")
+		if t != "" && lines > 1 {
+			decorated := strings.HasPrefix(strings.TrimSpace(line), "-") || strings.HasPrefix(strings.TrimSpace(line), "=") ||
+				strings.HasPrefix(strings.TrimSpace(line), "*") || strings.HasPrefix(strings.TrimSpace(line), "_")
+			lt := strings.ToLower(t)
+			for _, mk := range cutMarkers {
+				if strings.HasPrefix(lt, mk) {
+					if mk == "original message" && !decorated && !strings.HasSuffix(strings.TrimSpace(lt), ":") && lt != mk {
+						continue
+					}
+					if mk == "original message" && !decorated && lt == mk && !prevBlank {
+						continue
+					}
+					return pos
+				}
+			}
+			if prevBlank && (strings.HasPrefix(line, "Received: ") || strings.HasPrefix(line, "Return-Path: ") ||
+				strings.HasPrefix(line, "Return-path: ")) {
+				return pos
+			}
+		}
+		prevBlank = strings.TrimSpace(line) == ""
+		pos = next
+	}
+	return -1
+}
+
+// stripHTML turns HTML into text: tags dropped, block tags end lines,
+// a few entities decoded. Linear.
+func stripHTML(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c == '<' {
+			j := strings.IndexByte(s[i:], '>')
+			if j < 0 {
+				break
+			}
+			tag := strings.ToLower(s[i+1 : i+j])
+			tag = strings.TrimPrefix(tag, "/")
+			if k := strings.IndexAny(tag, " \t\n/"); k >= 0 {
+				tag = tag[:k]
+			}
+			switch tag {
+			case "br", "p", "div", "tr", "li", "table", "h1", "h2", "h3", "h4", "pre", "blockquote":
+				b.WriteByte('\n')
+			case "td", "th":
+				b.WriteByte(' ')
+			case "style", "script", "title":
+				// skip to the closing tag; searched once per opening tag,
+				// and the skipped text is never scanned again
+				if s[i+1] != '/' {
+					if end := indexFold(s[i+j:], "</"+tag); end >= 0 {
+						i += j + end
+						continue
+					}
+					i = len(s) // unclosed: the rest is script or style
+					continue
+				}
+			}
+			i += j + 1
+			continue
+		}
+		if c == '&' {
+			if j := strings.IndexByte(s[i:min(len(s), i+10)], ';'); j > 0 {
+				switch s[i : i+j+1] {
+				case "&lt;":
+					b.WriteByte('<')
+				case "&gt;":
+					b.WriteByte('>')
+				case "&amp;":
+					b.WriteByte('&')
+				case "&nbsp;", "&#160;":
+					b.WriteByte(' ')
+				case "&quot;":
+					b.WriteByte('"')
+				case "&#39;", "&apos;":
+					b.WriteByte('\'')
+				default:
+					b.WriteString(s[i : i+j+1])
+				}
+				i += j + 1
+				continue
+			}
+		}
+		if c == '\n' {
+			b.WriteByte(' ')
+			i++
+			continue
+		}
+		b.WriteByte(c)
+		i++
+	}
+	return b.String()
+}
+
+// indexFold is strings.Index for an ASCII lower-case needle, ignoring
+// the case of s.
+func indexFold(s, needle string) int {
+	n := len(needle)
+	for i := 0; i+n <= len(s); i++ {
+		if strings.EqualFold(s[i:i+n], needle) {
+			return i
+		}
+	}
+	return -1
+}
+
+// textRecipient is a recipient found in bounce prose, with the text that
+// explains its failure.
+type textRecipient struct {
+	Addr       string
+	Diagnostic string
+}
+
+// scanText is the generic scanner of non-DSN bounces: every address in the
+// report text that is not the sender's or the mail system's is a failed
+// recipient; its diagnostic is the rest of its line and the lines that
+// follow, up to a blank line or the next recipient, plus any later lines
+// that name it again.
+func scanText(report string, exclude map[string]bool) []textRecipient {
+	lines := strings.Split(report, "\n")
+	if len(lines) > 4000 {
+		lines = lines[:4000]
+	}
+	type cand struct {
+		addr  string
+		line  int
+		after string
+	}
+	var cands []cand
+	seen := map[string]int{}
+	addrLine := make([]bool, len(lines))
+	mentions := map[string][]int{}
+	for i, line := range lines {
+		if skipAddrLine(line) {
+			continue
+		}
+		for _, a := range findAddrs(line) {
+			key := strings.ToLower(a.Addr)
+			if exclude[key] || isSystemAddr(key) {
+				continue
+			}
+			if isMessageID(line, a) {
+				continue
+			}
+			if _, ok := seen[key]; ok {
+				mentions[key] = append(mentions[key], i)
+				continue
+			}
+			seen[key] = len(cands)
+			addrLine[i] = true
+			cands = append(cands, cand{addr: a.Addr, line: i, after: strings.TrimSpace(line)})
+		}
+	}
+	out := make([]textRecipient, 0, len(cands))
+	for _, c := range cands {
+		var parts []string
+		if c.after != "" {
+			parts = append(parts, c.after)
+		}
+		used := map[int]bool{c.line: true}
+		for j := c.line + 1; j < len(lines) && j < c.line+12; j++ {
+			t := strings.TrimSpace(lines[j])
+			if t == "" {
+				// a paragraph that names no SMTP reply goes on into the next
+				if hasCode(parts) {
+					break
+				}
+				continue
+			}
+			if addrLine[j] {
+				break
+			}
+			parts = append(parts, t)
+			used[j] = true
+		}
+		for _, j := range mentions[strings.ToLower(c.addr)] {
+			if !used[j] {
+				parts = append(parts, strings.TrimSpace(lines[j]))
+				used[j] = true
+			}
+		}
+		diag := strings.Join(parts, " ")
+		if len(diag) > 2000 {
+			diag = diag[:2000]
+		}
+		out = append(out, textRecipient{Addr: c.addr, Diagnostic: diag})
+	}
+	return out
+}
+
+// hasCode reports whether diagnostic lines hold an SMTP reply code or an
+// enhanced status code.
+func hasCode(parts []string) bool {
+	for _, p := range parts {
+		if findStatus(p) != "" || findReplyCode(p) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// codeLines returns the first lines of text that hold an SMTP reply or
+// status code, joined.
+func codeLines(text string) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(line)
+		if t != "" && (findStatus(t) != "" || findReplyCode(t) != "") {
+			out = append(out, t)
+			if len(out) == 3 {
+				break
+			}
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// bareAddr reports whether a line holds nothing but an address (and
+// brackets or a colon).
+func bareAddr(line string) bool {
+	a := findAddrs(line)
+	if len(a) != 1 {
+		return false
+	}
+	rest := strings.Trim(line[:a[0].Start]+line[a[0].End:], " \t<>:;,.()[]\"'")
+	return rest == ""
+}
+
+// skipAddrLine reports whether a line is a header or envelope line whose
+// addresses are no recipients.
+func skipAddrLine(line string) bool {
+	t := strings.ToLower(strings.TrimSpace(line))
+	for _, p := range []string{"message-id:", "in-reply-to:", "references:", "from:", "reply-to:", "sender:",
+		"return-path:", "x-", "dkim-", "received:", "by ", "envelope-from", "mail from:", "sender address:", "(envelope-from"} {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// isMessageID reports whether the address at a looks like a Message-ID in
+// angle brackets after an "id" word.
+func isMessageID(line string, a addrAt) bool {
+	before := line[:a.Start]
+	if len(before) > 24 {
+		before = before[len(before)-24:] // bounded: a line may hold many addresses
+	}
+	before = strings.TrimRight(strings.ToLower(before), " <")
+	return strings.HasSuffix(before, "message-id:") || strings.HasSuffix(before, "message id") ||
+		strings.HasSuffix(before, "messageid") || strings.HasSuffix(before, " id")
+}
+
+// delayedText reports whether bounce prose says delivery is still being
+// tried rather than given up.
+func delayedText(subject, report string) bool {
+	s := strings.ToLower(subject)
+	if strings.Contains(s, "delayed") || strings.Contains(s, "(delay)") || strings.Contains(s, "warning:") ||
+		strings.Contains(s, "delivery delay") || strings.Contains(s, "still being retried") {
+		return true
+	}
+	r := strings.ToLower(report)
+	if strings.Contains(r, "permanent error") || strings.Contains(r, "permanent fatal") || strings.Contains(r, "given up") ||
+		strings.Contains(r, "could not be delivered") || strings.Contains(r, "couldn't be delivered") {
+		return false
+	}
+	for _, p := range []string{"will continue trying", "will keep trying", "still trying", "not yet been delivered",
+		"will be retried", "will retry", "has been delayed", "is delayed", "delivery is delayed", "continue to attempt",
+		"no action is required on your part", "will try again"} {
+		if strings.Contains(r, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// bounceSubjects are lower-case phrases of bounce subjects.
+var bounceSubjects = []string{
+	"undeliver", "delivery status notification", "failure notice", "returned mail", "mail delivery failed",
+	"undelivered mail", "delivery failure", "delivery failed", "delivery notification", "mail delivery system",
+	"non remis", "non-remis", "nondeliverable", "non-deliverable", "could not send message", "delivery problem",
+	"mail system error", "message delivery has failed", "returned to sender", "rejected:", "unzustellbar",
+	"nicht zustellbar", "delivery report", "delivery has failed", "mail could not be delivered",
+	"message not delivered", "delivery error", "notice of delivery", "delivery final", "bounce", "failed delivery",
+	"error sending", "warning: could not", "delayed mail", "delivery delay", "message delayed",
+	"mail failure", "permanent failure", "error delivering", "delivery notice", "mensagem não entregue",
+	"no se puede entregar", "non recapitabile", "unable to deliver", "returning message to sender",
+	"mail status report", "not delivered", "nondelivery", "non-delivery", "system administrator",
+	"email undeliverable", "message could not be delivered", "returned message", "failed mail",
+	"配信", "エラー", "不達", "unknown user", "user unknown",
+}
+
+// bounceFromLocal are local parts of the senders of bounces.
+func bounceSender(from string) bool {
+	lf := strings.ToLower(from)
+	for _, p := range []string{"mailer-daemon", "postmaster", "mail delivery", "mailer_daemon", "mail-daemon",
+		"maildaemon", "mailerdaemon", "mmdf", "mail administrator", "internet mail delivery", "notes mail router",
+		"bounce", "delivery subsystem", "delivery system", "nobody@", "root@"} {
+		if strings.Contains(lf, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// bounceBody are lower-case phrases of bounce prose.
+var bounceBody = []string{
+	"could not be delivered", "couldn't be delivered", "was not delivered", "delivery has failed",
+	"undeliverable", "permanent error", "permanent fatal", "the following address", "following recipient",
+	"delivery to the following", "user unknown", "unknown user", "no such user", "mailbox unavailable",
+	"this is the qmail-send program", "this is the mail system", "mail delivery software",
+	"could not deliver", "unable to deliver", "delivery failed", "message delivery failed",
+	"returned mail", "not be delivered", "transcript of session", "smtp error", "was undeliverable",
+	"rejected your message", "address rejected", "recipient address rejected", "has been delayed",
+	"delivery status notification", "failed to deliver", "retry timeout exceeded", "host unknown",
+	"mailbox is full", "quota", "could not reach", "did not reach", "not reachable",
+}
+
+func looksLikeBounceBody(report string) bool {
+	r := strings.ToLower(report)
+	if len(r) > 8192 {
+		r = r[:8192]
+	}
+	for _, p := range bounceBody {
+		if strings.Contains(r, p) {
+			return true
+		}
+	}
+	return false
+}

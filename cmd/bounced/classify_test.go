@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestClassifyJSONL(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "bounces", "postfix")
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"classify", dir, "--format", "jsonl"}, strings.NewReader(""), &out, &errb)
+	if err != nil {
+		t.Fatalf("classify: %v (stderr %q)", err, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("classify printed %d lines, want 2:\n%s", len(lines), out.String())
+	}
+	for _, l := range lines {
+		var o struct {
+			Source     string `json:"source"`
+			Index      int    `json:"index"`
+			Kind       string `json:"kind"`
+			Recipients []struct {
+				Address string `json:"address"`
+				Reason  string `json:"reason"`
+			} `json:"recipients"`
+		}
+		if err := json.Unmarshal([]byte(l), &o); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if !strings.HasPrefix(o.Source, dir) || o.Index != 1 || o.Kind != "bounce" || len(o.Recipients) != 1 {
+			t.Errorf("classify line = %+v, want a bounce from %s with index 1 and one recipient", o, dir)
+		}
+	}
+}
+
+func TestClassifyMboxStdinText(t *testing.T) {
+	mbox := "From a@b Mon Jan  1 00:00:00 2026\n" +
+		"From: MAILER-DAEMON@mx.example\nTo: s@shop.example\nSubject: failure notice\n\n" +
+		"Hi. This is the qmail-send program at mx.example.\n\n<x@dest.example>:\n550 5.1.1 no such user\n\n" +
+		"From c@d Mon Jan  1 00:00:01 2026\n" +
+		"From: friend@example.org\nTo: s@shop.example\nSubject: hello\n\nHi there\n"
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"classify", "-"}, strings.NewReader(mbox), &out, &errb); err != nil {
+		t.Fatalf("classify -: %v", err)
+	}
+	got := out.String()
+	if !strings.Contains(got, "- bounce x@dest.example failed 5.1.1 userunknown hard qmail/") {
+		t.Errorf("classify - text output lacks the bounce line:\n%s", got)
+	}
+	if !strings.Contains(got, "-#2 notbounce") {
+		t.Errorf("classify - text output lacks the second message:\n%s", got)
+	}
+}
+
+func TestClassifyUnreadableGoesOn(t *testing.T) {
+	good := filepath.Join("..", "..", "testdata", "bounces", "qmail", "no-mailbox.eml")
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"classify", filepath.Join(t.TempDir(), "missing.eml"), good}, strings.NewReader(""), &out, &errb)
+	if !errors.Is(err, errSilent) {
+		t.Fatalf("classify with a missing file: err = %v, want errSilent", err)
+	}
+	if exitCode(err, &errb) != 1 {
+		t.Errorf("exit code = %d, want 1", exitCode(err, &errb))
+	}
+	if !strings.Contains(errb.String(), "missing.eml") {
+		t.Errorf("stderr %q does not name the missing file", errb.String())
+	}
+	if !strings.Contains(out.String(), "frank@mail.example") {
+		t.Errorf("the readable file was not classified: %q", out.String())
+	}
+}
+
+func TestClassifyUsage(t *testing.T) {
+	for _, args := range [][]string{{"classify"}, {"classify", "--format", "xml", "a.eml"}} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+		if code := exitCode(err, &errb); code != 2 {
+			t.Errorf("run(%q): exit %d, want 2 (err %v)", args, code, err)
+		}
+	}
+}
