@@ -2,6 +2,7 @@ package poller
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/storage"
 )
 
 // dsn is an RFC 3464 bounce of about 4 KB, unique per n.
@@ -141,9 +143,14 @@ func BenchmarkEndToEnd(bb *testing.B) {
 			bb.Fatal(err)
 		}
 		a.c.Unselect().Wait()
-		st := newTestStore(bb)
+		st := &timedStore{testStore: newTestStore(bb)}
 		p := b.poller(bb, "bench", folder, st, func(o *Options) { o.Batch = 500 })
-		p.classify = classify.Message
+		var classifying atomic.Int64
+		p.classify = func(raw []byte) (classify.Verdict, error) {
+			t0 := time.Now()
+			defer func() { classifying.Add(int64(time.Since(t0))) }()
+			return classify.Message(raw)
+		}
 		bb.StartTimer()
 
 		t0 := time.Now()
@@ -166,8 +173,11 @@ func BenchmarkEndToEnd(bb *testing.B) {
 		a.c.Close()
 		rawRate = float64(n) / raw.Seconds()
 		e2eRate = float64(n) / e2e.Seconds()
-		bb.Logf("%d mails: raw fetch %v (%.0f msg/s), end to end %v (%.0f msg/s), ratio %.2f; %+v",
-			n, raw.Round(time.Millisecond), rawRate, e2e.Round(time.Millisecond), e2eRate, e2eRate/rawRate, sum.ByKind)
+		bb.Logf("%d mails: raw fetch %v (%.0f msg/s), end to end %v (%.0f msg/s), ratio %.2f; "+
+			"inside the run: storage Record %v, MarkDisposed %v, classify %v; %v",
+			n, raw.Round(time.Millisecond), rawRate, e2e.Round(time.Millisecond), e2eRate, e2eRate/rawRate,
+			time.Duration(st.record.Load()).Round(time.Millisecond), time.Duration(st.dispose.Load()).Round(time.Millisecond),
+			time.Duration(classifying.Load()).Round(time.Millisecond), sum.ByKind)
 		bb.StartTimer()
 	}
 	bb.ReportMetric(rawRate, "raw_msg/s")
@@ -243,6 +253,24 @@ func BenchmarkPeakMemory(bb *testing.B) {
 		a.c.Close()
 		bb.StartTimer()
 	}
+}
+
+// timedStore adds up the time spent in Record and MarkDisposed.
+type timedStore struct {
+	*testStore
+	record, dispose atomic.Int64
+}
+
+func (t *timedStore) Record(ctx context.Context, recs []storage.Record) ([]storage.Result, error) {
+	t0 := time.Now()
+	defer func() { t.record.Add(int64(time.Since(t0))) }()
+	return t.testStore.Record(ctx, recs)
+}
+
+func (t *timedStore) MarkDisposed(ctx context.Context, ids []int64, action string, at time.Time) error {
+	t0 := time.Now()
+	defer func() { t.dispose.Add(int64(time.Since(t0))) }()
+	return t.testStore.MarkDisposed(ctx, ids, action, at)
 }
 
 // vmHWM returns the process's peak resident set size in bytes (Linux).

@@ -158,19 +158,69 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 	if err != nil {
 		return err
 	}
-	for len(infos) > 0 {
-		if ctx.Err() != nil {
-			sum.Stopped = true
-			log.Info("stopping: no new batch after cancellation", "left", len(infos))
-			return nil
+	// Two stages: a producer fetches and classifies batch k+1 while this
+	// goroutine commits and disposes of batch k. Only commands by UID are
+	// in flight together, so EXPUNGE responses from a MOVE cannot confuse
+	// the FETCH. At most one fetched batch waits, so memory stays bounded.
+	// After cancellation the producer takes no new batch; what it already
+	// fetched is committed and disposed.
+	ready := make(chan fetchedBatch, 1)
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		defer close(ready)
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic fetching", "err", fmt.Sprint(r), "stack", string(debug.Stack()))
+				select {
+				case ready <- fetchedBatch{err: fmt.Errorf("panic fetching: %v", r)}:
+				case <-quit:
+				}
+			}
+		}()
+		for len(infos) > 0 {
+			if ctx.Err() != nil {
+				log.Info("stopping: no new batch after cancellation", "left", len(infos))
+				select {
+				case ready <- fetchedBatch{stopped: true}:
+				case <-quit:
+				}
+				return
+			}
+			var batch []msgInfo
+			batch, infos = p.cut(infos)
+			recs, err := p.fetchBatch(s, batch, st.UIDValidity, log)
+			select {
+			case ready <- fetchedBatch{recs: recs, err: err}:
+			case <-quit:
+				return
+			}
+			if err != nil {
+				return
+			}
 		}
-		var batch []msgInfo
-		batch, infos = p.cut(infos)
-		if err := p.batch(work, s, batch, sum, log, preview); err != nil {
+	}()
+	for fb := range ready {
+		if fb.err != nil {
+			return fb.err
+		}
+		if fb.stopped {
+			sum.Stopped = true
+			continue
+		}
+		if err := p.commitBatch(work, s, fb.recs, sum, log, preview); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// fetchedBatch is what the producer hands over: classified records, or
+// the error that ended fetching, or the news that it stopped.
+type fetchedBatch struct {
+	recs    []storage.Record
+	err     error
+	stopped bool
 }
 
 // cut takes the next batch: at most Batch mails and BatchBytes of mail that
@@ -199,17 +249,18 @@ type item struct {
 	skipped bool // recorded as skipped: disposed like unknown mail
 }
 
-// batch fetches, classifies, commits and disposes one batch.
-func (p *Poller) batch(ctx context.Context, s *session, batch []msgInfo, sum *Summary, log *slog.Logger, preview func(Planned)) error {
+// fetchBatch fetches and classifies one batch; mail above the size limit
+// is not fetched but recorded as skipped.
+func (p *Poller) fetchBatch(s *session, batch []msgInfo, uidValidity uint32, log *slog.Logger) ([]storage.Record, error) {
 	recs := make([]storage.Record, 0, len(batch))
-	byUID := make(map[uint32]int, len(batch))
+	seen := make(map[uint32]bool, len(batch))
 	var toFetch []uint32
 	for _, mi := range batch {
-		src := storage.Source{Account: p.o.Name, Folder: p.o.Folder, UIDValidity: sum.UIDValidity, UID: mi.UID}
+		src := storage.Source{Account: p.o.Name, Folder: p.o.Folder, UIDValidity: uidValidity, UID: mi.UID}
 		if mi.Size > p.o.MaxMessageSize {
 			reason := fmt.Sprintf("too large: %d bytes, limit %d", mi.Size, p.o.MaxMessageSize)
 			log.Warn("skipping mail", "uid", mi.UID, "reason", reason)
-			byUID[mi.UID] = len(recs)
+			seen[mi.UID] = true
 			recs = append(recs, storage.Record{Source: src, Size: mi.Size, Skipped: reason, Verdict: classify.Verdict{Kind: classify.KindUnknown}})
 			continue
 		}
@@ -217,10 +268,11 @@ func (p *Poller) batch(ctx context.Context, s *session, batch []msgInfo, sum *Su
 	}
 	if len(toFetch) > 0 {
 		err := s.fetch(toFetch, p.o.MaxMessageSize, func(f fetched) {
-			if _, dup := byUID[f.UID]; dup {
+			if seen[f.UID] {
 				return
 			}
-			src := storage.Source{Account: p.o.Name, Folder: p.o.Folder, UIDValidity: sum.UIDValidity, UID: f.UID}
+			seen[f.UID] = true
+			src := storage.Source{Account: p.o.Name, Folder: p.o.Folder, UIDValidity: uidValidity, UID: f.UID}
 			rec := storage.Record{Source: src, Raw: f.Raw, Size: int64(len(f.Raw)), ReceivedAt: f.Internal.UTC()}
 			if f.Err != nil {
 				rec.Skipped = "unreadable: " + f.Err.Error()
@@ -230,14 +282,19 @@ func (p *Poller) batch(ctx context.Context, s *session, batch []msgInfo, sum *Su
 				// storage computes the digest (line ends normalised).
 				rec.Verdict, rec.Skipped = p.classifyOne(f.Raw, f.UID, log)
 			}
-			byUID[f.UID] = len(recs)
 			recs = append(recs, rec)
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	slices.SortFunc(recs, func(a, b storage.Record) int { return cmp.Compare(a.Source.UID, b.Source.UID) })
+	return recs, nil
+}
+
+// commitBatch commits and disposes of one fetched batch (or, in a dry run,
+// previews it).
+func (p *Poller) commitBatch(ctx context.Context, s *session, recs []storage.Record, sum *Summary, log *slog.Logger, preview func(Planned)) error {
 	sum.Fetched += len(recs)
 
 	if preview != nil {
