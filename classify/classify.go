@@ -55,15 +55,13 @@ func parseDate(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
+	// drop a trailing comment ("(JST)") that net/mail may refuse
+	if i := strings.LastIndexByte(s, '('); i > 0 {
+		s = strings.TrimSpace(s[:i])
+	}
 	t, err := mail.ParseDate(s)
 	if err != nil {
-		// drop a trailing comment or zone name that net/mail refuses
-		if i := strings.LastIndexByte(s, '('); i > 0 {
-			t, err = mail.ParseDate(strings.TrimSpace(s[:i]))
-		}
-		if err != nil {
-			return time.Time{}
-		}
+		return time.Time{}
 	}
 	return t.UTC()
 }

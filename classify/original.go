@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"bytes"
 	"net/textproto"
 	"strings"
 )
@@ -37,7 +38,7 @@ func originalHeader(m *message, quoted string) header {
 		switch p.Type {
 		case "message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers",
 			"message/global-headers", "message/partial", "text/rfc822":
-			h, _ := readHeader(p.Body)
+			h := readQuotedHeader(bytes.TrimLeft(p.Body, "\n"))
 			if len(h) > 0 && looksLikeMailHeader(h) {
 				return h
 			}
@@ -55,8 +56,9 @@ func originalHeader(m *message, quoted string) header {
 		}
 		t := strings.TrimLeft(line, " \t>")
 		if name, _, ok := strings.Cut(t, ":"); ok && isFieldName(name) && knownOriginalField(name) {
-			// quoted headers may be indented: drop the indent of each line
-			h, _ := readHeader([]byte(unindent(s[len(line)-len(t):])))
+			// quoted headers may be indented or quoted with "> ": drop the
+			// first line's prefix from every line
+			h := readQuotedHeader([]byte(unindent(s, line[:len(line)-len(t)])))
 			if looksLikeMailHeader(h) {
 				return h
 			}
@@ -82,13 +84,13 @@ func looksLikeMailHeader(h header) bool {
 	return h.has("From") || h.has("Message-Id") || h.has("Subject") || h.has("To") || h.has("Received")
 }
 
-// unindent removes up to 4 leading blanks from each line, for headers
-// quoted with an indent.
-func unindent(s string) string {
-	if !strings.HasPrefix(s, " ") && !strings.Contains(s, "\n ") {
+// unindent removes prefix from the start of every line of s that has it.
+func unindent(s, prefix string) string {
+	if prefix == "" {
 		return s
 	}
 	var b strings.Builder
+	b.Grow(len(s))
 	for len(s) > 0 {
 		line := s
 		if i := strings.IndexByte(s, '\n'); i >= 0 {
@@ -96,15 +98,7 @@ func unindent(s string) string {
 		} else {
 			s = ""
 		}
-		n := 0
-		for n < len(line) && n < 4 && line[n] == ' ' {
-			n++
-		}
-		// keep one blank as the folding marker of a continuation line
-		if n == 4 && len(line) > 4 && (line[4] == ' ' || line[4] == '\t') {
-			n = 4
-		}
-		b.WriteString(line[n:])
+		b.WriteString(strings.TrimPrefix(line, prefix))
 	}
 	return b.String()
 }

@@ -107,12 +107,15 @@ func normalize(raw []byte) ([]byte, []string) {
 
 // isFieldName reports whether s can be a header field name (RFC 5322
 // §2.2: printable ASCII except colon), allowing trailing blanks.
-func isFieldName(s string) bool {
-	s = strings.TrimRight(s, " \t")
-	if s == "" || len(s) > 76 {
+func isFieldName[T string | []byte](s T) bool {
+	n := len(s)
+	for n > 0 && (s[n-1] == ' ' || s[n-1] == '\t') {
+		n--
+	}
+	if n == 0 || n > 76 {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < n; i++ {
 		c := s[i]
 		if c <= ' ' || c >= 127 || c == ':' {
 			return false
@@ -126,8 +129,27 @@ func isFieldName(s string) bool {
 // line that is neither a field nor a continuation ends the header, except
 // that a parameter line ("name=value") after Content-Type is taken as a
 // continuation whose leading space was lost.
-func readHeader(b []byte) (header, []byte) {
+func readHeader(b []byte) (header, []byte) { return readHeaderMode(b, false) }
+
+// readQuotedHeader reads a header quoted in bounce text, where folding
+// is often lost: a line that is no field continues the previous one, up
+// to the blank line.
+func readQuotedHeader(b []byte) header {
+	h, _ := readHeaderMode(b, true)
+	return h
+}
+
+func readHeaderMode(b []byte, loose bool) (header, []byte) {
 	var h header
+	// The field being read: its value runs from valStart to valEnd in b,
+	// continuation lines included, and is unfolded once when it ends.
+	name, valStart, valEnd := "", -1, -1
+	flush := func() {
+		if valStart >= 0 && len(h) < maxHeaderLines {
+			h = append(h, field{Name: name, Value: unfold(b[valStart:valEnd])})
+		}
+		valStart = -1
+	}
 	pos := 0
 	for pos < len(b) {
 		end := bytes.IndexByte(b[pos:], '\n')
@@ -139,52 +161,77 @@ func readHeader(b []byte) (header, []byte) {
 		} else {
 			line = b[pos:]
 		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			if len(line) == 0 || len(h) > 0 {
+		lineEnd := pos + len(line)
+		if isBlank(line) {
+			if len(line) == 0 || valStart >= 0 || len(h) > 0 {
+				flush()
 				return h, b[next:]
 			}
 			pos = next
 			continue
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			if len(h) > 0 {
-				appendContinuation(&h[len(h)-1], line)
+			if valStart >= 0 {
+				valEnd = lineEnd
 			}
 			pos = next
 			continue
 		}
-		if colon := bytes.IndexByte(line, ':'); colon > 0 && isFieldName(string(line[:colon])) {
-			if len(h) < maxHeaderLines {
-				h = append(h, field{
-					Name:  strings.TrimRight(string(line[:colon]), " \t"),
-					Value: strings.TrimSpace(string(line[colon+1:])),
-				})
-			}
+		if colon := bytes.IndexByte(line, ':'); colon > 0 && isFieldName(line[:colon]) {
+			flush()
+			name = strings.TrimRight(string(line[:colon]), " \t")
+			valStart, valEnd = pos+colon+1, lineEnd
 			pos = next
 			continue
 		}
-		if len(h) > 0 && looksLikeParam(line) && isContentField(h[len(h)-1].Name) {
-			appendContinuation(&h[len(h)-1], line)
+		if valStart >= 0 && (loose || looksLikeParam(line) && isContentField(name)) {
+			valEnd = lineEnd
 			pos = next
 			continue
 		}
 		// Not a header line: the body starts here (a header without the
 		// blank line that should end it).
+		flush()
 		return h, b[pos:]
 	}
+	flush()
 	return h, nil
 }
 
-func appendContinuation(f *field, line []byte) {
-	t := strings.TrimSpace(string(line))
-	if t == "" {
-		return
+func isBlank(line []byte) bool {
+	for _, c := range line {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
 	}
-	if f.Value == "" {
-		f.Value = t
-		return
+	return true
+}
+
+// unfold joins the lines of a folded field value with single spaces,
+// each line trimmed (RFC 5322 §2.2.3), in one pass.
+func unfold(seg []byte) string {
+	if bytes.IndexByte(seg, '\n') < 0 {
+		return string(bytes.TrimSpace(seg))
 	}
-	f.Value += " " + t
+	var sb strings.Builder
+	sb.Grow(len(seg))
+	for len(seg) > 0 {
+		line := seg
+		if i := bytes.IndexByte(seg, '\n'); i >= 0 {
+			line, seg = seg[:i], seg[i+1:]
+		} else {
+			seg = nil
+		}
+		t := bytes.TrimSpace(line)
+		if len(t) == 0 {
+			continue
+		}
+		if sb.Len() > 0 {
+			sb.WriteByte(' ')
+		}
+		sb.Write(t)
+	}
+	return sb.String()
 }
 
 func isContentField(name string) bool {

@@ -2,6 +2,7 @@ package classify
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -71,4 +72,37 @@ func hasNote(notes []string, sub string) bool {
 		}
 	}
 	return false
+}
+
+// FuzzParse checks the MIME reader alone: no panic, limits kept, every
+// part's body inside what was read.
+func FuzzParse(f *testing.F) {
+	for _, p := range fixtures(f) {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m, err := parse(raw)
+		if err != nil {
+			return
+		}
+		if len(m.Parts) > maxParts {
+			t.Fatalf("parse: %d parts, limit %d", len(m.Parts), maxParts)
+		}
+	})
+}
+
+// FuzzParseDSN checks the delivery-status reader: no panic, and every
+// recipient block it keeps names somebody.
+func FuzzParseDSN(f *testing.F) {
+	f.Add([]byte("Reporting-MTA: dns; a\n\nFinal-Recipient: rfc822; a@b.example\nAction: failed\nStatus: 5.1.1\n"))
+	f.Add([]byte("Final-Recipient: rfc822; a@b.example\nFinal-Recipient: rfc822; c@d.example\n Diagnostic-Code: x\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, r := range parseDSN(b).Recipients {
+			if r.Final == "" && r.Original == "" && r.Actual == "" {
+				t.Fatalf("parseDSN kept a block naming nobody: %+v", r)
+			}
+		}
+	})
 }

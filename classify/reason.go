@@ -24,20 +24,28 @@ const maxReasonText = 4096
 // reasonFor picks the reason for one failed or delayed recipient. It returns "" when nothing
 // matched, and names the rule that decided (e.g. "text:userunknown", "status:5.1.1").
 //
-// The order of precedence, first answer wins:
+// The vocabulary is the Sisimai bounce parser's; so is, where it is
+// consistent, the meaning of ambiguous texts ("user unknown" answered
+// after DATA is a content filter, "filtered"). The order of precedence,
+// first answer wins:
 //
-//  1. a specific phrase of the diagnostic text (reasonPhrases); phrases
-//     that blame the recipient's address yield to a specific status that
-//     says otherwise, and what an SMTP command was answered with changes
-//     the meaning of some ("no such user" after MAIL FROM is the sender);
-//  2. a specific RFC 3463 status (x.1.1, x.2.2, x.3.4, x.7.25, ...);
-//  3. the failed command or the SMTP reply code (STARTTLS failedstarttls,
+//  1. a diagnostic that is only a program's exit status (X-Unix):
+//     mailererror; qmail's give-up trailer outside qmail: expired;
+//  2. a specific phrase of the diagnostic text (reasonPhrases, sender-side
+//     reasons before the recipient's own). Phrases that blame the
+//     recipient's address yield to a specific status that says otherwise,
+//     prose yields to the RFC 7372 authentication codes, and the SMTP
+//     command that was answered (given, or read from the text) changes the
+//     meaning of some: any refusal of MAIL FROM is the sender's address;
+//  3. a specific RFC 3463 status (x.1.1, x.2.2, x.3.4, x.7.25, ...);
+//  4. the failed command or the SMTP reply code (STARTTLS failedstarttls,
 //     HELO blocked, 521 notaccept, 525 suspend);
-//  4. a generic status (x.7.x securityerror, x.6.x contenterror, 4.4.7
+//  5. a vague refusal at MAIL FROM (rejected) or at connection (blocked);
+//  6. a generic status (x.7.x securityerror, x.6.x contenterror, 4.4.7
 //     expired, ...);
-//  5. a vague phrase of the text (reasonVague: "gave up", "rejected",
+//  7. a vague phrase of the text (reasonVague: "gave up", "rejected",
 //     "access denied");
-//  6. a 50x reply code (syntaxerror), then a delayed recipient: expired.
+//  8. a 50x reply code (syntaxerror), then a delayed recipient: expired.
 func reasonFor(in reasonInput) (Reason, string) {
 	text := normalizeReasonText(in.Diagnostic)
 	status := statusCode(in.Status)
@@ -49,21 +57,37 @@ func reasonFor(in reasonInput) (Reason, string) {
 		}
 	}
 	cmd := strings.ToUpper(strings.TrimSpace(in.Command))
+	if cmd == "" {
+		cmd = textCommand(text)
+	}
 	if len(cmd) > 4 {
 		cmd = cmd[:4] // "RCPT TO", "MAIL FROM", "STARTTLS"
 	}
 	specific, specificOK := specificStatus[statusDetail(status)]
 
+	if isExitStatus(text) {
+		// "Diagnostic-Code: X-Unix; 75": the exit status of a local
+		// delivery program.
+		return ReasonMailerError, "text:" + string(ReasonMailerError)
+	}
+	if notGoingToTryAgain(text, in.Decoder) {
+		return ReasonExpired, "text:" + string(ReasonExpired)
+	}
 	if rule := matchPhrases(text, cmd, &reasonPhrases); rule != nil {
 		r := rule.reason
 		if !rule.definite {
-			r = atCommand(r, cmd, status, specific)
+			ucmd := cmd
+			if ucmd == "" && in.Decoder == "postfix" {
+				// Postfix names the command of every remote refusal ("in
+				// reply to RCPT TO command"); when the decoder could not
+				// tie one to this recipient, RCPT is by far the likeliest.
+				ucmd = "RCPT"
+			}
+			r = atCommand(r, ucmd, status, specific)
 		} else if cmd == "MAIL" {
 			r = ReasonRejected
-		} else if cmd == "DATA" && r == ReasonUserUnknown {
-			r = ReasonFiltered
 		}
-		if !specificOK || specific == r || !yieldsToStatus(r) {
+		if !specificOK || specific == r || specific == rule.reason || !yieldsToStatus(rule.reason, specific) {
 			return r, "text:" + string(r)
 		}
 	}
@@ -102,7 +126,10 @@ func reasonFor(in reasonInput) (Reason, string) {
 		return r, "status:" + status
 	}
 	if vague != nil {
-		r := atCommand(vague.reason, cmd, status, specific)
+		r := vague.reason
+		if r == ReasonUserUnknown && cmd == "DATA" {
+			r = ReasonFiltered
+		}
 		return r, "text:" + string(r)
 	}
 	if c := in.ReplyCode; len(c) == 3 && (c[0] == '4' || c[0] == '5') && c[1] == '0' && c[2] >= '1' && c[2] <= '7' {
@@ -148,6 +175,9 @@ func unknownRecipient(cmd, status string, specific Reason) Reason {
 	case cmd == "DATA":
 		return ReasonFiltered
 	}
+	if d := statusDetail(status); d == "1.0" && status[0] == '5' {
+		return ReasonUserUnknown // other address status: the address, not a filter
+	}
 	switch statusDetail(status) {
 	case "2.0", "2.1", "2.4", "1.4":
 		return ReasonFiltered
@@ -165,8 +195,15 @@ const unknownRecipientDefault = ReasonFiltered
 // yieldsToStatus reports whether a phrase naming text should give way to a
 // specific status naming status. Phrases about the recipient's address are
 // often loose ("mailbox unavailable" on a full mailbox); phrases about the
-// sender, the content or the size are not.
-func yieldsToStatus(text Reason) bool {
+// sender, the content or the size are not, except that the RFC 7372 codes
+// (x.7.20-x.7.26) name the failed check more precisely than any prose.
+func yieldsToStatus(text, status Reason) bool {
+	if status == ReasonAuthFailure || status == ReasonRequirePTR {
+		switch text {
+		case ReasonBlocked, ReasonSpamDetected, ReasonPolicyViolation, ReasonSecurityError, ReasonRejected:
+			return true
+		}
+	}
 	switch text {
 	case ReasonUserUnknown, ReasonHostUnknown, ReasonExpired, ReasonNetworkError, ReasonSystemError, ReasonNotAccept, ReasonRejected:
 		return true
@@ -183,23 +220,52 @@ func normalizeReasonText(s string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for _, w := range strings.Fields(s) {
-		if isReplyContinuation(w) {
+	for i := 0; i < len(s); {
+		for i < len(s) && spaceLen(s, i) > 0 {
+			i += spaceLen(s, i)
+		}
+		j := i
+		for j < len(s) && spaceLen(s, j) == 0 {
+			j++
+		}
+		w := s[i:j]
+		i = j
+		if w == "" || isReplyContinuation(w) {
 			continue
 		}
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
-		for _, r := range w {
-			if r >= 'A' && r <= 'Z' {
-				r += 'a' - 'A'
-			} else if r >= 0x80 {
-				r = unicode.ToLower(r)
+		for k := 0; k < len(w); k++ {
+			c := w[k]
+			if c >= 0x80 {
+				// Rare: lower-case the rest of the word rune by rune.
+				for _, r := range w[k:] {
+					b.WriteRune(unicode.ToLower(r))
+				}
+				break
 			}
-			b.WriteRune(r)
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b.WriteByte(c)
 		}
 	}
 	return b.String()
+}
+
+// spaceLen returns the length of the white space at s[i]: ASCII space or
+// the no-break space (U+00A0) that HTML-made bounces are full of.
+func spaceLen(s string, i int) int {
+	switch s[i] {
+	case ' ', '\t', '\n', '\r', '\v', '\f':
+		return 1
+	case 0xc2:
+		if i+1 < len(s) && s[i+1] == 0xa0 {
+			return 2
+		}
+	}
+	return 0
 }
 
 // isReplyContinuation reports whether w is the "550-" or "550-5.7.1" that
@@ -587,14 +653,19 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"malformed name server reply", "malformed or unexpected name server reply", "unable to resolve route",
 		"unrouteable mail domain", "dns records for the destination computer could not be found",
 		"could not connect and send the mail", "establish an smtp connection", "hop count exceeded",
-		"routing loop", "too many hops", "mail forwarding loop", "forwarding loop count", "message looping"),
+		"routing loop", "too many hops", "mail forwarding loop", "forwarding loop count", "message looping",
+		"lost connection"),
+	phrases(ReasonExpired, "",
+		"message expired", "envelope expired", "delivery expired", "delivery time expired"),
+	phrases(ReasonFailedSTARTTLS, "",
+		"does not support tls", "tls required but not supported", "starttls is required", "must issue a starttls"),
 	phrases(ReasonAuthFailure, "",
 		"dmarc policy", "dmarc verification", "dmarc check", "dmarc reject", "fails dmarc", "failed dmarc",
 		"spf check: fail", "spf fail", "spf validation", "its spf record", "it's spf record", "spf settings", "spf) fail",
 		"sender policy framework", "bad spf records", "//spf.pobox.com", "spf) domain authentication",
 		"spf or dkim", "dkim signature", "dkim check", "dkim validation", "failed dkim", "dkim fail",
 		"authentication requirements defined for the sender", "required authentication level",
-		"authentication checks failed", "not pass authentication", "fails to pass authentication",
+		"authentication checks failed", "not pass authentication", "fails to pass authentication", "fails to pass spf", "spf record with a",
 		"does not have authentication information", "sender is unauthenticated", "unauthenticated email",
 		"5322.from address doesn't meet", "is not allowed to send mail.*_401",
 		"is not allowed to send from <*spf record"),
@@ -609,10 +680,11 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"temporarily deferred due to unexpected volume or user complaints"),
 	phrases(ReasonBlocked, "",
 		"blocked using", "blacklisted by", "spamhaus", "spamcop", "dnsbl", "rbl", "barracudacentral",
-		"abuseat.org", "sorbs", "client host rejected", "client host blocked", "adresse ip source bloquee",
+		"abuseat.org", "sorbs.net", "client host rejected", "client host blocked", "adresse ip source bloquee",
 		"sender ip address rejected", "bad sender ip", "banned sending ip", "dynamic ip", "dynamic/zombied",
 		"open proxy", "your ip", "your network", "not currently accepting mail from your ip", "bad ip profile",
-		"listed as abusive", "my name was rejected", "helo command rejected"),
+		"listed as abusive", "my name was rejected", "helo command rejected", "sc-001", "sc-002", "sc-003",
+		"sc-004", "unfortunately, messages from"),
 	phrases(ReasonRateLimited, "",
 		"rate limit", "rate-limit", "ratelimit", "rate that prevents additional messages", "frequency limited",
 		"too many connections", "too many concurrent", "too many sessions", "too many smtp sessions",
@@ -621,7 +693,7 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"sending too fast", "exceeded the rate", "numerous attempts to deliver this message"),
 	phrases(ReasonNotCompliantRFC, "",
 		"not rfc 5322 compliant", "rfc 5322", "rfc5322", "rfcmessagenoncompliant", "duplicate header",
-		" multiple * header", "not compliant with rfc", "rfc 2822", "rfc2822"),
+		" multiple * header", "multiple addresses in from", "not compliant with rfc", "rfc 2822", "rfc2822"),
 	phrases(ReasonVirusDetected, "",
 		"virus detected", "virus found", "infected with a virus", "contains a virus",
 		"potentially executable attachment", "used by recent viruses", "malicious_url detected",
@@ -630,16 +702,19 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"spam", "unsolicited", "bulk mail", "bulk email", "bulk.advertising", "blacklisted url",
 		"uribl", "content filter rejection", "mail content denied", "message content rejected",
 		"rejecting mail content", "rejecting banned content", "unacceptable content",
-		"recurrent pattern detection", "message filtered", "probable junk", "junk mail",
+		"recurrent pattern detection", "probable junk", "junk mail",
 		"mail score (*over ", "this message scored * points", "reject, id=", "greylisted*please try again in",
 		"has been temporarily blocked by our filter", "mail rejete. mail rejected.*506"),
 	phrases(ReasonPolicyViolation, "",
-		"policy violation", "violates our policy", "denied by policy", "policy reasons", "local policy",
+		"local policy violation", "email policy violation", "violates our policy", "denied by policy", "policy reasons", "local policy",
 		"organization policy", "organizational settings", "security policies", "closed mailing list",
 		"members-only list", "not subscribed to this group", "illegal attachment",
 		"we do not accept messages containing", "not accepting mail with ", "mass mailer",
 		"message given low priority", "protocol violation", "content presents a potential", "header error",
 		"exceeded the*allowable number of posts"),
+	phrases(ReasonFiltered, "",
+		"550 : user unknown", "recipients was rejected by a remote mail server", "message filtered",
+		"refused due to recipient preferences"),
 	phrases(ReasonRejected, "",
 		"sender address rejected", "sender rejected", "sender was rejected", "sender email address rejected",
 		"sender verify failed", "sender verification", "invalid sender", "bogus mail from", "null sender",
@@ -650,7 +725,8 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"fully qualified email address required", "not a registered gateway user", "emetteur invalide",
 		"not on the recipient's list of senders", "not allowed to post to this mailing list",
 		"not a member of this mailing list", "permission to post messages to the group",
-		"does not accept mail from", "administrative prohibition", "delivery not authorized",
+		"does not accept mail from", "administrative prohibition", "delivery not authorized, message refused",
+		"domain is invalid. please provide a valid from",
 		"sending to/from an address that has been blacklisted", "sender is spammer", "purported responsible address",
 		"unsigned dsn", "envelope blocked", "spam reporting address", "access denied (sender blacklisted)",
 		"recipient addresses rejected : access denied", "send mail as", "sending this from a different address",
@@ -660,9 +736,14 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"domain not found", "domain is not reachable", "domain must exist", "unknown domain",
 		"name or service not known", "unroutable address", "unrouteable address",
 		"mail domain mentioned in email address is unknown", "the account or domain may not exist",
+		"dns lookup failure: host",
 		"553 * does not exist", "host not found", "domain doesn't exist"),
 	definitely(phrases(ReasonUserUnknown, "",
 		"recipient name is not recognized", "invalid final delivery userid", "address couldn't be found",
+		"550 <*>: user unknown", "550: <*>: user unknown", "unknown user: ", "delivery error: dd this user doesn't have a",
+		"and other recipients in the same domain", "not listed in domino directory", "not listed in public name",
+		"please check if address is correct", "no valid recipients", "recipient address rejected: access denied",
+		"recipient email address is possibly incorrect",
 		"wasn't found at the destination domain", "wasn’t found at the destination domain",
 		"recipientnotfound", "recipient not found", "invalid recipient", "mailbox unavailable",
 		"#5.1.0 address rejected")),
@@ -688,7 +769,7 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"not an active address", "isn't in my list of allowed rcpthosts",
 		"badrcptto", "validrcptto", "badrecipientto", "non-existent user", "nonexistent user",
 		"non existent user", "does not exist", "not found in directory", "in name directory",
-		"recipientnotfound", "there is no one at this address", "not our customer",
+		"recipientnotfound", "there is no one at this address",
 		"vdeliver: invalid or unknown virtual user", "can't accept user", "account not found",
 		"utilisateur inconnu", "nessun utente", "no existe", "destinataire invalide",
 		"destinataire inconnu", "this spectator does not exist", "your envelope recipient has been denied",
@@ -753,13 +834,62 @@ var reasonVague = newPhraseTable(concatRules(
 		"allowed queue period", "it has not been collected after", "server did not respond",
 		"could not find a gateway for", "failed to deliver to domain ", "will be deleted from queue",
 		"retry timeout exceeded", "too old", "delivery attempts will continue", "has been delayed",
-		"not yet been delivered", "i'm not going to try again"),
+		"not yet been delivered", "i'm not going to try again", "giving up", "could not deliver for the last",
+		"did not accept our requests to connect", "delivery failed * attempts", "was not delivered within",
+		"host not reachable"),
 	phrases(ReasonUserUnknown, "",
 		"requested action not taken: mailbox", "recipient address rejected", "recipient rejected",
 		"rejected recipient", "undeliverable address", "invalid rcpt", "#5.1.1", "5.1.1"),
 	phrases(ReasonRejected, "",
 		"access denied", "address rejected", "rejected", "denied", "refused", "not allowed"),
 ))
+
+// notGoingToTryAgain reports whether text ends as qmail's queue does when
+// it gives up ("I'm not going to try again; this message has been in the
+// queue too long"). The qmail decoder keeps the cause that precedes it;
+// elsewhere the trailer is what the reporting host decided: expired.
+func notGoingToTryAgain(text, decoder string) bool {
+	return decoder != "qmail" && strings.Contains(text, "not going to try again; this message has been in the queue too long")
+}
+
+// textCommand finds the SMTP command a text says was answered, for the
+// diagnostics whose command the decoder did not know: the earliest of
+// "in reply to RCPT TO command", "after end of data", "[RCPT_TO]", "did not
+// like recipient" (qmail) and their kin.
+func textCommand(text string) string {
+	best, at := "", len(text)
+	for _, c := range commandHints {
+		if i := strings.Index(text, c.hint); i >= 0 && i < at {
+			best, at = c.cmd, i
+		}
+	}
+	return best
+}
+
+var commandHints = []struct{ hint, cmd string }{
+	{"rcpt to", "RCPT"}, {"rcpt_to", "RCPT"}, {"smtp:rcpt", "RCPT"}, {"after rcpt", "RCPT"},
+	{"rcpt command", "RCPT"}, {"does not like recipient", "RCPT"},
+	{"end of data", "DATA"}, {"after data", "DATA"}, {"data command", "DATA"}, {"(data)", "DATA"},
+	{"sent the message. remote host said", "DATA"},
+	{"in reply to mail from", "MAIL"}, {"after mail from", "MAIL"}, {"mail from command", "MAIL"},
+}
+
+// isExitStatus reports whether text is only a small decimal number, as the
+// X-Unix diagnostics of local delivery programs are, and no SMTP reply.
+func isExitStatus(text string) bool {
+	if text == "" || len(text) > 3 {
+		return false
+	}
+	for i := 0; i < len(text); i++ {
+		if !isDigit(text[i]) {
+			return false
+		}
+	}
+	if len(text) == 3 && (text[0] == '4' || text[0] == '5') {
+		return false
+	}
+	return text < "256" || len(text) < 3
+}
 
 // definitely marks rules as definite.
 func definitely(rules []phraseRule) []phraseRule {

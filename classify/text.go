@@ -70,6 +70,8 @@ var cutMarkers = []string{
 	"returned message follows",
 	"returned mail follows",
 	"unsent message below",
+	"unsent message follows",
+	"returned message",
 	"undelivered message follows",
 	"message text follows",
 	"here is a copy of the first part of the message",
@@ -105,10 +107,10 @@ func originalStart(text string) int {
 			lt := strings.ToLower(t)
 			for _, mk := range cutMarkers {
 				if strings.HasPrefix(lt, mk) {
-					if mk == "original message" && !decorated && !strings.HasSuffix(strings.TrimSpace(lt), ":") && lt != mk {
+					if (mk == "original message" || mk == "returned message") && !decorated && !strings.HasSuffix(strings.TrimSpace(lt), ":") && lt != mk {
 						continue
 					}
-					if mk == "original message" && !decorated && lt == mk && !prevBlank {
+					if (mk == "original message" || mk == "returned message") && !decorated && lt == mk && !prevBlank {
 						continue
 					}
 					return pos

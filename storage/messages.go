@@ -95,17 +95,17 @@ func (db *DB) Message(ctx context.Context, id int64) (StoredMessage, error) {
 
 // Outcome is one stored recipient outcome.
 type Outcome struct {
-	ID                int64
-	MessageID         int64
-	At                time.Time
-	Kind              classify.Kind
-	FeedbackType      string
-	Domain            string
-	Recipient         classify.Recipient
-	OrigMessageID     string
-	OrigHeaders       map[string]string
-	Policy            PolicyAction
-	ClassifierVersion string
+	ID                int64              `json:"id"`
+	MessageID         int64              `json:"message_id"`
+	At                time.Time          `json:"at"`
+	Kind              classify.Kind      `json:"kind"`
+	FeedbackType      string             `json:"feedback_type"`
+	Domain            string             `json:"domain"`
+	Recipient         classify.Recipient `json:"recipient"`
+	OrigMessageID     string             `json:"orig_message_id"`
+	OrigHeaders       map[string]string  `json:"orig_headers,omitempty"`
+	Policy            PolicyAction       `json:"policy"`
+	ClassifierVersion string             `json:"classifier_version"`
 }
 
 func (db *DB) outcomesOf(ctx context.Context, where string, args ...any) ([]Outcome, error) {

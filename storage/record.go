@@ -499,14 +499,19 @@ func (w *writer) state(addr string) (recipientState, error) {
 	return st, nil
 }
 
+const qSoftEvents = `SELECT at FROM outcomes WHERE address = ? AND at > ? AND at <= ? AND policy = 'score'`
+
 // softEvents lists the times of the soft (scoring) outcomes of addr inside
 // the policy's window before at.
 func softEvents(ctx context.Context, q queryer, p Policy, addr string, at time.Time) ([]time.Time, error) {
-	rows, err := q.QueryContext(ctx, `SELECT at FROM outcomes WHERE address = ? AND at > ? AND at <= ? AND policy = 'score'`,
-		addr, fmtTime(at.Add(-p.SoftWindow)), fmtTime(at))
+	rows, err := q.QueryContext(ctx, qSoftEvents, addr, fmtTime(at.Add(-p.SoftWindow)), fmtTime(at))
 	if err != nil {
 		return nil, err
 	}
+	return scanTimes(rows)
+}
+
+func scanTimes(rows *sql.Rows) ([]time.Time, error) {
 	defer rows.Close()
 	var ts []time.Time
 	for rows.Next() {
@@ -548,7 +553,15 @@ func (w *writer) apply(addr string, action PolicyAction, reason string, msgID in
 	}
 	var score float64
 	if action == ActionScore {
-		evs, err := softEvents(w.ctx, w.tx, w.db.policy, addr, at)
+		st, err := w.stmt(qSoftEvents)
+		if err != nil {
+			return false, err
+		}
+		rows, err := st.QueryContext(w.ctx, addr, fmtTime(at.Add(-w.db.policy.SoftWindow)), fmtTime(at))
+		if err != nil {
+			return false, fmt.Errorf("scoring recipient %s: %w", addr, err)
+		}
+		evs, err := scanTimes(rows)
 		if err != nil {
 			return false, fmt.Errorf("scoring recipient %s: %w", addr, err)
 		}

@@ -12,17 +12,23 @@ import (
 
 // RunStats counts what one poll of one mailbox did.
 type RunStats struct {
-	Fetched, Recorded, Duplicates, Skipped, Disposed, Errors int
-	ByKind                                                   map[classify.Kind]int
-	Err                                                      string // the error that ended the run, if any
+	Fetched    int                   `json:"fetched"`
+	Recorded   int                   `json:"recorded"`
+	Duplicates int                   `json:"duplicates"`
+	Skipped    int                   `json:"skipped"`
+	Disposed   int                   `json:"disposed"`
+	Errors     int                   `json:"errors"`
+	ByKind     map[classify.Kind]int `json:"by_kind,omitempty"`
+	Err        string                `json:"err,omitempty"` // the error that ended the run, if any
 }
 
 // Run is one poll of one mailbox.
 type Run struct {
-	ID             int64
-	Account        string
-	Started, Ended time.Time // Ended is zero while running (or after a crash)
-	Stats          RunStats
+	ID      int64     `json:"id"`
+	Account string    `json:"mailbox"`
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended,omitzero"` // zero while running (or after a crash)
+	Stats   RunStats  `json:"stats"`
 }
 
 // StartRun records the start of a poll of account and returns its id.
@@ -72,7 +78,11 @@ func (db *DB) FinishRun(ctx context.Context, runID int64, at time.Time, st RunSt
 
 // LastRuns returns the latest run of each account, by account name.
 func (db *DB) LastRuns(ctx context.Context) ([]Run, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT id, account, started_at, ended_at, fetched, recorded, duplicates, skipped,
+	return lastRuns(ctx, db.sql)
+}
+
+func lastRuns(ctx context.Context, q queryer) ([]Run, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, account, started_at, ended_at, fetched, recorded, duplicates, skipped,
 		disposed, errors, by_kind, err FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY account) ORDER BY account`)
 	if err != nil {
 		return nil, fmt.Errorf("reading last runs: %w", err)

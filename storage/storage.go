@@ -276,9 +276,33 @@ func nullTime(t time.Time) any {
 	return fmtTime(t)
 }
 
+// parseTime reads a stored time. It is hot in listings, so the fixed
+// format is read by hand; anything else goes to time.Parse.
 func parseTime(s string) time.Time {
 	if s == "" {
 		return time.Time{}
+	}
+	if len(s) == len(timeFormat) && s[4] == '-' && s[7] == '-' && s[10] == ' ' && s[13] == ':' && s[16] == ':' && s[19] == '.' {
+		n := func(i, j int) (int, bool) {
+			v := 0
+			for _, c := range s[i:j] {
+				if c < '0' || c > '9' {
+					return 0, false
+				}
+				v = v*10 + int(c-'0')
+			}
+			return v, true
+		}
+		y, ok1 := n(0, 4)
+		mo, ok2 := n(5, 7)
+		d, ok3 := n(8, 10)
+		h, ok4 := n(11, 13)
+		mi, ok5 := n(14, 16)
+		sec, ok6 := n(17, 19)
+		ms, ok7 := n(20, 23)
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 {
+			return time.Date(y, time.Month(mo), d, h, mi, sec, ms*int(time.Millisecond), time.UTC)
+		}
 	}
 	t, err := time.ParseInLocation(timeFormat, s, time.UTC)
 	if err != nil {

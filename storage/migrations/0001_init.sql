@@ -49,9 +49,8 @@ CREATE TABLE messages (
 CREATE UNIQUE INDEX messages_imap ON messages(account, folder, uidvalidity, uid) WHERE uid > 0;
 CREATE UNIQUE INDEX messages_file ON messages(path, idx) WHERE uid = 0 AND path <> '';
 CREATE UNIQUE INDEX messages_digest ON messages(digest) WHERE duplicate_of IS NULL AND digest IS NOT NULL;
-CREATE INDEX messages_at ON messages(at, kind) WHERE duplicate_of IS NULL;
+CREATE INDEX messages_at ON messages(at);
 CREATE INDEX messages_pending ON messages(account, folder, uidvalidity) WHERE uid > 0 AND disposed_at IS NULL;
-CREATE INDEX messages_duplicate_of ON messages(duplicate_of) WHERE duplicate_of IS NOT NULL;
 
 -- One row per recipient reported by a message, with every field of the
 -- verdict's recipient, the returned original's Message-ID and X- headers
@@ -80,9 +79,7 @@ CREATE TABLE outcomes (
 );
 CREATE INDEX outcomes_message ON outcomes(message_id);
 CREATE INDEX outcomes_address ON outcomes(address, at);
-CREATE INDEX outcomes_at ON outcomes(at, reason, domain, kind, hard);
-CREATE INDEX outcomes_reason ON outcomes(reason, kind);
-CREATE INDEX outcomes_domain ON outcomes(domain, kind, hard);
+CREATE INDEX outcomes_at ON outcomes(at);
 CREATE INDEX outcomes_orig_message_id ON outcomes(orig_message_id) WHERE orig_message_id <> '';
 
 -- One row per address: its state and what is known of it.
@@ -107,7 +104,8 @@ CREATE TABLE recipients (
 	last_bounce  TEXT,
 	updated_at   TEXT    NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX recipients_state ON recipients(state, since);
+CREATE INDEX recipients_suppressed ON recipients(since, address) WHERE state = 'suppressed';
+CREATE INDEX recipients_suppressed_reason ON recipients(reason) WHERE state = 'suppressed';
 
 -- Every change of a recipient's state, automatic or by hand.
 CREATE TABLE recipient_events (
@@ -136,7 +134,7 @@ CREATE TABLE alerts (
 	remote_mta TEXT    NOT NULL DEFAULT '',
 	diagnostic TEXT    NOT NULL DEFAULT ''
 );
-CREATE INDEX alerts_at ON alerts(at, reason, domain);
+CREATE INDEX alerts_at ON alerts(at);
 CREATE INDEX alerts_message ON alerts(message_id);
 
 -- Where the poller is in each IMAP folder.
@@ -176,6 +174,96 @@ CREATE TABLE archive (
 );
 CREATE INDEX archive_stored_at ON archive(stored_at);
 
+-- Daily rollups kept by triggers, so that reports read a few thousand rows
+-- whatever the number of outcomes. A report's partial first day is read
+-- from the base tables.
+CREATE TABLE stats_messages (
+	day        TEXT    NOT NULL,  -- YYYY-MM-DD of messages.at
+	kind       TEXT    NOT NULL,
+	messages   INTEGER NOT NULL DEFAULT 0,  -- distinct mails
+	duplicates INTEGER NOT NULL DEFAULT 0,
+	skipped    INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (day, kind)
+) WITHOUT ROWID;
+
+CREATE TRIGGER messages_stats_insert AFTER INSERT ON messages BEGIN
+	INSERT INTO stats_messages(day, kind, messages, duplicates, skipped)
+	VALUES (substr(NEW.at, 1, 10), NEW.kind, NEW.duplicate_of IS NULL, NEW.duplicate_of IS NOT NULL,
+		NEW.duplicate_of IS NULL AND NEW.skipped <> '')
+	ON CONFLICT(day, kind) DO UPDATE SET messages = messages + excluded.messages,
+		duplicates = duplicates + excluded.duplicates, skipped = skipped + excluded.skipped;
+END;
+
+CREATE TRIGGER messages_stats_update AFTER UPDATE OF at, kind, skipped, duplicate_of ON messages BEGIN
+	UPDATE stats_messages SET messages = messages - (OLD.duplicate_of IS NULL),
+		duplicates = duplicates - (OLD.duplicate_of IS NOT NULL),
+		skipped = skipped - (OLD.duplicate_of IS NULL AND OLD.skipped <> '')
+	WHERE day = substr(OLD.at, 1, 10) AND kind = OLD.kind;
+	INSERT INTO stats_messages(day, kind, messages, duplicates, skipped)
+	VALUES (substr(NEW.at, 1, 10), NEW.kind, NEW.duplicate_of IS NULL, NEW.duplicate_of IS NOT NULL,
+		NEW.duplicate_of IS NULL AND NEW.skipped <> '')
+	ON CONFLICT(day, kind) DO UPDATE SET messages = messages + excluded.messages,
+		duplicates = duplicates + excluded.duplicates, skipped = skipped + excluded.skipped;
+END;
+
+CREATE TABLE stats_outcomes (
+	day      TEXT    NOT NULL,
+	kind     TEXT    NOT NULL,
+	action   TEXT    NOT NULL,
+	reason   TEXT    NOT NULL,
+	hard     INTEGER NOT NULL,
+	policy   TEXT    NOT NULL,
+	outcomes INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (day, kind, action, reason, hard, policy)
+) WITHOUT ROWID;
+
+CREATE TABLE stats_domains (
+	domain   TEXT    NOT NULL,
+	day      TEXT    NOT NULL,
+	outcomes INTEGER NOT NULL DEFAULT 0,
+	failed   INTEGER NOT NULL DEFAULT 0,
+	hard     INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (domain, day)
+) WITHOUT ROWID;
+
+CREATE TRIGGER outcomes_stats_insert AFTER INSERT ON outcomes BEGIN
+	INSERT INTO stats_outcomes(day, kind, action, reason, hard, policy, outcomes)
+	VALUES (substr(NEW.at, 1, 10), NEW.kind, NEW.action, NEW.reason, NEW.hard, NEW.policy, 1)
+	ON CONFLICT(day, kind, action, reason, hard, policy) DO UPDATE SET outcomes = outcomes + 1;
+	INSERT INTO stats_domains(domain, day, outcomes, failed, hard)
+	VALUES (NEW.domain, substr(NEW.at, 1, 10), 1, NEW.action = 'failed', NEW.hard)
+	ON CONFLICT(domain, day) DO UPDATE SET outcomes = outcomes + 1, failed = failed + excluded.failed,
+		hard = hard + excluded.hard;
+END;
+
+CREATE TRIGGER outcomes_stats_delete AFTER DELETE ON outcomes BEGIN
+	UPDATE stats_outcomes SET outcomes = outcomes - 1
+	WHERE day = substr(OLD.at, 1, 10) AND kind = OLD.kind AND action = OLD.action AND reason = OLD.reason
+		AND hard = OLD.hard AND policy = OLD.policy;
+	UPDATE stats_domains SET outcomes = outcomes - 1, failed = failed - (OLD.action = 'failed'), hard = hard - OLD.hard
+	WHERE domain = OLD.domain AND day = substr(OLD.at, 1, 10);
+END;
+
+CREATE TABLE stats_alerts (
+	reason  TEXT    NOT NULL,
+	domain  TEXT    NOT NULL,
+	day     TEXT    NOT NULL,
+	alerts  INTEGER NOT NULL DEFAULT 0,
+	last_at TEXT    NOT NULL,
+	PRIMARY KEY (reason, domain, day)
+) WITHOUT ROWID;
+
+CREATE TRIGGER alerts_stats_insert AFTER INSERT ON alerts BEGIN
+	INSERT INTO stats_alerts(reason, domain, day, alerts, last_at)
+	VALUES (NEW.reason, NEW.domain, substr(NEW.at, 1, 10), 1, NEW.at)
+	ON CONFLICT(reason, domain, day) DO UPDATE SET alerts = alerts + 1, last_at = max(last_at, excluded.last_at);
+END;
+
+CREATE TRIGGER alerts_stats_delete AFTER DELETE ON alerts BEGIN
+	UPDATE stats_alerts SET alerts = alerts - 1
+	WHERE reason = OLD.reason AND domain = OLD.domain AND day = substr(OLD.at, 1, 10);
+END;
+
 -- Views for people who query the file directly (sqlite3, Datasette, Grafana).
 CREATE VIEW suppression_list AS
 	SELECT address, reason, since, CASE manual WHEN 1 THEN 'manual' ELSE 'policy' END AS set_by,
@@ -183,16 +271,17 @@ CREATE VIEW suppression_list AS
 	FROM recipients WHERE state = 'suppressed';
 
 CREATE VIEW daily_summary AS
-	SELECT date(at) AS day, kind, count(*) AS messages
-	FROM messages WHERE duplicate_of IS NULL
-	GROUP BY 1, 2;
+	SELECT day, kind, messages, duplicates, skipped
+	FROM stats_messages WHERE messages > 0 OR duplicates > 0;
 
 CREATE VIEW daily_outcomes AS
-	SELECT date(at) AS day, kind, reason, domain, count(*) AS outcomes, sum(hard) AS hard
-	FROM outcomes
-	GROUP BY 1, 2, 3, 4;
+	SELECT day, kind, action, reason, hard, policy, outcomes
+	FROM stats_outcomes WHERE outcomes > 0;
+
+CREATE VIEW daily_domains AS
+	SELECT day, domain, outcomes, failed, hard
+	FROM stats_domains WHERE outcomes > 0;
 
 CREATE VIEW sender_alerts AS
-	SELECT date(at) AS day, reason, domain, count(*) AS alerts, max(at) AS last_at
-	FROM alerts
-	GROUP BY 1, 2, 3;
+	SELECT day, reason, domain, alerts, last_at
+	FROM stats_alerts WHERE alerts > 0;
