@@ -53,8 +53,10 @@ func (f *dbFlags) configs() (configs.Config, error) {
 }
 
 // open opens the database for a command. A read-only command refuses a
-// database that does not exist rather than creating an empty one.
-func (f *dbFlags) open(ctx context.Context, e *env, readOnly bool) (*storage.DB, configs.Config, error) {
+// database that does not exist rather than creating an empty one. noSync
+// is for idempotent commands that can simply be run again (import,
+// reclassify): no fsync per commit.
+func (f *dbFlags) open(ctx context.Context, e *env, readOnly, noSync bool) (*storage.DB, configs.Config, error) {
 	cfg, err := f.configs()
 	if err != nil {
 		return nil, cfg, err
@@ -64,8 +66,18 @@ func (f *dbFlags) open(ctx context.Context, e *env, readOnly bool) (*storage.DB,
 			return nil, cfg, fmt.Errorf("database %s does not exist (fill it with 'bounced import' or 'bounced run')", cfg.DB)
 		}
 	}
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := openDB(ctx, cfg, log, readOnly)
+	pol, err := storagePolicy(cfg.Policy)
+	if err != nil {
+		return nil, cfg, usageError{err}
+	}
+	db, err := storage.Open(ctx, cfg.DB, storage.Options{
+		Logger:      slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Policy:      pol,
+		Archive:     cfg.Archive.Enabled,
+		ArchiveDays: cfg.Archive.RetentionDays,
+		ReadOnly:    readOnly,
+		NoSync:      noSync,
+	})
 	return db, cfg, err
 }
 

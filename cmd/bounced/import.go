@@ -53,7 +53,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	if len(paths) == 0 {
 		return usagef("import: no PATH given (use - for stdin)")
 	}
-	db, _, err := dbf.open(ctx, e, false)
+	db, _, err := dbf.open(ctx, e, false, true)
 	if err != nil {
 		return err
 	}

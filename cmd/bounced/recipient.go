@@ -46,7 +46,7 @@ func runRecipient(ctx context.Context, e *env, args []string) error {
 		if !strings.Contains(pos[1], "@") {
 			return usagef("recipient %s: %q is no address", pos[0], pos[1])
 		}
-		db, _, err := dbf.open(ctx, e, false)
+		db, _, err := dbf.open(ctx, e, false, false)
 		if err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ func runRecipient(ctx context.Context, e *env, args []string) error {
 	if *format != "text" && *format != "json" {
 		return usagef("recipient: --format must be text or json, not %q", *format)
 	}
-	db, _, err := dbf.open(ctx, e, true)
+	db, _, err := dbf.open(ctx, e, true, false)
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func runSuppressions(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, _, err := dbf.open(ctx, e, true)
+	db, _, err := dbf.open(ctx, e, true, false)
 	if err != nil {
 		return err
 	}
