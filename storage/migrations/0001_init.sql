@@ -51,6 +51,7 @@ CREATE UNIQUE INDEX messages_file ON messages(path, idx) WHERE uid = 0 AND path 
 CREATE UNIQUE INDEX messages_digest ON messages(digest) WHERE duplicate_of IS NULL AND digest IS NOT NULL;
 CREATE INDEX messages_at ON messages(at);
 CREATE INDEX messages_pending ON messages(account, folder, uidvalidity) WHERE uid > 0 AND disposed_at IS NULL;
+CREATE INDEX messages_duplicate_of ON messages(duplicate_of) WHERE duplicate_of IS NOT NULL;
 
 -- One row per recipient reported by a message, with every field of the
 -- verdict's recipient, the returned original's Message-ID and X- headers
