@@ -288,6 +288,10 @@ func (w *writer) rebuild(addr string) (before, after string, err error) {
 			hit, hitScore = e, score
 		}
 	}
+	if hit != nil {
+		score = hitScore // as Record does: the score stays as it was at the suppression
+		scoreAt = hit.at
+	}
 	if _, err := w.exec(`UPDATE recipients SET score = ?, score_at = ? WHERE address = ?`, score, nullTime(scoreAt), addr); err != nil {
 		return "", "", err
 	}

@@ -576,7 +576,7 @@ func (w *writer) state(addr string) (recipientState, error) {
 	return st, nil
 }
 
-const qSoftEvents = `SELECT at FROM outcomes WHERE address = ? AND at > ? AND at <= ? AND policy = 'score'`
+const qSoftEvents = `SELECT at FROM outcomes WHERE address = ? AND policy = 'score' AND at > ? AND at <= ?`
 
 // softEvents lists the times of the soft (scoring) outcomes of addr inside
 // the policy's window before at.
@@ -614,11 +614,11 @@ type queryer interface {
 // count, and only evidence newer than it (a hard failure, a complaint, a
 // new soft score over the threshold) suppresses the address again.
 func (w *writer) apply(addr string, st recipientState, action PolicyAction, reason string, msgID int64, at time.Time) (bool, error) {
-	if action != ActionSuppress && action != ActionScore {
-		return false, nil
+	if action != ActionSuppress && action != ActionScore || st.state == StateSuppressed {
+		return false, nil // nothing to decide; the score stays as it was at the suppression
 	}
 	var freshStart time.Time
-	if st.manual && st.state == StateActive {
+	if st.manual {
 		freshStart = st.since
 		if at.Before(freshStart) {
 			return false, nil // older than the person's decision
@@ -647,9 +647,6 @@ func (w *writer) apply(addr string, st recipientState, action PolicyAction, reas
 		if score < w.db.policy.SoftThreshold {
 			return false, nil
 		}
-	}
-	if st.state == StateSuppressed {
-		return false, nil
 	}
 	note := ""
 	if action == ActionScore {

@@ -79,7 +79,7 @@ CREATE TABLE outcomes (
 	policy          TEXT    NOT NULL DEFAULT ''  -- suppress | score | alert | ignore
 );
 CREATE INDEX outcomes_message ON outcomes(message_id);
-CREATE INDEX outcomes_address ON outcomes(address, at);
+CREATE INDEX outcomes_address ON outcomes(address, policy, at);  -- history, and soft events for the score
 CREATE INDEX outcomes_orig_message_id ON outcomes(orig_message_id) WHERE orig_message_id <> '';
 
 -- One row per address: its state and what is known of it.
