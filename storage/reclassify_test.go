@@ -166,9 +166,18 @@ func TestArchivePrune(t *testing.T) {
 	if c := mustCounts(t, db); c.Archived != 1 || c.Messages != 2 || c.Outcomes != 2 {
 		t.Errorf("after prune: %+v", c)
 	}
+	clk.Add(5 * 24 * time.Hour) // b's archive is 11 days old: a finished run prunes it
+	id, _ := db.StartRun(ctx, "primary", clk.Now())
+	if err := db.FinishRun(ctx, id, clk.Now(), RunStats{}); err != nil {
+		t.Fatal(err)
+	}
+	if c := mustCounts(t, db); c.Archived != 0 {
+		t.Errorf("after a run: %+v", c)
+	}
+	mustRecord(t, db, Record{Source: imapSource(3), Raw: bounceMail(3, "\n"), Verdict: hardBounce("c@example.com")})
 	db.Close()
 	// Open prunes too.
-	clk.Add(5 * 24 * time.Hour)
+	clk.Add(11 * 24 * time.Hour)
 	db, err := Open(ctx, path, Options{Now: clk.Now, Archive: true, ArchiveDays: 10})
 	if err != nil {
 		t.Fatal(err)
