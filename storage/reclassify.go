@@ -200,7 +200,7 @@ func (db *DB) reclassifyBatch(ctx context.Context, ids []int64, classifier Class
 				unsuppressed = append(unsuppressed, a)
 			}
 		}
-		return nil
+		return w.flushRollups()
 	})
 	if err != nil {
 		return err

@@ -200,6 +200,9 @@ func (db *DB) Record(ctx context.Context, recs []Record) ([]Result, error) {
 			}
 			results[i] = res
 		}
+		if err := w.flushRollups(); err != nil {
+			return err
+		}
 		return w.advanceCursors(recs)
 	})
 	if err != nil {
@@ -213,13 +216,15 @@ func (db *DB) Record(ctx context.Context, recs []Record) ([]Result, error) {
 	return results, nil
 }
 
-// writer holds the statements of one write transaction.
+// writer holds the statements of one write transaction and the rollup
+// counts it adds.
 type writer struct {
 	db    *DB
 	ctx   context.Context
 	tx    *sql.Tx
 	now   time.Time
 	stmts map[string]*sql.Stmt
+	roll  rollups
 }
 
 func (w *writer) close() {
@@ -228,15 +233,16 @@ func (w *writer) close() {
 	}
 }
 
-// stmt prepares query once per transaction.
+// stmt returns the DB's prepared query bound to the transaction.
 func (w *writer) stmt(query string) (*sql.Stmt, error) {
 	if s, ok := w.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := w.tx.PrepareContext(w.ctx, query)
+	ps, err := w.db.prepared(w.ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	s := w.tx.StmtContext(w.ctx, ps)
 	if w.stmts == nil {
 		w.stmts = make(map[string]*sql.Stmt)
 	}
@@ -361,6 +367,7 @@ func (w *writer) record(r *Record, p *prepared) (Result, error) {
 		if id, err = res.LastInsertId(); err != nil {
 			return Result{}, err
 		}
+		w.roll.message(p.at, string(storedKind), true, false)
 	default:
 		return Result{}, fmt.Errorf("inserting message: %w", err)
 	}
@@ -368,6 +375,7 @@ func (w *writer) record(r *Record, p *prepared) (Result, error) {
 	if dupOf != nil {
 		return out, nil
 	}
+	w.roll.message(p.at, string(p.kind), false, r.Skipped != "")
 	if p.archive != nil {
 		if _, err := w.exec(qInsertArchive, id, fmtTime(w.now), p.archive); err != nil {
 			return Result{}, fmt.Errorf("archiving: %w", err)
@@ -416,6 +424,7 @@ func (w *writer) insertOutcomes(msgID int64, at time.Time, v *classify.Verdict, 
 		if err != nil {
 			return nil, fmt.Errorf("inserting outcome for %s: %w", addr, err)
 		}
+		w.roll.outcome(at, string(v.Kind), domain, string(rc.Action), string(rc.Reason), rc.Hard, string(action))
 		if action == ActionAlert {
 			if err := w.alert(msgID, at, addr, domain, rc); err != nil {
 				return nil, err
@@ -486,6 +495,7 @@ func (w *writer) alert(msgID int64, at time.Time, addr, domain string, rc *class
 	if err != nil {
 		return fmt.Errorf("inserting alert: %w", err)
 	}
+	w.roll.alert(at, string(rc.Reason), domain)
 	return nil
 }
 

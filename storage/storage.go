@@ -27,6 +27,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -66,6 +67,12 @@ type DB struct {
 	policy Policy
 	opts   Options
 	now    func() time.Time
+
+	// The write path's statements, prepared once and reused by every
+	// transaction (Tx.StmtContext re-prepares them once per connection).
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+	texts  sync.Map // rowsKey -> string: multi-row statement texts
 }
 
 // ErrReadOnly is returned by writes on a DB opened with Options.ReadOnly.
@@ -142,7 +149,49 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	db.stmtMu.Lock()
+	for _, s := range db.stmts {
+		s.Close()
+	}
+	db.stmts = nil
+	db.stmtMu.Unlock()
+	return db.sql.Close()
+}
+
+// prepared returns query prepared on the DB, preparing it the first time.
+func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if s, ok := db.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := db.sql.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if db.stmts == nil {
+		db.stmts = make(map[string]*sql.Stmt)
+	}
+	db.stmts[query] = s
+	return s, nil
+}
+
+type rowsKey struct {
+	head, tail string
+	width, n   int
+}
+
+// rowsSQL is the cached text of a multi-row statement (see execRows).
+func (db *DB) rowsSQL(head string, width, n int, tail string) string {
+	k := rowsKey{head, tail, width, n}
+	if s, ok := db.texts.Load(k); ok {
+		return s.(string)
+	}
+	s := rowsSQL(head, width, n, tail)
+	db.texts.Store(k, s)
+	return s
+}
 
 // Policy returns the policy the DB applies.
 func (db *DB) Policy() Policy { return db.policy }
