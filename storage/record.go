@@ -188,17 +188,18 @@ func (db *DB) Record(ctx context.Context, recs []Record) ([]Result, error) {
 		}
 		preps[i] = p
 	}
+	if !db.opts.ReadOnly {
+		if err := db.prepareWrites(ctx); err != nil {
+			return nil, fmt.Errorf("recording: preparing statements: %w", err)
+		}
+	}
 	var results []Result
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		w := &writer{db: db, ctx: ctx, tx: tx, now: now}
 		defer w.close()
-		results = make([]Result, len(recs))
-		for i := range recs {
-			res, err := w.record(&recs[i], &preps[i])
-			if err != nil {
-				return fmt.Errorf("recording %s: %w", recs[i].Source, err)
-			}
-			results[i] = res
+		var err error
+		if results, err = w.recordBatch(recs, preps); err != nil {
+			return err
 		}
 		if err := w.flushRollups(); err != nil {
 			return err
@@ -233,16 +234,21 @@ func (w *writer) close() {
 	}
 }
 
-// stmt returns the DB's prepared query bound to the transaction.
+// stmt returns query prepared for the transaction: the DB's statement
+// (see prepareWrites) when it has one, else prepared once per transaction.
 func (w *writer) stmt(query string) (*sql.Stmt, error) {
 	if s, ok := w.stmts[query]; ok {
 		return s, nil
 	}
-	ps, err := w.db.prepared(w.ctx, query)
-	if err != nil {
-		return nil, err
+	var s *sql.Stmt
+	if ps := w.db.cached(query); ps != nil {
+		s = w.tx.StmtContext(w.ctx, ps)
+	} else {
+		var err error
+		if s, err = w.tx.PrepareContext(w.ctx, query); err != nil {
+			return nil, err
+		}
 	}
-	s := w.tx.StmtContext(w.ctx, ps)
 	if w.stmts == nil {
 		w.stmts = make(map[string]*sql.Stmt)
 	}
@@ -291,106 +297,10 @@ const (
 		delivered_to, reporting_mta, arrival_date, decoder, rule, notes, orig_message_id, orig_from, orig_to,
 		orig_subject, orig_date, orig_headers, classifier_version)
 		VALUES (?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?)`
-	qInsertNew     = qInsertMsg + ` ON CONFLICT DO NOTHING`
 	qInsertOutcome = `INSERT INTO outcomes(message_id, at, kind, feedback_type, address, domain, action, status,
 		reply_code, reason, hard, diagnostic, remote_mta, command, last_attempt, rule, orig_message_id, orig_headers, policy)
 		VALUES (?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?,?,?)`
-	qInsertArchive = `INSERT INTO archive(message_id, stored_at, encoding, data) VALUES (?, ?, 'gzip', ?)`
 )
-
-func (w *writer) record(r *Record, p *prepared) (Result, error) {
-	src := r.Source
-	var digest any
-	if p.digest != "" {
-		digest = p.digest
-	}
-	v := &r.Verdict
-	insertArgs := func(dupOf any, kind classify.Kind) []any {
-		return []any{src.Account, src.Folder, int64(src.UIDValidity), int64(src.UID), src.Path, sourceIndex(src), digest, p.size, dupOf,
-			fmtTime(p.at), nullTime(r.ReceivedAt), fmtTime(w.now), string(kind), r.Skipped, v.FeedbackType,
-			v.MessageID, v.From, v.Subject, nullTime(v.Date), v.To,
-			v.DeliveredTo, v.ReportingMTA, nullTime(v.ArrivalDate), v.Decoder, v.Rule, p.notes,
-			v.Original.MessageID, v.Original.From, v.Original.To, v.Original.Subject, v.Original.Date, p.origHeader,
-			classify.Version}
-	}
-	// The common case, a new mail, is one statement: the unique indexes on
-	// the source key and on the digest of first deliveries refuse a mail
-	// already stored, and only then is it looked up.
-	res, err := w.exec(qInsertNew, insertArgs(nil, p.kind)...)
-	if err != nil {
-		return Result{}, fmt.Errorf("inserting message: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return Result{}, err
-	}
-	var id int64
-	if n == 1 {
-		id, err = res.LastInsertId()
-	} else {
-		err = sql.ErrNoRows
-	}
-	var dupOf any
-	storedKind := p.kind
-	switch {
-	case err == nil:
-	case errors.Is(err, sql.ErrNoRows):
-		// Stored already: the same source is a rerun (nothing to do), the
-		// same bytes at another source a duplicate delivery (noted).
-		var kind classify.Kind
-		var found bool
-		err = nil
-		switch {
-		case src.IMAP():
-			id, kind, found, err = w.lookup(qBySourceIMAP, src.Account, src.Folder, int64(src.UIDValidity), int64(src.UID))
-		case src.Path != "":
-			id, kind, found, err = w.lookup(qBySourceFile, src.Path, sourceIndex(src))
-		}
-		if err != nil {
-			return Result{}, err
-		}
-		if found {
-			return Result{MessageID: id, Duplicate: true, Kind: kind}, nil
-		}
-		first, firstKind, found, err := w.lookup(qByDigest, digest)
-		if err != nil {
-			return Result{}, err
-		}
-		if !found {
-			return Result{}, errors.New("inserting message: refused, but neither its source nor its digest is stored")
-		}
-		dupOf, storedKind = first, firstKind
-		res, err := w.exec(qInsertMsg, insertArgs(dupOf, storedKind)...)
-		if err != nil {
-			return Result{}, fmt.Errorf("inserting duplicate message: %w", err)
-		}
-		if id, err = res.LastInsertId(); err != nil {
-			return Result{}, err
-		}
-		w.roll.message(p.at, string(storedKind), true, false)
-	default:
-		return Result{}, fmt.Errorf("inserting message: %w", err)
-	}
-	out := Result{MessageID: id, Duplicate: dupOf != nil, Kind: storedKind}
-	if dupOf != nil {
-		return out, nil
-	}
-	w.roll.message(p.at, string(p.kind), false, r.Skipped != "")
-	if p.archive != nil {
-		if _, err := w.exec(qInsertArchive, id, fmtTime(w.now), p.archive); err != nil {
-			return Result{}, fmt.Errorf("archiving: %w", err)
-		}
-	}
-	if r.Skipped != "" {
-		return out, nil
-	}
-	sup, err := w.outcomes(id, p.at, v, p.origHeader)
-	if err != nil {
-		return Result{}, err
-	}
-	out.Suppressed = sup
-	return out, nil
-}
 
 func sourceIndex(s Source) int {
 	if s.Index <= 0 {
@@ -433,33 +343,6 @@ func (w *writer) insertOutcomes(msgID int64, at time.Time, v *classify.Verdict, 
 		outs = append(outs, insertedOutcome{addr: addr, domain: domain, action: action, rc: rc})
 	}
 	return outs, nil
-}
-
-// outcomes stores the outcomes of a new message and applies the policy to
-// each recipient; it returns the addresses it suppressed.
-func (w *writer) outcomes(msgID int64, at time.Time, v *classify.Verdict, origHeaders string) ([]string, error) {
-	outs, err := w.insertOutcomes(msgID, at, v, origHeaders)
-	if err != nil {
-		return nil, err
-	}
-	var suppressed []string
-	for _, o := range outs {
-		if o.addr == "" || o.action == ActionAlert {
-			continue // an alert never touches the recipient
-		}
-		st, err := w.count(o.addr, o.domain, v.Kind, o.rc, at, o.action == ActionSuppress || o.action == ActionScore)
-		if err != nil {
-			return nil, err
-		}
-		ok, err := w.apply(o.addr, st, o.action, reasonLabel(v.Kind, v.FeedbackType, o.rc.Reason), msgID, at)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			suppressed = append(suppressed, o.addr)
-		}
-	}
-	return suppressed, nil
 }
 
 // NormalizeAddress returns the address as stored (trimmed, angle brackets
@@ -518,53 +401,6 @@ func kindColumn(k classify.Kind) string {
 	return ""
 }
 
-// count creates the recipient row when missing, counts the outcome and
-// returns the recipient's state.
-// Only when needState does it read the state back (RETURNING makes the
-// statement a query, which costs more in database/sql).
-func (w *writer) count(addr, domain string, k classify.Kind, rc *classify.Recipient, at time.Time, needState bool) (recipientState, error) {
-	var bounceAt any
-	if k == classify.KindBounce && (rc.Action == classify.ActionFailed || rc.Action == "") {
-		bounceAt = fmtTime(at)
-	}
-	setCol, insCol, insVal := "", "", ""
-	if col := kindColumn(k); col != "" {
-		setCol = col + " = " + col + " + 1, "
-		insCol, insVal = ", "+col, ", 1"
-	}
-	q := `INSERT INTO recipients(address, domain, first_bounce, last_bounce, updated_at` + insCol + `)
-		VALUES (?1, ?2, ?3, ?3, ?4` + insVal + `)
-		ON CONFLICT(address) DO UPDATE SET ` + setCol + `
-			first_bounce = CASE WHEN ?3 IS NOT NULL AND (first_bounce IS NULL OR ?3 < first_bounce) THEN ?3 ELSE first_bounce END,
-			last_bounce = CASE WHEN ?3 IS NOT NULL AND (last_bounce IS NULL OR ?3 > last_bounce) THEN ?3 ELSE last_bounce END,
-			updated_at = ?4`
-	if !needState {
-		if _, err := w.exec(q, addr, domain, bounceAt, fmtTime(w.now)); err != nil {
-			return recipientState{}, fmt.Errorf("counting recipient %s: %w", addr, err)
-		}
-		return recipientState{}, nil
-	}
-	row, err := w.queryRow(q+` RETURNING state, manual, since`, addr, domain, bounceAt, fmtTime(w.now))
-	if err != nil {
-		return recipientState{}, err
-	}
-	st, err := scanState(row)
-	if err != nil {
-		return st, fmt.Errorf("counting recipient %s: %w", addr, err)
-	}
-	return st, nil
-}
-
-func scanState(row *sql.Row) (recipientState, error) {
-	var st recipientState
-	var since sql.NullString
-	if err := row.Scan(&st.state, &st.manual, &since); err != nil {
-		return st, err
-	}
-	st.since = parseNullTime(since)
-	return st, nil
-}
-
 // recipientState is the part of a recipients row the policy reads.
 type recipientState struct {
 	state  string
@@ -616,58 +452,6 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// apply carries out a policy action on a recipient; it reports whether the
-// recipient became suppressed.
-//
-// Manual states: a person's suppression is never lifted automatically. A
-// person's unsuppress is a fresh start: soft events before it no longer
-// count, and only evidence newer than it (a hard failure, a complaint, a
-// new soft score over the threshold) suppresses the address again.
-func (w *writer) apply(addr string, st recipientState, action PolicyAction, reason string, msgID int64, at time.Time) (bool, error) {
-	if action != ActionSuppress && action != ActionScore || st.state == StateSuppressed {
-		return false, nil // nothing to decide; the score stays as it was at the suppression
-	}
-	var freshStart time.Time
-	if st.manual {
-		freshStart = st.since
-		if at.Before(freshStart) {
-			return false, nil // older than the person's decision
-		}
-	}
-	var score float64
-	if action == ActionScore {
-		st, err := w.stmt(qSoftEvents)
-		if err != nil {
-			return false, err
-		}
-		rows, err := st.QueryContext(w.ctx, addr, fmtTime(at.Add(-w.db.policy.SoftWindow)), fmtTime(at))
-		if err != nil {
-			return false, fmt.Errorf("scoring recipient %s: %w", addr, err)
-		}
-		evs, err := scanTimes(rows)
-		if err != nil {
-			return false, fmt.Errorf("scoring recipient %s: %w", addr, err)
-		}
-		score = w.db.policy.Score(evs, freshStart, at)
-		_, err = w.exec(`UPDATE recipients SET score = ?, score_at = ? WHERE address = ? AND (score_at IS NULL OR score_at <= ?)`,
-			score, fmtTime(at), addr, fmtTime(at))
-		if err != nil {
-			return false, fmt.Errorf("scoring recipient %s: %w", addr, err)
-		}
-		if score < w.db.policy.SoftThreshold {
-			return false, nil
-		}
-	}
-	note := ""
-	if action == ActionScore {
-		note = fmt.Sprintf("soft score %.2f reached %.2f", score, w.db.policy.SoftThreshold)
-	}
-	if err := w.setState(addr, StateSuppressed, reason, false, note, score, msgID, at, "policy"); err != nil {
-		return false, err
-	}
-	return true, nil
-}
-
 // Recipient states.
 const (
 	StateActive     = "active"
@@ -693,6 +477,12 @@ func (w *writer) setState(addr, state, reason string, manual bool, note string, 
 	return nil
 }
 
+const qCursor = `INSERT INTO cursors(account, folder, uidvalidity, last_uid, updated_at) VALUES (?,?,?,?,?)
+	ON CONFLICT(account, folder) DO UPDATE SET
+		last_uid = CASE WHEN cursors.uidvalidity = excluded.uidvalidity THEN max(cursors.last_uid, excluded.last_uid) ELSE excluded.last_uid END,
+		uidvalidity = excluded.uidvalidity,
+		updated_at = excluded.updated_at`
+
 // advanceCursors moves each IMAP folder's cursor of the batch to its
 // UIDVALIDITY and highest UID.
 func (w *writer) advanceCursors(recs []Record) error {
@@ -716,12 +506,7 @@ func (w *writer) advanceCursors(recs []Record) error {
 		}
 	}
 	for _, k := range order {
-		_, err := w.exec(`INSERT INTO cursors(account, folder, uidvalidity, last_uid, updated_at) VALUES (?,?,?,?,?)
-			ON CONFLICT(account, folder) DO UPDATE SET
-				last_uid = CASE WHEN cursors.uidvalidity = excluded.uidvalidity THEN max(cursors.last_uid, excluded.last_uid) ELSE excluded.last_uid END,
-				uidvalidity = excluded.uidvalidity,
-				updated_at = excluded.updated_at`,
-			k.account, k.folder, int64(k.validity), int64(max[k]), fmtTime(w.now))
+		_, err := w.exec(qCursor, k.account, k.folder, int64(k.validity), int64(max[k]), fmtTime(w.now))
 		if err != nil {
 			return fmt.Errorf("advancing cursor of %s/%s: %w", k.account, k.folder, err)
 		}

@@ -121,36 +121,36 @@ func (w *writer) flushRollups() error {
 	for k, c := range r.messages {
 		args = append(args, k.day, k.kind, c.messages, c.duplicates, c.skipped)
 	}
-	if err := w.execRows(qRollMessages, 5, tRollMessages, args); err != nil {
+	if err := w.rows(qRollMessages, 5, tRollMessages, args, nil, nil); err != nil {
 		return fmt.Errorf("updating stats_messages: %w", err)
 	}
 	args = args[:0]
 	for k, n := range r.outcomes {
 		args = append(args, k.day, k.kind, k.action, k.reason, k.hard, k.policy, n)
 	}
-	if err := w.execRows(qRollOutcomes, 7, tRollOutcomes, args); err != nil {
+	if err := w.rows(qRollOutcomes, 7, tRollOutcomes, args, nil, nil); err != nil {
 		return fmt.Errorf("updating stats_outcomes: %w", err)
 	}
 	args = args[:0]
 	for k, c := range r.domains {
 		args = append(args, k.domain, k.day, c.outcomes, c.failed, c.hard)
 	}
-	if err := w.execRows(qRollDomains, 5, tRollDomains, args); err != nil {
+	if err := w.rows(qRollDomains, 5, tRollDomains, args, nil, nil); err != nil {
 		return fmt.Errorf("updating stats_domains: %w", err)
 	}
 	args = args[:0]
 	for k, c := range r.alerts {
 		args = append(args, k.reason, k.domain, k.day, c.alerts, c.last)
 	}
-	if err := w.execRows(qRollAlerts, 5, tRollAlerts, args); err != nil {
+	if err := w.rows(qRollAlerts, 5, tRollAlerts, args, nil, nil); err != nil {
 		return fmt.Errorf("updating stats_alerts: %w", err)
 	}
 	*r = rollups{}
 	return nil
 }
 
-// maxRowsPerStatement bounds a multi-row statement; SQLite allows 32766
-// variables.
+// maxRowsPerStatement bounds a multi-row statement (SQLite allows 32766
+// variables; the widest row has 34).
 const maxRowsPerStatement = 64
 
 // rowsSQL returns head + " VALUES (?,...),(?,...)" + tail for n rows of
@@ -175,22 +175,4 @@ func rowsSQL(head string, width, n int, tail string) string {
 	}
 	b.WriteString(tail)
 	return b.String()
-}
-
-// execRows inserts the rows of args (width values each) with multi-row
-// statements of 64, 32, ... 1 rows, so that at most seven statement shapes
-// exist per table, each prepared once per connection.
-func (w *writer) execRows(head string, width int, tail string, args []any) error {
-	for len(args) > 0 {
-		n := len(args) / width
-		size := maxRowsPerStatement
-		for size > n {
-			size /= 2
-		}
-		if _, err := w.exec(w.db.rowsSQL(head, width, size, tail), args[:size*width]...); err != nil {
-			return err
-		}
-		args = args[size*width:]
-	}
-	return nil
 }

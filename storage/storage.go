@@ -159,7 +159,15 @@ func (db *DB) Close() error {
 	return db.sql.Close()
 }
 
+// cached returns the DB's prepared query, nil when it is not prepared.
+func (db *DB) cached(query string) *sql.Stmt {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	return db.stmts[query]
+}
+
 // prepared returns query prepared on the DB, preparing it the first time.
+// It takes a connection of the pool: never call it inside a transaction.
 func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	db.stmtMu.Lock()
 	defer db.stmtMu.Unlock()
@@ -179,10 +187,10 @@ func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 
 type rowsKey struct {
 	head, tail string
-	width, n   int
+	width, n   int // width 0: an IN list
 }
 
-// rowsSQL is the cached text of a multi-row statement (see execRows).
+// rowsSQL is the cached text of a multi-row statement (see writer.rows).
 func (db *DB) rowsSQL(head string, width, n int, tail string) string {
 	k := rowsKey{head, tail, width, n}
 	if s, ok := db.texts.Load(k); ok {
@@ -191,6 +199,21 @@ func (db *DB) rowsSQL(head string, width, n int, tail string) string {
 	s := rowsSQL(head, width, n, tail)
 	db.texts.Store(k, s)
 	return s
+}
+
+// inSQL is the cached text of head followed by a list of n placeholders.
+func (db *DB) inSQL(head string, n int) string {
+	k := rowsKey{head: head, n: n}
+	if s, ok := db.texts.Load(k); ok {
+		return s.(string)
+	}
+	var b strings.Builder
+	b.WriteString(head)
+	b.WriteString("(?")
+	b.WriteString(strings.Repeat(",?", n-1))
+	b.WriteByte(')')
+	db.texts.Store(k, b.String())
+	return b.String()
 }
 
 // Policy returns the policy the DB applies.
