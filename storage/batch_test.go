@@ -2,9 +2,12 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,4 +186,33 @@ func dumpTables(t *testing.T, db *DB) map[string][]string {
 		slices.Sort(out[table])
 	}
 	return out
+}
+
+// TestDigestBuffered compares Digest, which hashes through a buffer, with
+// the plain definition, on mails whose lines and line ends straddle the
+// buffer's edge.
+func TestDigestBuffered(t *testing.T) {
+	plain := func(raw []byte) string {
+		s := strings.ReplaceAll(string(raw), "\r\n", "\n")
+		s = strings.ReplaceAll(s, "\r", "\n")
+		sum := sha256.Sum256([]byte(strings.TrimRight(s, "\n")))
+		return hex.EncodeToString(sum[:])
+	}
+	var cases [][]byte
+	for _, eol := range []string{"\n", "\r\n", "\r"} {
+		for _, line := range []int{0, 1, 77, digestBuffer - 2, digestBuffer - 1, digestBuffer, digestBuffer + 1, 3 * digestBuffer} {
+			var b strings.Builder
+			for b.Len() < 3*digestBuffer {
+				b.WriteString(strings.Repeat("x", line))
+				b.WriteString(eol)
+			}
+			cases = append(cases, []byte(b.String()), []byte(b.String()+"tail"))
+		}
+	}
+	cases = append(cases, nil, []byte("\r\n\r\n"), []byte("a\r"), []byte("\ra\r\r\nb"))
+	for _, raw := range cases {
+		if got, want := Digest(raw), plain(raw); got != want {
+			t.Errorf("Digest(%d bytes, %q...) = %s, want %s", len(raw), raw[:min(len(raw), 12)], got, want)
+		}
+	}
 }

@@ -66,23 +66,47 @@ type Result struct {
 // and lone CR become LF, and trailing line ends are dropped, so that the
 // same mail read from IMAP, a maildir file or an mbox has one digest.
 func Digest(raw []byte) string {
+	var buf [digestBuffer]byte
+	return digest(raw, buf[:])
+}
+
+// digestBuffer is the size of the buffer digest normalises lines into.
+const digestBuffer = 8 << 10
+
+// digest is Digest with the caller's buffer: the normalised bytes are
+// gathered in buf and hashed a buffer at a time (one call per line costs
+// half as much again as the hashing), never copied whole.
+func digest(raw, buf []byte) string {
 	h := sha256.New()
 	raw = bytes.TrimRight(raw, "\r\n")
-	lf := []byte{'\n'}
+	b := buf[:0]
 	for len(raw) > 0 {
+		run := raw
 		i := bytes.IndexByte(raw, '\r')
+		if i >= 0 {
+			run = raw[:i]
+		}
+		if len(b)+len(run)+1 > cap(b) {
+			h.Write(b)
+			b = b[:0]
+			if len(run)+1 > cap(b) {
+				h.Write(run)
+				run = nil
+			}
+		}
+		b = append(b, run...)
 		if i < 0 {
-			h.Write(raw)
 			break
 		}
-		h.Write(raw[:i])
-		h.Write(lf)
+		b = append(b, '\n')
 		raw = raw[i+1:]
 		if len(raw) > 0 && raw[0] == '\n' {
 			raw = raw[1:]
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	h.Write(b)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 // prepared is the work done on a record before the transaction starts, so
