@@ -63,8 +63,9 @@ const (
 	hAlerts = `INSERT INTO alerts(message_id, at, reason, address, domain, status, reply_code, remote_mta, diagnostic)`
 	wAlerts = 9
 
-	hArchive = `INSERT INTO archive(message_id, stored_at, encoding, data)`
-	wArchive = 4
+	hArchive = `INSERT INTO archive(message_id, stored_at, encoding, data, block, block_offset, block_size)`
+	wArchive = 7
+	qBlock   = `INSERT INTO archive_blocks(stored_at, encoding, data) VALUES (?, 'gzip', ?)`
 
 	// The counts of existing recipients are added to; their state columns
 	// are left alone (an update of them would rewrite the partial indexes
@@ -122,7 +123,7 @@ func (db *DB) prepareWrites(ctx context.Context) error {
 			db.inSQL(hStates, n),
 			db.inSQL(hSoft, n))
 	}
-	texts = append(texts, qMaxMessageID, qSetState, qCursor)
+	texts = append(texts, qMaxMessageID, qSetState, qCursor, qBlock)
 	for _, q := range texts {
 		if _, err := db.prepared(ctx, q); err != nil {
 			return err
@@ -187,7 +188,7 @@ func (e *rowError) Unwrap() error { return e.err }
 
 // recordBatch stores the batch (see the top of this file) and returns one
 // Result per record.
-func (w *writer) recordBatch(recs []Record, preps []prepared) ([]Result, error) {
+func (w *writer) recordBatch(recs []Record, preps []prepared, blocks [][]byte) ([]Result, error) {
 	results := make([]Result, len(recs))
 	named := func(i int, err error) error { return fmt.Errorf("recording %s: %w", recs[i].Source, err) }
 	rowErr := func(what string, err error) error {
@@ -250,7 +251,20 @@ func (w *writer) recordBatch(recs []Record, preps []prepared) ([]Result, error) 
 		results[i] = res
 	}
 
-	// 2. Archive and outcomes of the new mails, the policy's actions.
+	// 2. Archive and outcomes of the new mails, the policy's actions. A
+	// block is stored when one of its mails is new (a rerun stores none).
+	blockIDs := make([]int64, len(blocks))
+	for i := range recs {
+		if b := preps[i].block; ids[i] != 0 && b >= 0 && blockIDs[b] == 0 {
+			res, err := w.exec(qBlock, fmtTime(w.now), blocks[b])
+			if err != nil {
+				return nil, named(i, fmt.Errorf("archiving: %w", err))
+			}
+			if blockIDs[b], err = res.LastInsertId(); err != nil {
+				return nil, err
+			}
+		}
+	}
 	args = args[:0]
 	owners = owners[:0]
 	var outs []batchOutcome
@@ -258,8 +272,12 @@ func (w *writer) recordBatch(recs []Record, preps []prepared) ([]Result, error) 
 		if ids[i] == 0 {
 			continue
 		}
-		if preps[i].archive != nil {
-			args = append(args, ids[i], fmtTime(w.now), "gzip", preps[i].archive)
+		switch p := &preps[i]; {
+		case p.archive != nil:
+			args = append(args, ids[i], fmtTime(w.now), "gzip", p.archive, nil, 0, 0)
+			owners = append(owners, i)
+		case p.block >= 0:
+			args = append(args, ids[i], fmtTime(w.now), "block", []byte{}, blockIDs[p.block], p.blockOffset, p.blockSize)
 			owners = append(owners, i)
 		}
 		if recs[i].Skipped != "" {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -99,6 +100,11 @@ func TestRecordBatchMatchesOneByOne(t *testing.T) {
 		}
 		if gl, wl := messageLabel(t, batched, g.MessageID), messageLabel(t, single, w.MessageID); gl != wl {
 			t.Errorf("record %d (%s): batch message %q, one by one %q", i, batch[i].Source, gl, wl)
+		}
+		graw, gok, gerr := batched.Raw(ctx, g.MessageID)
+		wraw, wok, werr := single.Raw(ctx, w.MessageID)
+		if gok != wok || gerr != nil || werr != nil || !bytes.Equal(graw, wraw) {
+			t.Errorf("record %d (%s): archived %d bytes (%v, %v), one by one %d bytes (%v, %v)", i, batch[i].Source, len(graw), gok, gerr, len(wraw), wok, werr)
 		}
 	}
 	got, want := dumpTables(t, batched), dumpTables(t, single)
@@ -214,5 +220,79 @@ func TestDigestBuffered(t *testing.T) {
 		if got, want := Digest(raw), plain(raw); got != want {
 			t.Errorf("Digest(%d bytes, %q...) = %s, want %s", len(raw), raw[:min(len(raw), 12)], got, want)
 		}
+	}
+}
+
+// TestArchiveBlocks stores a batch whose mails fill more than one archive
+// block, with a large mail compressed alone in between, and reads every
+// mail back, by Raw and by Reclassify; a rerun stores no block, and the
+// blocks are pruned with their mails.
+func TestArchiveBlocks(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	db, _ := openTest(t, Options{Now: clk.Now, Archive: true, ArchiveDays: 10})
+	var batch []Record
+	for i := 0; i < 40; i++ {
+		raw := bounceMail(i, "\r\n")
+		switch {
+		case i == 7:
+			raw = append(raw, strings.Repeat("large attachment line\r\n", blockMailMax/20)...) // alone
+		case i%2 == 0:
+			raw = append(raw, strings.Repeat(fmt.Sprintf("filler %d\r\n", i), blockMailMax/12)...) // ~240 KB: 20 fill two blocks
+		}
+		batch = append(batch, Record{Source: imapSource(uint32(i + 1)), Raw: raw, Verdict: hardBounce(fmt.Sprintf("u%d@example.com", i))})
+	}
+	batch = append(batch, Record{Source: imapSource(99), Raw: batch[3].Raw, Verdict: batch[3].Verdict}) // a duplicate delivery: no archive row
+	res := mustRecord(t, db, batch...)
+	blocks := func() (n int) {
+		t.Helper()
+		if err := db.sql.QueryRow(`SELECT count(*) FROM archive_blocks`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := blocks(); n < 2 {
+		t.Errorf("%d archive blocks, want at least 2 (%d bytes of mail)", n, 20*blockMailMax)
+	}
+	for i, r := range res {
+		raw, ok, err := db.Raw(ctx, r.MessageID)
+		if i == len(batch)-1 {
+			if ok || err != nil {
+				t.Errorf("Raw(duplicate delivery) = ok %v, %v; want none", ok, err)
+			}
+			continue
+		}
+		if err != nil || !ok || !bytes.Equal(raw, batch[i].Raw) {
+			t.Errorf("Raw(mail %d) = %d bytes, ok %v, %v; want its %d bytes", i, len(raw), ok, err, len(batch[i].Raw))
+		}
+	}
+	var alone int
+	if err := db.sql.QueryRow(`SELECT count(*) FROM archive WHERE encoding = 'gzip'`).Scan(&alone); err != nil || alone != 1 {
+		t.Errorf("%d mails compressed alone (%v), want 1", alone, err)
+	}
+	before := blocks()
+	mustRecord(t, db, batch...)
+	if n := blocks(); n != before {
+		t.Errorf("a rerun stored %d blocks more", n-before)
+	}
+	read := 0
+	st, err := db.Reclassify(ctx, time.Time{}, func(raw []byte) (classify.Verdict, error) {
+		read++
+		for i := range batch {
+			if bytes.Equal(raw, batch[i].Raw) {
+				return batch[i].Verdict, nil
+			}
+		}
+		return classify.Verdict{}, fmt.Errorf("mail of %d bytes not in the batch", len(raw))
+	}, "2")
+	if err != nil || st.Archived != len(batch)-1 || st.Failed != 0 || st.Changed != 0 {
+		t.Errorf("Reclassify = %+v, %v; want every mail read back unchanged", st, err)
+	}
+	clk.Add(11 * 24 * time.Hour)
+	if n, err := db.PruneArchive(ctx); err != nil || n != int64(len(batch)-1) {
+		t.Errorf("PruneArchive = %d, %v; want %d", n, err, len(batch)-1)
+	}
+	if n := blocks(); n != 0 {
+		t.Errorf("%d blocks left after pruning", n)
 	}
 }

@@ -147,6 +147,15 @@ func BenchmarkRecord(b *testing.B) {
 				// CPU, not elapsed: fsync waits are not in it.
 				b.ReportMetric(float64(cpuTime()-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/msg")
 			}
+			if tc.archive {
+				var stored int64
+				err := db.sql.QueryRow(`SELECT (SELECT coalesce(sum(length(data)), 0) FROM archive) +
+					(SELECT coalesce(sum(length(data)), 0) FROM archive_blocks)`).Scan(&stored)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(stored)/float64(b.N), "archive-B/msg")
+			}
 			recordRate := float64(b.N) / b.Elapsed().Seconds()
 			b.ReportMetric(recordRate, "msgs/s")
 			b.ReportMetric(classifyRate, "classify-msgs/s")

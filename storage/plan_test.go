@@ -28,6 +28,8 @@ func TestQueryPlans(t *testing.T) {
 		{qPending, 3, "USING INDEX messages_pending"},
 		{`DELETE FROM outcomes WHERE message_id = ?`, 1, "USING COVERING INDEX outcomes_message"},
 		{`DELETE FROM archive WHERE stored_at < ?`, 1, "USING COVERING INDEX archive_stored_at"},
+		{`DELETE FROM archive_blocks WHERE stored_at < ? AND NOT EXISTS (SELECT 1 FROM archive a WHERE a.block = archive_blocks.id)`, 1,
+			"USING COVERING INDEX archive_block (block=?)"},
 	} {
 		rows, err := db.sql.QueryContext(ctx, "EXPLAIN QUERY PLAN "+tc.query, make([]any, tc.args)...)
 		if err != nil {

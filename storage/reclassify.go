@@ -48,6 +48,7 @@ func (db *DB) Reclassify(ctx context.Context, since time.Time, classifier Classi
 		return st, fmt.Errorf("reclassifying: %w", err)
 	}
 	var last int64
+	var cache blockCache // mails in id order: a block is inflated once
 	for {
 		if err := ctx.Err(); err != nil {
 			return st, err
@@ -60,7 +61,7 @@ func (db *DB) Reclassify(ctx context.Context, since time.Time, classifier Classi
 			break
 		}
 		last = ids[len(ids)-1]
-		if err := db.reclassifyBatch(ctx, ids, classifier, version, &st); err != nil {
+		if err := db.reclassifyBatch(ctx, ids, classifier, version, &st, &cache); err != nil {
 			return st, fmt.Errorf("reclassifying messages %d-%d: %w", ids[0], last, err)
 		}
 	}
@@ -101,7 +102,7 @@ func signature(v *classify.Verdict) string {
 	return b.String()
 }
 
-func (db *DB) reclassifyBatch(ctx context.Context, ids []int64, classifier Classifier, version string, st *ReclassifyStats) error {
+func (db *DB) reclassifyBatch(ctx context.Context, ids []int64, classifier Classifier, version string, st *ReclassifyStats, cache *blockCache) error {
 	type item struct {
 		old     StoredMessage
 		verdict classify.Verdict
@@ -113,7 +114,7 @@ func (db *DB) reclassifyBatch(ctx context.Context, ids []int64, classifier Class
 		if err != nil {
 			return err
 		}
-		raw, ok, err := db.Raw(ctx, id)
+		raw, ok, err := db.raw(ctx, id, cache)
 		if err != nil {
 			return err
 		}

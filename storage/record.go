@@ -118,10 +118,13 @@ type prepared struct {
 	at         time.Time
 	notes      string
 	origHeader string
-	archive    []byte
+	archive    []byte // the mail compressed alone (a large mail)
+	// The mail's place in the batch's archive blocks: block -1 for none.
+	block                  int
+	blockOffset, blockSize int64
 }
 
-func (db *DB) prepare(r *Record, now time.Time, zc *compressor) (prepared, error) {
+func (db *DB) prepare(r *Record, now time.Time) (prepared, error) {
 	var p prepared
 	src := r.Source
 	if src.IMAP() && (src.Folder == "" || src.UIDValidity == 0) {
@@ -160,13 +163,6 @@ func (db *DB) prepare(r *Record, now time.Time, zc *compressor) (prepared, error
 	if err != nil {
 		return p, err
 	}
-	if db.opts.Archive && r.Raw != nil && r.Skipped == "" {
-		b, err := zc.compress(r.Raw)
-		if err != nil {
-			return p, fmt.Errorf("compressing for the archive: %w", err)
-		}
-		p.archive = b
-	}
 	return p, nil
 }
 
@@ -204,13 +200,17 @@ func (db *DB) Record(ctx context.Context, recs []Record) ([]Result, error) {
 	}
 	now := db.now()
 	preps := make([]prepared, len(recs))
-	var zc compressor
 	for i := range recs {
-		p, err := db.prepare(&recs[i], now, &zc)
+		p, err := db.prepare(&recs[i], now)
 		if err != nil {
 			return nil, fmt.Errorf("recording %s: %w", recs[i].Source, err)
 		}
 		preps[i] = p
+	}
+	var zc compressor
+	blocks, err := db.compressArchive(recs, preps, &zc)
+	if err != nil {
+		return nil, fmt.Errorf("recording: compressing for the archive: %w", err)
 	}
 	if !db.opts.ReadOnly {
 		if err := db.prepareWrites(ctx); err != nil {
@@ -218,11 +218,11 @@ func (db *DB) Record(ctx context.Context, recs []Record) ([]Result, error) {
 		}
 	}
 	var results []Result
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.tx(ctx, func(tx *sql.Tx) error {
 		w := &writer{db: db, ctx: ctx, tx: tx, now: now}
 		defer w.close()
 		var err error
-		if results, err = w.recordBatch(recs, preps); err != nil {
+		if results, err = w.recordBatch(recs, preps, blocks); err != nil {
 			return err
 		}
 		if err := w.flushRollups(); err != nil {
