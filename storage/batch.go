@@ -16,9 +16,9 @@ import (
 // a batch is written with few statements, each carrying many rows:
 //
 //  1. one multi-row INSERT of all messages with ids chosen here (the write
-//     lock is held since BEGIN IMMEDIATE), ON CONFLICT DO NOTHING RETURNING
-//     id: the rows not returned are reruns or duplicate deliveries, handled
-//     one by one as before (rare);
+//     lock is held since BEGIN IMMEDIATE), ON CONFLICT DO NOTHING: when it
+//     stored fewer rows than it was given, the ids stored tell which; the
+//     others are reruns or duplicate deliveries, handled one by one (rare);
 //  2. the policy runs in Go over the batch's outcomes in order, on the
 //     recipients' states and soft events read with one IN (...) query each;
 //  3. multi-row INSERTs of archive rows, outcomes, alerts, recipients (an
@@ -54,7 +54,9 @@ const (
 		delivered_to, reporting_mta, arrival_date, decoder, rule, notes, orig_message_id, orig_from, orig_to,
 		orig_subject, orig_date, orig_headers, classifier_version)`
 	wMessages = 34
-	tMessages = ` ON CONFLICT DO NOTHING RETURNING id`
+	tMessages = ` ON CONFLICT DO NOTHING`
+	// The ids of the batch's mails that were stored, when some were not.
+	qStoredIDs = `SELECT id FROM messages WHERE id > ? AND id <= ?`
 
 	hOutcomes = `INSERT INTO outcomes(message_id, at, kind, feedback_type, address, domain, action, status,
 		reply_code, reason, hard, diagnostic, remote_mta, command, last_attempt, rule, orig_message_id, orig_headers, policy)`
@@ -123,7 +125,7 @@ func (db *DB) prepareWrites(ctx context.Context) error {
 			db.inSQL(hStates, n),
 			db.inSQL(hSoft, n))
 	}
-	texts = append(texts, qMaxMessageID, qSetState, qCursor, qBlock)
+	texts = append(texts, qMaxMessageID, qStoredIDs, qSetState, qCursor, qBlock)
 	for _, q := range texts {
 		if _, err := db.prepared(ctx, q); err != nil {
 			return err
@@ -223,20 +225,29 @@ func (w *writer) recordBatch(recs []Record, preps []prepared, blocks [][]byte) (
 		args = w.messageArgs(args, &recs[i], &preps[i], nil, preps[i].kind)
 		owners = append(owners, i)
 	}
-	err = w.rows(hMessages, wMessages, tMessages, args, owners, func(rows *sql.Rows) error {
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			if i := id - base - 1; i >= 0 && i < int64(len(ids)) {
-				ids[i] = id
-			}
-		}
-		return rows.Err()
-	})
+	stored, err := w.rows(hMessages, wMessages, tMessages, args, owners)
 	if err != nil {
 		return nil, rowErr("inserting message", err)
+	}
+	switch {
+	case stored == int64(len(owners)): // all new: the common case
+		for _, i := range owners {
+			ids[i] = base + 1 + int64(i)
+		}
+	case stored > 0:
+		_, err := w.run(qStoredIDs, []any{base, base + int64(len(recs))}, func(rows *sql.Rows) error {
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				ids[id-base-1] = id
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return nil, fmt.Errorf("recording: reading the new message ids: %w", err)
+		}
 	}
 	for i := range recs {
 		if ids[i] != 0 {
@@ -294,7 +305,7 @@ func (w *writer) recordBatch(recs []Record, preps []prepared, blocks [][]byte) (
 			outs = append(outs, batchOutcome{rec: i, addr: addr, domain: domain, action: action, rc: rc})
 		}
 	}
-	if err := w.rows(hArchive, wArchive, "", args, owners, nil); err != nil {
+	if _, err := w.rows(hArchive, wArchive, "", args, owners); err != nil {
 		return nil, rowErr("archiving", err)
 	}
 
@@ -325,10 +336,10 @@ func (w *writer) recordBatch(recs []Record, preps []prepared, blocks [][]byte) (
 			w.roll.alert(p.at, string(rc.Reason), o.domain)
 		}
 	}
-	if err := w.rows(hOutcomes, wOutcomes, "", args, owners, nil); err != nil {
+	if _, err := w.rows(hOutcomes, wOutcomes, "", args, owners); err != nil {
 		return nil, rowErr("inserting outcome", err)
 	}
-	if err := w.rows(hAlerts, wAlerts, "", alertArgs, alertOwners, nil); err != nil {
+	if _, err := w.rows(hAlerts, wAlerts, "", alertArgs, alertOwners); err != nil {
 		return nil, rowErr("inserting alert", err)
 	}
 
@@ -582,7 +593,7 @@ func (w *writer) writeRecipients(set recipientSet, events []any) error {
 			changed = append(changed, addr)
 		}
 	}
-	if err := w.rows(hRecipients, wRecipients, tRecipients, args, nil, nil); err != nil {
+	if _, err := w.rows(hRecipients, wRecipients, tRecipients, args, nil); err != nil {
 		return fmt.Errorf("counting recipients: %w", err)
 	}
 	for _, addr := range changed {
@@ -591,7 +602,7 @@ func (w *writer) writeRecipients(set recipientSet, events []any) error {
 			return fmt.Errorf("setting state of %s: %w", addr, err)
 		}
 	}
-	if err := w.rows(hEvents, wEvents, "", events, nil, nil); err != nil {
+	if _, err := w.rows(hEvents, wEvents, "", events, nil); err != nil {
 		return fmt.Errorf("writing history: %w", err)
 	}
 	return nil
@@ -629,52 +640,60 @@ func isConstraint(err error) bool {
 	return errors.As(err, &se) && se.Code()&0xff == 19 // SQLITE_CONSTRAINT
 }
 
-// run executes query with args; scan reads its rows when not nil.
-func (w *writer) run(query string, args []any, scan func(*sql.Rows) error) error {
+// run executes query with args and returns the rows it changed; scan
+// reads its rows when not nil.
+func (w *writer) run(query string, args []any, scan func(*sql.Rows) error) (int64, error) {
 	s, err := w.stmt(query)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if scan == nil {
-		_, err = s.ExecContext(w.ctx, args...)
-		return err
+		res, err := s.ExecContext(w.ctx, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
 	}
 	rows, err := s.QueryContext(w.ctx, args...)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer rows.Close()
-	return scan(rows)
+	return 0, scan(rows)
 }
 
 // rows runs head VALUES (...),... tail over args (width values a row) in
-// statements of 64, 8 and 1 rows; scan, when not nil, reads the rows each
-// statement returns. When a statement of several rows is refused by a
-// constraint, its rows are tried one by one, so that the error names the
-// record (owners[i] owns row i) whose row was refused.
-func (w *writer) rows(head string, width int, tail string, args []any, owners []int, scan func(*sql.Rows) error) error {
+// statements of 64, 8 and 1 rows, and returns the rows they changed. When
+// a statement of several rows is refused by a constraint, its rows are
+// tried one by one, so that the error names the record (owners[i] owns
+// row i) whose row was refused.
+func (w *writer) rows(head string, width int, tail string, args []any, owners []int) (int64, error) {
+	var changed int64
 	for row := 0; len(args) > 0; {
 		size := shape(len(args) / width)
 		part := args[:size*width]
-		err := w.run(w.db.rowsSQL(head, width, size, tail), part, scan)
+		n, err := w.run(w.db.rowsSQL(head, width, size, tail), part, nil)
 		if err != nil && size > 1 && owners != nil && isConstraint(err) {
-			err = nil
-			for j := 0; j < size && err == nil; j++ {
-				if err = w.run(w.db.rowsSQL(head, width, 1, tail), part[j*width:(j+1)*width], scan); err != nil {
-					return &rowError{rec: owners[row+j], err: err}
+			n, err = 0, nil
+			for j := 0; j < size; j++ {
+				one, err := w.run(w.db.rowsSQL(head, width, 1, tail), part[j*width:(j+1)*width], nil)
+				if err != nil {
+					return changed, &rowError{rec: owners[row+j], err: err}
 				}
+				n += one
 			}
 		}
 		if err != nil {
 			if size == 1 && owners != nil {
-				return &rowError{rec: owners[row], err: err}
+				return changed, &rowError{rec: owners[row], err: err}
 			}
-			return err
+			return changed, err
 		}
+		changed += n
 		args = args[size*width:]
 		row += size
 	}
-	return nil
+	return changed, nil
 }
 
 // in runs head (?,...) with the fixed arguments first, over keys in lists
@@ -683,7 +702,7 @@ func (w *writer) in(head string, fixed []any, keys []any, scan func(*sql.Rows) e
 	for len(keys) > 0 {
 		size := shape(len(keys))
 		args := append(append(make([]any, 0, len(fixed)+size), fixed...), keys[:size]...)
-		if err := w.run(w.db.inSQL(head, size), args, scan); err != nil {
+		if _, err := w.run(w.db.inSQL(head, size), args, scan); err != nil {
 			return err
 		}
 		keys = keys[size:]

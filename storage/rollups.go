@@ -121,28 +121,28 @@ func (w *writer) flushRollups() error {
 	for k, c := range r.messages {
 		args = append(args, k.day, k.kind, c.messages, c.duplicates, c.skipped)
 	}
-	if err := w.rows(qRollMessages, 5, tRollMessages, args, nil, nil); err != nil {
+	if _, err := w.rows(qRollMessages, 5, tRollMessages, args, nil); err != nil {
 		return fmt.Errorf("updating stats_messages: %w", err)
 	}
 	args = args[:0]
 	for k, n := range r.outcomes {
 		args = append(args, k.day, k.kind, k.action, k.reason, k.hard, k.policy, n)
 	}
-	if err := w.rows(qRollOutcomes, 7, tRollOutcomes, args, nil, nil); err != nil {
+	if _, err := w.rows(qRollOutcomes, 7, tRollOutcomes, args, nil); err != nil {
 		return fmt.Errorf("updating stats_outcomes: %w", err)
 	}
 	args = args[:0]
 	for k, c := range r.domains {
 		args = append(args, k.domain, k.day, c.outcomes, c.failed, c.hard)
 	}
-	if err := w.rows(qRollDomains, 5, tRollDomains, args, nil, nil); err != nil {
+	if _, err := w.rows(qRollDomains, 5, tRollDomains, args, nil); err != nil {
 		return fmt.Errorf("updating stats_domains: %w", err)
 	}
 	args = args[:0]
 	for k, c := range r.alerts {
 		args = append(args, k.reason, k.domain, k.day, c.alerts, c.last)
 	}
-	if err := w.rows(qRollAlerts, 5, tRollAlerts, args, nil, nil); err != nil {
+	if _, err := w.rows(qRollAlerts, 5, tRollAlerts, args, nil); err != nil {
 		return fmt.Errorf("updating stats_alerts: %w", err)
 	}
 	*r = rollups{}
