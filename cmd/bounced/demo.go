@@ -13,12 +13,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
+	"github.com/bounced/bounced/classify"
 	"github.com/bounced/bounced/poller"
 	"github.com/bounced/bounced/storage"
 )
@@ -225,11 +227,67 @@ func (d *demoServer) Close() error { return d.srv.Close() }
 // printDemoReport prints the report and the suppression list of the demo
 // database.
 func printDemoReport(ctx context.Context, e *env, db *storage.DB) error {
-	c, err := db.Counts(ctx)
+	r, err := db.Report(ctx, storage.ReportOptions{Top: 5})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\n== stored: %d mails, %d duplicates, %d outcomes, %d recipients, %d suppressed, %d alerts\n",
-		c.Messages, c.Duplicates, c.Outcomes, c.Recipients, c.Suppressed, c.Alerts)
-	return nil
+	w := e.stdout
+	fmt.Fprintf(w, "\n== report\n")
+	fmt.Fprintf(w, "  mails: %d (%d duplicates, %d skipped)", r.Messages.Total, r.Messages.Duplicates, r.Messages.Skipped)
+	printCounts(w, "; ", kindCounts(r.Messages.ByKind))
+	fmt.Fprintf(w, "\n  recipients reported: %d, failed %d (hard %d)\n", r.Outcomes.Total, r.Outcomes.Failed, r.Outcomes.Hard)
+	if len(r.Outcomes.ByReason) > 0 {
+		fmt.Fprintf(w, "  failures by reason:")
+		printCounts(w, " ", sortedCounts(r.Outcomes.ByReason))
+		fmt.Fprintln(w)
+	}
+	for _, d := range r.TopFailingDomains {
+		fmt.Fprintf(w, "  failing domain %-28s %d failed (%d hard)\n", d.Domain, d.Failed, d.Hard)
+	}
+	for _, a := range r.Alerts {
+		fmt.Fprintf(w, "  ALERT (sender side) %s at %s: %d\n", a.Reason, a.Domain, a.Count)
+	}
+	fmt.Fprintf(w, "\n== suppression list (%d)\n", r.Suppressed)
+	return db.Suppressions(ctx, time.Time{}, func(rc storage.Recipient) error {
+		fmt.Fprintf(w, "  %-40s %s\n", rc.Address, rc.Reason)
+		return nil
+	})
+}
+
+type count struct {
+	name string
+	n    int
+}
+
+func kindCounts(m map[classify.Kind]int) []count {
+	var out []count
+	for _, k := range classify.Kinds {
+		if m[k] > 0 {
+			out = append(out, count{string(k), m[k]})
+		}
+	}
+	return out
+}
+
+func sortedCounts(m map[string]int) []count {
+	var out []count
+	for k, n := range m {
+		out = append(out, count{k, n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].n != out[j].n {
+			return out[i].n > out[j].n
+		}
+		return out[i].name < out[j].name
+	})
+	return out
+}
+
+func printCounts(w io.Writer, prefix string, cs []count) {
+	for i, c := range cs {
+		if i > 0 {
+			prefix = ", "
+		}
+		fmt.Fprintf(w, "%s%s %d", prefix, c.name, c.n)
+	}
 }
