@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bounced/bounced/classify"
@@ -141,13 +142,37 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 		}
 		if len(pend) > 0 {
 			log.Info("disposing of mail committed by an earlier run", "count", len(pend))
-			items := make([]item, len(pend))
+			// Some may be gone already (moved before the crash, or by
+			// someone else): those are only marked.
+			uids := make([]uint32, len(pend))
 			for i, pd := range pend {
-				items[i] = item{id: pd.MessageID, uid: pd.UID, kind: pd.Kind, skipped: pd.Skipped}
+				uids[i] = pd.UID
+			}
+			there, err := s.existing(uids)
+			if err != nil {
+				return err
+			}
+			present := make(map[uint32]bool, len(there))
+			for _, u := range there {
+				present[u] = true
+			}
+			var items []item
+			var gone []int64
+			for _, pd := range pend {
+				if present[pd.UID] {
+					items = append(items, item{id: pd.MessageID, uid: pd.UID, kind: pd.Kind, skipped: pd.Skipped})
+				} else {
+					gone = append(gone, pd.MessageID)
+				}
+			}
+			if len(gone) > 0 {
+				if err := p.o.Store.MarkDisposed(work, gone, "gone", p.clock.Now().UTC()); err != nil {
+					return fmt.Errorf("marking %d mails gone: %w", len(gone), err)
+				}
 			}
 			n, err := p.dispose(work, s, items, log)
-			sum.Disposed += n
-			sum.Pending += n
+			sum.Disposed += n + len(gone)
+			sum.Pending += n + len(gone)
 			if err != nil {
 				return err
 			}
@@ -200,19 +225,87 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 			}
 		}
 	}()
-	for fb := range ready {
-		if fb.err != nil {
-			return fb.err
+	// A third stage disposes of batch k on the server while batch k+1 is
+	// committed: disposal always follows its own batch's commit.
+	var disp *disposer
+	if !dry {
+		disp = p.startDisposer(work, s, log)
+	}
+	err = func() error {
+		for fb := range ready {
+			if fb.err != nil {
+				return fb.err
+			}
+			if fb.stopped {
+				sum.Stopped = true
+				continue
+			}
+			if disp != nil && disp.failed.Load() {
+				return nil // the disposer's error is returned below
+			}
+			items, err := p.commitBatch(work, fb.recs, sum, log, preview)
+			if err != nil {
+				return err
+			}
+			if disp != nil && len(items) > 0 {
+				disp.q <- items
+			}
 		}
-		if fb.stopped {
-			sum.Stopped = true
-			continue
-		}
-		if err := p.commitBatch(work, s, fb.recs, sum, log, preview); err != nil {
-			return err
+		return nil
+	}()
+	if disp != nil {
+		n, derr := disp.wait()
+		sum.Disposed += n
+		if err == nil {
+			err = derr
 		}
 	}
-	return nil
+	return err
+}
+
+// disposer moves, flags or deletes committed batches, one at a time, in
+// the order they were committed.
+type disposer struct {
+	q      chan []item
+	done   chan struct{}
+	failed atomic.Bool
+	n      int
+	err    error
+}
+
+func (p *Poller) startDisposer(ctx context.Context, s *session, log *slog.Logger) *disposer {
+	d := &disposer{q: make(chan []item, 1), done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic disposing", "err", fmt.Sprint(r), "stack", string(debug.Stack()))
+				d.err = fmt.Errorf("panic disposing: %v", r)
+				d.failed.Store(true)
+				for range d.q {
+				}
+			}
+		}()
+		for items := range d.q {
+			if d.err != nil {
+				continue // left pending for the next run
+			}
+			n, err := p.dispose(ctx, s, items, log)
+			d.n += n
+			if err != nil {
+				d.err = err
+				d.failed.Store(true)
+			}
+		}
+	}()
+	return d
+}
+
+// wait ends the disposer and returns how many mails it disposed of.
+func (d *disposer) wait() (int, error) {
+	close(d.q)
+	<-d.done
+	return d.n, d.err
 }
 
 // fetchedBatch is what the producer hands over: classified records, or
@@ -294,7 +387,7 @@ func (p *Poller) fetchBatch(s *session, batch []msgInfo, uidValidity uint32, log
 
 // commitBatch commits and disposes of one fetched batch (or, in a dry run,
 // previews it).
-func (p *Poller) commitBatch(ctx context.Context, s *session, recs []storage.Record, sum *Summary, log *slog.Logger, preview func(Planned)) error {
+func (p *Poller) commitBatch(ctx context.Context, recs []storage.Record, sum *Summary, log *slog.Logger, preview func(Planned)) ([]item, error) {
 	sum.Fetched += len(recs)
 
 	if preview != nil {
@@ -305,7 +398,7 @@ func (p *Poller) commitBatch(ctx context.Context, s *session, recs []storage.Rec
 			} else {
 				sup, alerts, err := p.o.Store.Preview(ctx, r.Verdict)
 				if err != nil {
-					return fmt.Errorf("previewing uid %d: %w", r.Source.UID, err)
+					return nil, fmt.Errorf("previewing uid %d: %w", r.Source.UID, err)
 				}
 				pl.Suppress, pl.Alerts = sup, alerts
 				sum.Suppressed += len(sup)
@@ -313,18 +406,18 @@ func (p *Poller) commitBatch(ctx context.Context, s *session, recs []storage.Rec
 			sum.ByKind[r.Verdict.Kind]++
 			preview(pl)
 		}
-		return nil
+		return nil, nil
 	}
 
 	if len(recs) == 0 {
-		return nil
+		return nil, nil
 	}
 	res, err := p.o.Store.Record(ctx, recs)
 	if err != nil {
-		return fmt.Errorf("recording uids %d-%d: %w", recs[0].Source.UID, recs[len(recs)-1].Source.UID, err)
+		return nil, fmt.Errorf("recording uids %d-%d: %w", recs[0].Source.UID, recs[len(recs)-1].Source.UID, err)
 	}
 	if len(res) != len(recs) {
-		return fmt.Errorf("recording: store returned %d results for %d records", len(res), len(recs))
+		return nil, fmt.Errorf("recording: store returned %d results for %d records", len(res), len(recs))
 	}
 	items := make([]item, len(recs))
 	for i, r := range res {
@@ -348,9 +441,7 @@ func (p *Poller) commitBatch(ctx context.Context, s *session, recs []storage.Rec
 		}
 		items[i] = item{id: r.MessageID, uid: rec.Source.UID, kind: kind, skipped: rec.Skipped != ""}
 	}
-	n, err := p.dispose(ctx, s, items, log)
-	sum.Disposed += n
-	return err
+	return items, nil
 }
 
 // classifyOne runs the classifier with a recover: a panic or a mail that is

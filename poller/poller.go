@@ -14,7 +14,8 @@
 //     changed, reset the cursor and rescan the folder from the start (the
 //     store's digest dedupe keeps the counts right);
 //  3. dispose of mail whose outcome is committed but whose disposal is not
-//     (a crash or kill between commit and move in an earlier run);
+//     (a crash or kill between commit and move in an earlier run); such
+//     mail that is no longer in the folder is marked disposed as "gone";
 //  4. list the UIDs above the cursor with their RFC822.SIZE, then per batch:
 //     UID FETCH BODY.PEEK[] (never sets \Seen), classify each mail, commit
 //     the whole batch in one transaction (which advances the cursor), then

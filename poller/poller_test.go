@@ -511,3 +511,44 @@ func TestParseAction(t *testing.T) {
 		}
 	}
 }
+
+// markFailStore fails the first MarkDisposed, as if the process died after
+// the move but before the store learnt of it.
+type markFailStore struct {
+	Store
+	failed atomic.Bool
+}
+
+func (m *markFailStore) MarkDisposed(ctx context.Context, ids []int64, action string, at time.Time) error {
+	if m.failed.CompareAndSwap(false, true) {
+		return errors.New("killed after the move")
+	}
+	return m.Store.MarkDisposed(ctx, ids, action, at)
+}
+
+func TestPollCrashBetweenMoveAndMark(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		a := b.admin(t)
+		folder := a.fresh("crashmark")
+		a.append(folder, mail("b1", classify.KindBounce), mail("b2", classify.KindBounce))
+		st := newTestStore(t)
+		p := b.poller(t, "primary", folder, &markFailStore{Store: st}, nil)
+		if _, err := p.PollOnce(t.Context()); err == nil {
+			t.Fatal("the crashing run succeeded")
+		}
+		wantSubjects(t, a, folder+"/Processed", "b1", "b2")
+		// The next run moves UIDs that are gone already: a no-op on the
+		// server, and the store learns they are disposed.
+		sum, err := p.PollOnce(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Pending != 2 || sum.Fetched != 0 {
+			t.Errorf("recovery run: %+v, want 2 pending disposed, nothing fetched", sum)
+		}
+		wantSubjects(t, a, folder+"/Processed", "b1", "b2")
+		if _, total, undisposed := st.counts(); total != 2 || undisposed != 0 {
+			t.Errorf("store: %d outcomes, %d undisposed; want 2, 0", total, undisposed)
+		}
+	})
+}
