@@ -229,7 +229,15 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 	// committed: disposal always follows its own batch's commit.
 	var disp *disposer
 	if !dry {
-		disp = p.startDisposer(work, s, log)
+		disp = p.startDisposer(s, log)
+	}
+	markErr := func() error {
+		if disp == nil {
+			return nil
+		}
+		n, err := p.mark(work, disp.take())
+		sum.Disposed += n
+		return err
 	}
 	err = func() error {
 		for fb := range ready {
@@ -243,6 +251,9 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 			if disp != nil && disp.failed.Load() {
 				return nil // the disposer's error is returned below
 			}
+			if err := markErr(); err != nil {
+				return err
+			}
 			items, err := p.commitBatch(work, fb.recs, sum, log, preview)
 			if err != nil {
 				return err
@@ -254,58 +265,78 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 		return nil
 	}()
 	if disp != nil {
-		n, derr := disp.wait()
-		sum.Disposed += n
-		if err == nil {
-			err = derr
-		}
+		derr := disp.wait()
+		err = errors.Join(err, markErr(), derr)
 	}
 	return err
 }
 
-// disposer moves, flags or deletes committed batches, one at a time, in
-// the order they were committed.
+// disposer moves, flags or deletes committed batches on the server, one at
+// a time, in the order they were committed. It does not write to the
+// store: the committing goroutine marks what it did (take), so the two
+// never wait on SQLite's write lock for each other.
 type disposer struct {
 	q      chan []item
 	done   chan struct{}
 	failed atomic.Bool
-	n      int
+	mu     sync.Mutex
+	acted  []disposal
 	err    error
 }
 
-func (p *Poller) startDisposer(ctx context.Context, s *session, log *slog.Logger) *disposer {
+func (p *Poller) startDisposer(s *session, log *slog.Logger) *disposer {
 	d := &disposer{q: make(chan []item, 1), done: make(chan struct{})}
 	go func() {
 		defer close(d.done)
 		defer func() {
 			if r := recover(); r != nil {
 				log.Error("panic disposing", "err", fmt.Sprint(r), "stack", string(debug.Stack()))
-				d.err = fmt.Errorf("panic disposing: %v", r)
-				d.failed.Store(true)
+				d.fail(fmt.Errorf("panic disposing: %v", r))
 				for range d.q {
 				}
 			}
 		}()
 		for items := range d.q {
-			if d.err != nil {
+			if d.failed.Load() {
 				continue // left pending for the next run
 			}
-			n, err := p.dispose(ctx, s, items, log)
-			d.n += n
+			ds, err := p.act(s, items, log)
+			d.mu.Lock()
+			d.acted = append(d.acted, ds...)
+			d.mu.Unlock()
 			if err != nil {
-				d.err = err
-				d.failed.Store(true)
+				d.fail(err)
 			}
 		}
 	}()
 	return d
 }
 
-// wait ends the disposer and returns how many mails it disposed of.
-func (d *disposer) wait() (int, error) {
+func (d *disposer) fail(err error) {
+	d.mu.Lock()
+	if d.err == nil {
+		d.err = err
+	}
+	d.mu.Unlock()
+	d.failed.Store(true)
+}
+
+// take returns what was done on the server since the last take.
+func (d *disposer) take() []disposal {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ds := d.acted
+	d.acted = nil
+	return ds
+}
+
+// wait ends the disposer; then take returns the rest.
+func (d *disposer) wait() error {
 	close(d.q)
 	<-d.done
-	return d.n, d.err
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
 }
 
 // fetchedBatch is what the producer hands over: classified records, or
@@ -476,10 +507,16 @@ func (p *Poller) actionFor(kind classify.Kind, skipped bool) Action {
 	return a
 }
 
-// dispose applies the actions, grouped, and marks what was done in the
-// store. It stops at the first server error: what is left stays pending
-// for the next run.
-func (p *Poller) dispose(ctx context.Context, s *session, items []item, log *slog.Logger) (int, error) {
+// disposal is what was done on the server with some committed mails.
+type disposal struct {
+	ids    []int64
+	action string // as storage records it: move:<folder>, flag, delete, leave
+}
+
+// act applies the actions on the server, grouped by action, and returns
+// what was done up to the first error: what is left stays pending for the
+// next run.
+func (p *Poller) act(s *session, items []item, log *slog.Logger) ([]disposal, error) {
 	groups := map[Action][]item{}
 	var order []Action
 	for _, it := range items {
@@ -489,7 +526,7 @@ func (p *Poller) dispose(ctx context.Context, s *session, items []item, log *slo
 		}
 		groups[a] = append(groups[a], it)
 	}
-	n := 0
+	var out []disposal
 	for _, a := range order {
 		g := groups[a]
 		uids := make([]uint32, len(g))
@@ -510,15 +547,35 @@ func (p *Poller) dispose(ctx context.Context, s *session, items []item, log *slo
 			done = string(OpLeave)
 		}
 		if err != nil {
-			return n, fmt.Errorf("disposing (%s): %w", a, err)
+			return out, fmt.Errorf("disposing (%s): %w", a, err)
 		}
-		if err := p.o.Store.MarkDisposed(ctx, ids, done, p.clock.Now().UTC()); err != nil {
-			return n, fmt.Errorf("marking %d mails disposed: %w", len(ids), err)
-		}
-		n += len(g)
 		log.Debug("disposed", "action", done, "count", len(g))
+		out = append(out, disposal{ids: ids, action: done})
+	}
+	return out, nil
+}
+
+// mark records disposals in the store and returns how many mails they
+// cover.
+func (p *Poller) mark(ctx context.Context, ds []disposal) (int, error) {
+	n := 0
+	for _, d := range ds {
+		if err := p.o.Store.MarkDisposed(ctx, d.ids, d.action, p.clock.Now().UTC()); err != nil {
+			return n, fmt.Errorf("marking %d mails disposed: %w", len(d.ids), err)
+		}
+		n += len(d.ids)
 	}
 	return n, nil
+}
+
+// dispose acts, then marks what was done.
+func (p *Poller) dispose(ctx context.Context, s *session, items []item, log *slog.Logger) (int, error) {
+	ds, err := p.act(s, items, log)
+	n, merr := p.mark(ctx, ds)
+	if merr != nil {
+		return n, merr
+	}
+	return n, err
 }
 
 func sortInfos(infos []msgInfo) {
