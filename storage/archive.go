@@ -13,13 +13,23 @@ import (
 // maxArchived bounds what one archived mail may expand to when read back.
 const maxArchived = 64 << 20
 
-func compress(raw []byte) ([]byte, error) {
+// compressor gzips mail; one per Record call, since a gzip.Writer holds
+// about a megabyte of state.
+type compressor struct{ zw *gzip.Writer }
+
+func (c *compressor) compress(raw []byte) ([]byte, error) {
 	var b bytes.Buffer
 	b.Grow(len(raw)/3 + 64)
-	zw, err := gzip.NewWriterLevel(&b, gzip.BestSpeed)
-	if err != nil {
-		return nil, err
+	if c.zw == nil {
+		zw, err := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+		if err != nil {
+			return nil, err
+		}
+		c.zw = zw
+	} else {
+		c.zw.Reset(&b)
 	}
+	zw := c.zw
 	if _, err := zw.Write(raw); err != nil {
 		return nil, err
 	}

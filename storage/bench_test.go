@@ -64,8 +64,11 @@ func benchVerdict(n int) classify.Verdict {
 // per batch) and, on the same mails, classify.Message: the metric
 // record/classify is how many times faster recording is (target >= 10).
 func BenchmarkRecord(b *testing.B) {
-	for _, archive := range []bool{false, true} {
-		b.Run(fmt.Sprintf("archive=%v", archive), func(b *testing.B) {
+	for _, tc := range []struct {
+		name            string
+		archive, noSync bool
+	}{{"archive=false/sync=full", false, false}, {"archive=false/sync=normal", false, true}, {"archive=true/sync=normal", true, true}} {
+		b.Run(tc.name, func(b *testing.B) {
 			const batch = 200
 			const pool = 2000
 			mails := make([][]byte, pool)
@@ -83,7 +86,11 @@ func BenchmarkRecord(b *testing.B) {
 			}
 			classifyRate := float64(classified) / time.Since(start).Seconds()
 
-			db, _ := openTest(b, Options{Archive: archive, Now: time.Now})
+			db, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), Options{Archive: tc.archive, NoSync: tc.noSync})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
 			ctx := context.Background()
 			recs := make([]Record, 0, batch)
 			bufs := make([][]byte, batch)

@@ -97,7 +97,7 @@ type prepared struct {
 	archive    []byte
 }
 
-func (db *DB) prepare(r *Record, now time.Time) (prepared, error) {
+func (db *DB) prepare(r *Record, now time.Time, zc *compressor) (prepared, error) {
 	var p prepared
 	src := r.Source
 	if src.IMAP() && (src.Folder == "" || src.UIDValidity == 0) {
@@ -131,28 +131,39 @@ func (db *DB) prepare(r *Record, now time.Time) (prepared, error) {
 	if p.at.IsZero() {
 		p.at = now
 	}
-	if len(r.Verdict.Notes) > 0 {
-		b, err := json.Marshal(r.Verdict.Notes)
-		if err != nil {
-			return p, err
-		}
-		p.notes = string(b)
-	}
-	if len(r.Verdict.Original.Headers) > 0 {
-		b, err := json.Marshal(r.Verdict.Original.Headers)
-		if err != nil {
-			return p, err
-		}
-		p.origHeader = string(b)
+	var err error
+	p.notes, p.origHeader, err = verdictJSON(&r.Verdict)
+	if err != nil {
+		return p, err
 	}
 	if db.opts.Archive && r.Raw != nil && r.Skipped == "" {
-		b, err := compress(r.Raw)
+		b, err := zc.compress(r.Raw)
 		if err != nil {
 			return p, fmt.Errorf("compressing for the archive: %w", err)
 		}
 		p.archive = b
 	}
 	return p, nil
+}
+
+// verdictJSON encodes the verdict's notes and original X- headers as
+// stored ("" when empty).
+func verdictJSON(v *classify.Verdict) (notes, origHeaders string, err error) {
+	if len(v.Notes) > 0 {
+		b, err := json.Marshal(v.Notes)
+		if err != nil {
+			return "", "", err
+		}
+		notes = string(b)
+	}
+	if len(v.Original.Headers) > 0 {
+		b, err := json.Marshal(v.Original.Headers)
+		if err != nil {
+			return "", "", err
+		}
+		origHeaders = string(b)
+	}
+	return notes, origHeaders, nil
 }
 
 // Record stores a batch in ONE transaction: messages, outcomes, recipient
@@ -169,8 +180,9 @@ func (db *DB) Record(ctx context.Context, recs []Record) ([]Result, error) {
 	}
 	now := db.now()
 	preps := make([]prepared, len(recs))
+	var zc compressor
 	for i := range recs {
-		p, err := db.prepare(&recs[i], now)
+		p, err := db.prepare(&recs[i], now, &zc)
 		if err != nil {
 			return nil, fmt.Errorf("recording %s: %w", recs[i].Source, err)
 		}
@@ -249,20 +261,19 @@ func (w *writer) queryRow(query string, args ...any) (*sql.Row, error) {
 }
 
 // lookup finds an existing row: its id and kind.
-func (w *writer) lookup(query string, args ...any) (int64, classify.Kind, bool, error) {
+func (w *writer) lookup(query string, args ...any) (id int64, kind classify.Kind, found bool, err error) {
 	row, err := w.queryRow(query, args...)
 	if err != nil {
 		return 0, "", false, err
 	}
-	var id int64
-	var kind string
-	switch err := row.Scan(&id, &kind); {
+	var k string
+	switch err := row.Scan(&id, &k); {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, "", false, nil
 	case err != nil:
 		return 0, "", false, err
 	}
-	return id, classify.Kind(kind), true, nil
+	return id, classify.Kind(k), true, nil
 }
 
 const (
@@ -274,6 +285,7 @@ const (
 		delivered_to, reporting_mta, arrival_date, decoder, rule, notes, orig_message_id, orig_from, orig_to,
 		orig_subject, orig_date, orig_headers, classifier_version)
 		VALUES (?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?)`
+	qInsertNew     = qInsertMsg + ` ON CONFLICT DO NOTHING RETURNING id`
 	qInsertOutcome = `INSERT INTO outcomes(message_id, at, kind, feedback_type, address, domain, action, status,
 		reply_code, reason, hard, diagnostic, remote_mta, command, last_attempt, rule, orig_message_id, orig_headers, policy)
 		VALUES (?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?,?,?)`
@@ -282,56 +294,67 @@ const (
 
 func (w *writer) record(r *Record, p *prepared) (Result, error) {
 	src := r.Source
-	var (
-		id    int64
-		kind  classify.Kind
-		found bool
-		err   error
-	)
-	switch {
-	case src.IMAP():
-		id, kind, found, err = w.lookup(qBySourceIMAP, src.Account, src.Folder, int64(src.UIDValidity), int64(src.UID))
-	case src.Path != "":
-		id, kind, found, err = w.lookup(qBySourceFile, src.Path, sourceIndex(src))
-	}
-	if err != nil {
-		return Result{}, err
-	}
-	if found {
-		return Result{MessageID: id, Duplicate: true, Kind: kind}, nil
-	}
-	var dupOf any
-	if p.digest != "" {
-		first, firstKind, found, err := w.lookup(qByDigest, p.digest)
-		if err != nil {
-			return Result{}, err
-		}
-		if found {
-			dupOf, kind = first, firstKind
-		}
-	}
-	v := &r.Verdict
-	storedKind := p.kind
-	if dupOf != nil {
-		storedKind = kind
-	}
 	var digest any
 	if p.digest != "" {
 		digest = p.digest
 	}
-	res, err := w.exec(qInsertMsg,
-		src.Account, src.Folder, int64(src.UIDValidity), int64(src.UID), src.Path, sourceIndex(src), digest, p.size, dupOf,
-		fmtTime(p.at), nullTime(r.ReceivedAt), fmtTime(w.now), string(storedKind), r.Skipped, v.FeedbackType,
-		v.MessageID, v.From, v.Subject, nullTime(v.Date), v.To,
-		v.DeliveredTo, v.ReportingMTA, nullTime(v.ArrivalDate), v.Decoder, v.Rule, p.notes,
-		v.Original.MessageID, v.Original.From, v.Original.To, v.Original.Subject, v.Original.Date, p.origHeader,
-		classify.Version)
-	if err != nil {
-		return Result{}, fmt.Errorf("inserting message: %w", err)
+	v := &r.Verdict
+	insertArgs := func(dupOf any, kind classify.Kind) []any {
+		return []any{src.Account, src.Folder, int64(src.UIDValidity), int64(src.UID), src.Path, sourceIndex(src), digest, p.size, dupOf,
+			fmtTime(p.at), nullTime(r.ReceivedAt), fmtTime(w.now), string(kind), r.Skipped, v.FeedbackType,
+			v.MessageID, v.From, v.Subject, nullTime(v.Date), v.To,
+			v.DeliveredTo, v.ReportingMTA, nullTime(v.ArrivalDate), v.Decoder, v.Rule, p.notes,
+			v.Original.MessageID, v.Original.From, v.Original.To, v.Original.Subject, v.Original.Date, p.origHeader,
+			classify.Version}
 	}
-	id, err = res.LastInsertId()
+	// The common case, a new mail, is one statement: the unique indexes on
+	// the source key and on the digest of first deliveries refuse a mail
+	// already stored, and only then is it looked up.
+	row, err := w.queryRow(qInsertNew, insertArgs(nil, p.kind)...)
 	if err != nil {
 		return Result{}, err
+	}
+	var id int64
+	err = row.Scan(&id)
+	var dupOf any
+	storedKind := p.kind
+	switch {
+	case err == nil:
+	case errors.Is(err, sql.ErrNoRows):
+		// Stored already: the same source is a rerun (nothing to do), the
+		// same bytes at another source a duplicate delivery (noted).
+		var kind classify.Kind
+		var found bool
+		err = nil
+		switch {
+		case src.IMAP():
+			id, kind, found, err = w.lookup(qBySourceIMAP, src.Account, src.Folder, int64(src.UIDValidity), int64(src.UID))
+		case src.Path != "":
+			id, kind, found, err = w.lookup(qBySourceFile, src.Path, sourceIndex(src))
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		if found {
+			return Result{MessageID: id, Duplicate: true, Kind: kind}, nil
+		}
+		first, firstKind, found, err := w.lookup(qByDigest, digest)
+		if err != nil {
+			return Result{}, err
+		}
+		if !found {
+			return Result{}, errors.New("inserting message: refused, but neither its source nor its digest is stored")
+		}
+		dupOf, storedKind = first, firstKind
+		res, err := w.exec(qInsertMsg, insertArgs(dupOf, storedKind)...)
+		if err != nil {
+			return Result{}, fmt.Errorf("inserting duplicate message: %w", err)
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return Result{}, err
+		}
+	default:
+		return Result{}, fmt.Errorf("inserting message: %w", err)
 	}
 	out := Result{MessageID: id, Duplicate: dupOf != nil, Kind: storedKind}
 	if dupOf != nil {
@@ -345,7 +368,7 @@ func (w *writer) record(r *Record, p *prepared) (Result, error) {
 	if r.Skipped != "" {
 		return out, nil
 	}
-	sup, err := w.outcomes(id, p.at, p.kind, v, p.origHeader)
+	sup, err := w.outcomes(id, p.at, v, p.origHeader)
 	if err != nil {
 		return Result{}, err
 	}
@@ -360,18 +383,26 @@ func sourceIndex(s Source) int {
 	return s.Index
 }
 
-// outcomes stores one outcome per recipient of the verdict and applies
-// the policy to each; it returns the addresses it suppressed.
-func (w *writer) outcomes(msgID int64, at time.Time, kind classify.Kind, v *classify.Verdict, origHeaders string) ([]string, error) {
-	var suppressed []string
+// insertedOutcome is one stored outcome and the policy's action for it.
+type insertedOutcome struct {
+	addr, domain string
+	action       PolicyAction
+	rc           *classify.Recipient
+}
+
+// insertOutcomes stores one outcome per recipient of the verdict, with the
+// policy's action, and a sender-side alert for each alert action. It does
+// not touch the recipients.
+func (w *writer) insertOutcomes(msgID int64, at time.Time, v *classify.Verdict, origHeaders string) ([]insertedOutcome, error) {
+	outs := make([]insertedOutcome, 0, len(v.Recipients))
 	for i := range v.Recipients {
 		rc := &v.Recipients[i]
 		addr, domain := NormalizeAddress(rc.Address)
-		action := w.db.policy.Decide(kind, v.FeedbackType, *rc)
+		action := w.db.policy.Decide(v.Kind, v.FeedbackType, *rc)
 		if addr == "" && action != ActionAlert {
 			action = ActionIgnore // nobody to act on
 		}
-		_, err := w.exec(qInsertOutcome, msgID, fmtTime(at), string(kind), v.FeedbackType, addr, domain,
+		_, err := w.exec(qInsertOutcome, msgID, fmtTime(at), string(v.Kind), v.FeedbackType, addr, domain,
 			string(rc.Action), rc.Status, rc.ReplyCode, string(rc.Reason), rc.Hard, rc.Diagnostic, rc.RemoteMTA,
 			rc.Command, nullTime(rc.LastAttempt), rc.Rule, v.Original.MessageID, origHeaders, string(action))
 		if err != nil {
@@ -381,20 +412,34 @@ func (w *writer) outcomes(msgID int64, at time.Time, kind classify.Kind, v *clas
 			if err := w.alert(msgID, at, addr, domain, rc); err != nil {
 				return nil, err
 			}
-			continue
 		}
-		if addr == "" {
-			continue
+		outs = append(outs, insertedOutcome{addr: addr, domain: domain, action: action, rc: rc})
+	}
+	return outs, nil
+}
+
+// outcomes stores the outcomes of a new message and applies the policy to
+// each recipient; it returns the addresses it suppressed.
+func (w *writer) outcomes(msgID int64, at time.Time, v *classify.Verdict, origHeaders string) ([]string, error) {
+	outs, err := w.insertOutcomes(msgID, at, v, origHeaders)
+	if err != nil {
+		return nil, err
+	}
+	var suppressed []string
+	for _, o := range outs {
+		if o.addr == "" || o.action == ActionAlert {
+			continue // an alert never touches the recipient
 		}
-		if err := w.count(addr, domain, kind, rc, at); err != nil {
+		st, err := w.count(o.addr, o.domain, v.Kind, o.rc, at)
+		if err != nil {
 			return nil, err
 		}
-		ok, err := w.apply(addr, action, reasonLabel(kind, v.FeedbackType, rc.Reason), msgID, at)
+		ok, err := w.apply(o.addr, st, o.action, reasonLabel(v.Kind, v.FeedbackType, o.rc.Reason), msgID, at)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			suppressed = append(suppressed, addr)
+			suppressed = append(suppressed, o.addr)
 		}
 	}
 	return suppressed, nil
@@ -455,8 +500,9 @@ func kindColumn(k classify.Kind) string {
 	return ""
 }
 
-// count creates the recipient row when missing and counts the outcome.
-func (w *writer) count(addr, domain string, k classify.Kind, rc *classify.Recipient, at time.Time) error {
+// count creates the recipient row when missing, counts the outcome and
+// returns the recipient's state.
+func (w *writer) count(addr, domain string, k classify.Kind, rc *classify.Recipient, at time.Time) (recipientState, error) {
 	var bounceAt any
 	if k == classify.KindBounce && (rc.Action == classify.ActionFailed || rc.Action == "") {
 		bounceAt = fmtTime(at)
@@ -471,11 +517,27 @@ func (w *writer) count(addr, domain string, k classify.Kind, rc *classify.Recipi
 		ON CONFLICT(address) DO UPDATE SET ` + setCol + `
 			first_bounce = CASE WHEN ?3 IS NOT NULL AND (first_bounce IS NULL OR ?3 < first_bounce) THEN ?3 ELSE first_bounce END,
 			last_bounce = CASE WHEN ?3 IS NOT NULL AND (last_bounce IS NULL OR ?3 > last_bounce) THEN ?3 ELSE last_bounce END,
-			updated_at = ?4`
-	if _, err := w.exec(q, addr, domain, bounceAt, fmtTime(w.now)); err != nil {
-		return fmt.Errorf("counting recipient %s: %w", addr, err)
+			updated_at = ?4
+		RETURNING state, manual, since`
+	row, err := w.queryRow(q, addr, domain, bounceAt, fmtTime(w.now))
+	if err != nil {
+		return recipientState{}, err
 	}
-	return nil
+	st, err := scanState(row)
+	if err != nil {
+		return st, fmt.Errorf("counting recipient %s: %w", addr, err)
+	}
+	return st, nil
+}
+
+func scanState(row *sql.Row) (recipientState, error) {
+	var st recipientState
+	var since sql.NullString
+	if err := row.Scan(&st.state, &st.manual, &since); err != nil {
+		return st, err
+	}
+	st.since = parseNullTime(since)
+	return st, nil
 }
 
 // recipientState is the part of a recipients row the policy reads.
@@ -536,13 +598,9 @@ type queryer interface {
 // person's unsuppress is a fresh start: soft events before it no longer
 // count, and only evidence newer than it (a hard failure, a complaint, a
 // new soft score over the threshold) suppresses the address again.
-func (w *writer) apply(addr string, action PolicyAction, reason string, msgID int64, at time.Time) (bool, error) {
+func (w *writer) apply(addr string, st recipientState, action PolicyAction, reason string, msgID int64, at time.Time) (bool, error) {
 	if action != ActionSuppress && action != ActionScore {
 		return false, nil
-	}
-	st, err := w.state(addr)
-	if err != nil {
-		return false, err
 	}
 	var freshStart time.Time
 	if st.manual && st.state == StateActive {

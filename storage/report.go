@@ -188,7 +188,8 @@ func reportOutcomes(ctx context.Context, tx *sql.Tx, r *Report, w window, _ int)
 	rows, err := tx.QueryContext(ctx, `SELECT kind, action, reason, hard, policy, sum(n) FROM (
 		SELECT kind, action, reason, hard, policy, outcomes AS n FROM stats_outcomes WHERE day >= ?2
 		UNION ALL
-		SELECT kind, action, reason, hard, policy, 1 FROM outcomes WHERE at >= ?1 AND at < ?2
+		SELECT o.kind, o.action, o.reason, o.hard, o.policy, 1
+		FROM messages m JOIN outcomes o ON o.message_id = m.id WHERE m.at >= ?1 AND m.at < ?2
 	) GROUP BY kind, action, reason, hard, policy HAVING sum(n) > 0`, w.since, w.next)
 	if err != nil {
 		return err
@@ -242,8 +243,9 @@ func reportDomains(ctx context.Context, tx *sql.Tx, r *Report, w window, top int
 		return err
 	}
 	if w.since != "" {
-		if err := add(`SELECT domain, count(*), sum(action = 'failed'), sum(hard) FROM outcomes WHERE at >= ? AND at < ?
-			GROUP BY domain`, w.since, w.next); err != nil {
+		if err := add(`SELECT o.domain, count(*), sum(o.action = 'failed'), sum(o.hard)
+			FROM messages m JOIN outcomes o ON o.message_id = m.id WHERE m.at >= ? AND m.at < ?
+			GROUP BY o.domain`, w.since, w.next); err != nil {
 			return err
 		}
 	}
@@ -299,7 +301,7 @@ func reportAlerts(ctx context.Context, tx *sql.Tx, r *Report, w window, top int)
 	rows, err := tx.QueryContext(ctx, `SELECT reason, domain, sum(n), max(last) FROM (
 		SELECT reason, domain, alerts AS n, last_at AS last FROM stats_alerts WHERE day >= ?2
 		UNION ALL
-		SELECT reason, domain, 1, at FROM alerts WHERE at >= ?1 AND at < ?2
+		SELECT a.reason, a.domain, 1, a.at FROM messages m JOIN alerts a ON a.message_id = m.id WHERE m.at >= ?1 AND m.at < ?2
 	) GROUP BY reason, domain HAVING sum(n) > 0`, w.since, w.next)
 	if err != nil {
 		return err

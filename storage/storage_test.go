@@ -35,8 +35,11 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// openTest opens a new database in a temp dir, without fsync (NoSync) to
+// keep the tests fast; TestOpenAppliesMigrationsOnce checks the default.
 func openTest(t testing.TB, opts Options) (*DB, string) {
 	t.Helper()
+	opts.NoSync = true
 	path := filepath.Join(t.TempDir(), "bounced.db")
 	if opts.Now == nil {
 		opts.Now = newClock().Now
@@ -130,9 +133,15 @@ func TestOpenAppliesMigrationsOnce(t *testing.T) {
 		if err := db.sql.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 			t.Errorf("journal_mode = %q (%v), want wal", mode, err)
 		}
-		var fk int
+		var fk, sync, busy int
 		if err := db.sql.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
 			t.Errorf("foreign_keys = %d (%v), want 1", fk, err)
+		}
+		if err := db.sql.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
+			t.Errorf("synchronous = %d (%v), want 2 (FULL)", sync, err)
+		}
+		if err := db.sql.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&busy); err != nil || busy != 5000 {
+			t.Errorf("busy_timeout = %d (%v), want 5000", busy, err)
 		}
 		db.Close()
 	}

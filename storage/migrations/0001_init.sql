@@ -79,7 +79,6 @@ CREATE TABLE outcomes (
 );
 CREATE INDEX outcomes_message ON outcomes(message_id);
 CREATE INDEX outcomes_address ON outcomes(address, at);
-CREATE INDEX outcomes_at ON outcomes(at);
 CREATE INDEX outcomes_orig_message_id ON outcomes(orig_message_id) WHERE orig_message_id <> '';
 
 -- One row per address: its state and what is known of it.
@@ -134,7 +133,6 @@ CREATE TABLE alerts (
 	remote_mta TEXT    NOT NULL DEFAULT '',
 	diagnostic TEXT    NOT NULL DEFAULT ''
 );
-CREATE INDEX alerts_at ON alerts(at);
 CREATE INDEX alerts_message ON alerts(message_id);
 
 -- Where the poller is in each IMAP folder.
