@@ -13,14 +13,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
-	"github.com/bounced/bounced/classify"
 	"github.com/bounced/bounced/poller"
 	"github.com/bounced/bounced/storage"
 )
@@ -112,7 +110,7 @@ func runDemo(ctx context.Context, e *env, dbPath, dir string) error {
 	for _, f := range folders {
 		fmt.Fprintf(e.stdout, "  %-24s %d\n", f.Name, f.Messages)
 	}
-	return printDemoReport(ctx, e, db)
+	return printDemoReport(ctx, e, db, dbPath)
 }
 
 // demoServer is go-imap's in-memory server on a loopback port with one
@@ -225,69 +223,17 @@ func (d *demoServer) Folders() ([]folderCount, error) {
 func (d *demoServer) Close() error { return d.srv.Close() }
 
 // printDemoReport prints the report and the suppression list of the demo
-// database.
-func printDemoReport(ctx context.Context, e *env, db *storage.DB) error {
+// database with the printers of 'bounced report' and 'bounced
+// suppressions'.
+func printDemoReport(ctx context.Context, e *env, db *storage.DB, dbPath string) error {
 	r, err := db.Report(ctx, storage.ReportOptions{Top: 5})
 	if err != nil {
 		return err
 	}
-	w := e.stdout
-	fmt.Fprintf(w, "\n== report\n")
-	fmt.Fprintf(w, "  mails: %d (%d duplicates, %d skipped)", r.Messages.Total, r.Messages.Duplicates, r.Messages.Skipped)
-	printCounts(w, "; ", kindCounts(r.Messages.ByKind))
-	fmt.Fprintf(w, "\n  recipients reported: %d, failed %d (hard %d)\n", r.Outcomes.Total, r.Outcomes.Failed, r.Outcomes.Hard)
-	if len(r.Outcomes.ByReason) > 0 {
-		fmt.Fprintf(w, "  failures by reason:")
-		printCounts(w, " ", sortedCounts(r.Outcomes.ByReason))
-		fmt.Fprintln(w)
+	fmt.Fprintf(e.stdout, "\n== bounced report --db %s\n", dbPath)
+	if err := writeReportText(e.stdout, r); err != nil {
+		return err
 	}
-	for _, d := range r.TopFailingDomains {
-		fmt.Fprintf(w, "  failing domain %-28s %d failed (%d hard)\n", d.Domain, d.Failed, d.Hard)
-	}
-	for _, a := range r.Alerts {
-		fmt.Fprintf(w, "  ALERT (sender side) %s at %s: %d\n", a.Reason, a.Domain, a.Count)
-	}
-	fmt.Fprintf(w, "\n== suppression list (%d)\n", r.Suppressed)
-	return db.Suppressions(ctx, time.Time{}, func(rc storage.Recipient) error {
-		fmt.Fprintf(w, "  %-40s %s\n", rc.Address, rc.Reason)
-		return nil
-	})
-}
-
-type count struct {
-	name string
-	n    int
-}
-
-func kindCounts(m map[classify.Kind]int) []count {
-	var out []count
-	for _, k := range classify.Kinds {
-		if m[k] > 0 {
-			out = append(out, count{string(k), m[k]})
-		}
-	}
-	return out
-}
-
-func sortedCounts(m map[string]int) []count {
-	var out []count
-	for k, n := range m {
-		out = append(out, count{k, n})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].n != out[j].n {
-			return out[i].n > out[j].n
-		}
-		return out[i].name < out[j].name
-	})
-	return out
-}
-
-func printCounts(w io.Writer, prefix string, cs []count) {
-	for i, c := range cs {
-		if i > 0 {
-			prefix = ", "
-		}
-		fmt.Fprintf(w, "%s%s %d", prefix, c.name, c.n)
-	}
+	fmt.Fprintf(e.stdout, "\n== bounced suppressions --db %s --format text\n", dbPath)
+	return runSuppressions(ctx, e, []string{"--db", dbPath, "--format", "text"})
 }
