@@ -174,7 +174,7 @@ func BenchmarkEndToEnd(bb *testing.B) {
 		}
 		a.c.Unselect().Wait()
 		st := &timedStore{testStore: newTestStore(bb)}
-		p := b.poller(bb, "bench", folder, st, func(o *Options) { o.Batch = 500 })
+		p := b.poller(bb, "bench", folder, st, func(o *Options) { o.Batch = benchBatch() })
 		var classifying atomic.Int64
 		p.classify = func(raw []byte) (classify.Verdict, error) {
 			t0 := time.Now()
@@ -335,4 +335,12 @@ func benchAdmin(tb testing.TB, b *backend) *admin {
 func (a *admin) deleteTreeTB(tb testing.TB, name string) {
 	a.c.Unselect().Wait()
 	a.deleteTree(name)
+}
+
+// benchBatch is the batch size of BenchmarkEndToEnd: BOUNCED_BENCH_BATCH, or 500.
+func benchBatch() int {
+	if n, err := strconv.Atoi(os.Getenv("BOUNCED_BENCH_BATCH")); err == nil && n > 0 {
+		return n
+	}
+	return 500
 }

@@ -296,11 +296,18 @@ func (p *Poller) startDisposer(s *session, log *slog.Logger) *disposer {
 				}
 			}
 		}()
-		for items := range d.q {
-			if d.failed.Load() {
-				continue // left pending for the next run
+		// Committed batches are gathered into one MOVE per action of up
+		// to DisposeBatch mails: Dovecot's maildir pays per EXPUNGE for
+		// the size of the folder, so 200 at a time is quadratic on a big
+		// folder. Gathered mail is committed; a crash leaves it pending.
+		var buf []item
+		flush := func() {
+			if len(buf) == 0 || d.failed.Load() {
+				buf = nil
+				return
 			}
-			ds, err := p.act(s, items, log)
+			ds, err := p.act(s, buf, log)
+			buf = nil
 			d.mu.Lock()
 			d.acted = append(d.acted, ds...)
 			d.mu.Unlock()
@@ -308,6 +315,16 @@ func (p *Poller) startDisposer(s *session, log *slog.Logger) *disposer {
 				d.fail(err)
 			}
 		}
+		for items := range d.q {
+			if d.failed.Load() {
+				continue // left pending for the next run
+			}
+			buf = append(buf, items...)
+			if len(buf) >= p.o.DisposeBatch {
+				flush()
+			}
+		}
+		flush()
 	}()
 	return d
 }

@@ -19,7 +19,8 @@
 //  4. list the UIDs above the cursor with their RFC822.SIZE, then per batch:
 //     UID FETCH BODY.PEEK[] (never sets \Seen), classify each mail, commit
 //     the whole batch in one transaction (which advances the cursor), then
-//     dispose of the batch per kind.
+//     dispose of the committed mail per kind, gathered into commands of up
+//     to DisposeBatch mails.
 //
 // A mail larger than MaxMessageSize is never fetched: it is recorded as
 // skipped, with kind unknown, and disposed like unknown mail. Mail that is no
@@ -134,6 +135,7 @@ type Options struct {
 	Batch          int           // mails per fetch and commit; default 200
 	BatchBytes     int64         // raw bytes per batch at most; default 32 MiB
 	MaxMessageSize int64         // larger mail is skipped unread; default 10 MiB
+	DisposeBatch   int           // committed mails moved (flagged, deleted) per command at most; default 5000
 	Timeout        time.Duration // per network step; default 60s
 	Grace          time.Duration // after cancellation, before the connection is cut; default 30s
 
@@ -223,6 +225,9 @@ func New(opts Options) (*Poller, error) {
 	}
 	if o.MaxMessageSize <= 0 {
 		o.MaxMessageSize = 10 << 20
+	}
+	if o.DisposeBatch <= 0 {
+		o.DisposeBatch = 5000
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 60 * time.Second
