@@ -483,10 +483,7 @@ func (p *Poller) commitBatch(ctx context.Context, recs []storage.Record, sum *Su
 			sum.Recorded++
 		}
 		sum.ByKind[kind]++
-		sum.Suppressed += len(r.Suppressed)
-		for _, addr := range r.Suppressed {
-			log.Info("suppressed", "recipient", addr, "uid", rec.Source.UID, "message_id", r.MessageID)
-		}
+		sum.Suppressed += len(r.Suppressed) // storage logs each: it made the decision
 		items[i] = item{id: r.MessageID, uid: rec.Source.UID, kind: kind, skipped: rec.Skipped != ""}
 	}
 	return items, nil
