@@ -230,6 +230,7 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 	var disp *disposer
 	if !dry {
 		disp = p.startDisposer(s, log)
+		defer disp.wait() // on a panic too: the goroutine never outlives the run
 	}
 	markErr := func() error {
 		if disp == nil {
@@ -278,6 +279,7 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 type disposer struct {
 	q      chan []item
 	done   chan struct{}
+	once   sync.Once
 	failed atomic.Bool
 	mu     sync.Mutex
 	acted  []disposal
@@ -347,9 +349,10 @@ func (d *disposer) take() []disposal {
 	return ds
 }
 
-// wait ends the disposer; then take returns the rest.
+// wait ends the disposer (a second call just waits); then take returns the
+// rest.
 func (d *disposer) wait() error {
-	close(d.q)
+	d.once.Do(func() { close(d.q) })
 	<-d.done
 	d.mu.Lock()
 	defer d.mu.Unlock()

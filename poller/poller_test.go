@@ -552,3 +552,66 @@ func TestPollCrashBetweenMoveAndMark(t *testing.T) {
 		}
 	})
 }
+
+func TestPollDeleteAction(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		for _, tc := range []struct {
+			name      string
+			noUIDPlus bool
+		}{{"uidplus", false}, {"flag-fallback", true}} {
+			t.Run(tc.name, func(t *testing.T) {
+				a := b.admin(t)
+				folder := a.fresh("delete")
+				a.append(folder, mail("b1", classify.KindBounce), mail("n1", classify.KindNotBounce))
+				st := newTestStore(t)
+				p := b.poller(t, "primary", folder, st, func(o *Options) {
+					o.Actions = map[classify.Kind]Action{classify.KindBounce: {Op: OpDelete}}
+				})
+				p.ignoreUIDPlus = tc.noUIDPlus
+				if _, err := p.PollOnce(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				if !tc.noUIDPlus {
+					wantSubjects(t, a, folder, "n1")
+				} else {
+					wantSubjects(t, a, folder, "b1", "n1")
+				}
+				want := map[bool]string{false: "delete", true: "flag"}[tc.noUIDPlus]
+				for _, id := range st.ids {
+					if m := st.message(id); m.Verdict.Kind == classify.KindBounce && m.DisposedAction != want {
+						t.Errorf("bounce disposed as %q, want %q", m.DisposedAction, want)
+					}
+				}
+			})
+		}
+	})
+}
+
+// panicStore panics in Record, outside any per-message guard.
+type panicStore struct{ Store }
+
+func (panicStore) Record(context.Context, []storage.Record) ([]storage.Result, error) {
+	panic("store exploded")
+}
+
+func TestPollRecoversFromPanic(t *testing.T) {
+	b := startMem(t, memConfig{})
+	a := b.admin(t)
+	folder := a.fresh("panic")
+	a.append(folder, mail("b1", classify.KindBounce))
+	st := newTestStore(t)
+	p := b.poller(t, "primary", folder, panicStore{st}, nil)
+	_, err := p.PollOnce(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "panic in run: store exploded") {
+		t.Fatalf("PollOnce: %v, want the panic as an error", err)
+	}
+	if errs := st.runErrs(); !strings.Contains(errs["primary"], "store exploded") {
+		t.Errorf("run record: %q, want the panic", errs)
+	}
+	wantSubjects(t, a, folder, "b1") // nothing disposed before a commit
+	// The next run with a working store processes the mail.
+	p = b.poller(t, "primary", folder, st, nil)
+	if sum, err := p.PollOnce(t.Context()); err != nil || sum.Recorded != 1 {
+		t.Errorf("next run: %+v, %v", sum, err)
+	}
+}
