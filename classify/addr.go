@@ -59,10 +59,6 @@ func findAddrs(s string) []addrAt {
 		if strings.Contains(domain, "..") {
 			continue
 		}
-		// Skip the "=" of an encoded word or "mailto:" glue.
-		if k := strings.LastIndexByte(local, '='); k >= 0 && k < len(local)-1 && strings.HasPrefix(strings.ToLower(local), "rfc822") {
-			local = local[k+1:]
-		}
 		start := at - len(local)
 		end := at + 1 + len(domain)
 		out = append(out, addrAt{Addr: local + "@" + domain, Start: start, End: end})
@@ -98,9 +94,6 @@ func cleanAddr(s string) string {
 		return ""
 	}
 	if a := findAddrs(s); len(a) > 0 {
-		if len(a[0].Addr) >= len(s)-2 {
-			return a[0].Addr
-		}
 		return a[0].Addr
 	}
 	return ""

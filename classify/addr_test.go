@@ -61,3 +61,18 @@ func TestCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestFindRemoteMTA(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"<a@b.example>: host mx.b.example[192.0.2.25] said: 550 5.1.1", "mx.b.example"},
+		{"SMTP error from remote mail server after RCPT TO: host MX.Corp.Example [203.0.113.40]: 550", "mx.corp.example"},
+		{"... while talking to mx.example.jp.: >>> RCPT", "mx.example.jp"},
+		{"remote host 192.0.2.1 said: 550", ""},
+		{"Host or domain name not found", ""},
+	}
+	for _, tt := range tests {
+		if got := findRemoteMTA(tt.in); got != tt.want {
+			t.Errorf("findRemoteMTA(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -47,12 +47,27 @@ type sesNotification struct {
 // whether it found one.
 func (c *classifier) amazonSES() bool {
 	text := c.report + c.quoted
-	i := strings.Index(text, `{"notificationType"`)
-	if i < 0 {
+	var js string
+	if i := strings.Index(text, `{"notificationType"`); i >= 0 {
+		js = text[i:]
+	} else if i := strings.Index(text, `\"notificationType\"`); i >= 0 {
+		// the raw SNS envelope: the notification is its "Message" string
+		j := strings.LastIndexByte(text[:i], '{')
+		j = strings.LastIndexByte(text[:max(j, 0)], '{')
+		if j < 0 {
+			return false
+		}
+		var env struct{ Message string }
+		if err := json.NewDecoder(strings.NewReader(strings.ReplaceAll(text[j:], "!\n ", ""))).Decode(&env); err != nil {
+			c.v.Notes = append(c.v.Notes, "amazonses: "+err.Error())
+			return false
+		}
+		js = env.Message
+	} else {
 		return false
 	}
 	// Mail software folds long lines as "!\n "; undo it before decoding.
-	js := strings.ReplaceAll(text[i:], "!\n ", "")
+	js = strings.ReplaceAll(js, "!\n ", "")
 	var n sesNotification
 	if err := json.NewDecoder(strings.NewReader(js)).Decode(&n); err != nil {
 		c.v.Notes = append(c.v.Notes, "amazonses: "+err.Error())
@@ -69,6 +84,9 @@ func (c *classifier) amazonSES() bool {
 	case "bounce":
 		v.ReportingMTA = stripDiagType(n.Bounce.ReportingMTA)
 		for _, r := range n.Bounce.BouncedRecipients {
+			if cleanAddr(r.EmailAddress) == "" {
+				continue
+			}
 			a := normAction(r.Action)
 			if a == "" {
 				a = ActionFailed
@@ -76,8 +94,12 @@ func (c *classifier) amazonSES() bool {
 					a = ActionDelayed
 				}
 			}
-			v.Recipients = append(v.Recipients, Recipient{Address: r.EmailAddress, Action: a,
+			v.Recipients = append(v.Recipients, Recipient{Address: cleanAddr(r.EmailAddress), Action: a,
 				Status: findStatus(r.Status), Diagnostic: stripDiagType(r.DiagnosticCode)})
+		}
+		if len(v.Recipients) == 0 {
+			v.Kind, v.Rule = KindUnknown, "amazonses:no-recipient"
+			return true
 		}
 		c.finish("amazonses", "amazonses")
 	case "complaint":
@@ -87,14 +109,23 @@ func (c *classifier) amazonSES() bool {
 		}
 		v.Kind, v.Rule = complaintKind(v.FeedbackType), "amazonses:complaint"
 		for _, r := range n.Complaint.ComplainedRecipients {
-			v.Recipients = append(v.Recipients, Recipient{Address: r.EmailAddress, Reason: ReasonFeedback, Rule: v.Rule})
+			if a := cleanAddr(r.EmailAddress); a != "" {
+				v.Recipients = append(v.Recipients, Recipient{Address: a, Reason: ReasonFeedback, Rule: v.Rule})
+			}
 		}
 	case "delivery":
 		v.ReportingMTA = n.Delivery.ReportingMTA
 		for _, a := range n.Delivery.Recipients {
+			if a = cleanAddr(a); a == "" {
+				continue
+			}
 			v.Recipients = append(v.Recipients, Recipient{Address: a, Action: ActionDelivered,
 				Status: findStatus(n.Delivery.SMTPResponse), ReplyCode: findReplyCode(n.Delivery.SMTPResponse),
 				Diagnostic: n.Delivery.SMTPResponse})
+		}
+		if len(v.Recipients) == 0 {
+			v.Kind, v.Rule = KindUnknown, "amazonses:no-recipient"
+			return true
 		}
 		c.finish("amazonses", "amazonses")
 	default:

@@ -50,10 +50,10 @@ func complaintKind(feedbackType string) Kind {
 // providerComplaint recognises the complaint notices that big providers
 // send without ARF (a forwarded copy of the mail and a sentence saying a
 // user marked it as spam). It returns the feedback type, or "".
-func providerComplaint(m *message, text string) string {
+func providerComplaint(m *message, lower string) string {
 	subj := strings.ToLower(m.Header.get("Subject"))
 	from := strings.ToLower(m.Header.get("From"))
-	lt := strings.ToLower(text)
+	lt := lower
 	switch {
 	case strings.Contains(from, "complaints@") || strings.Contains(from, "feedbackloop") || strings.Contains(from, "fbl@"):
 		return "abuse"

@@ -2,19 +2,24 @@ package classify
 
 import "strings"
 
-// autoreplySubjects are lower-case subject starts or phrases of vacation
-// and out-of-office replies in several languages.
+// autoreplySubjects are lower-case phrases of vacation and out-of-office
+// subjects in several languages: enough on their own.
 var autoreplySubjects = []string{
-	"auto:", "autoreply", "auto-reply", "auto reply", "automatic reply", "autoresponse", "auto response",
-	"out of office", "out of the office", "out-of-office", "vacation", "on holiday", "on leave",
-	"away from my mail", "away from the office", "i am away", "i'm away",
-	"abwesenheit", "abwesenheitsnotiz", "automatische antwort", "nicht im büro",
-	"absence", "réponse automatique", "reponse automatique", "absent du bureau",
-	"respuesta automática", "respuesta automatica", "fuera de la oficina",
-	"risposta automatica", "fuori sede", "afwezig", "automatisch antwoord",
-	"resposta automática", "automatiskt svar", "frånvaro", "automatisk svar",
-	"自動応答", "自動返信", "不在", "自动回复",
-	"challenge", "please confirm your message", "verify your email", "sender verification",
+	"auto:", "autoreply", "auto-reply", "auto reply", "automatic reply", "autoresponse", "autorespons",
+	"auto response", "out of office", "out of the office", "out-of-office", "away from my mail",
+	"away from the office", "abwesenheitsnotiz", "automatische antwort", "nicht im büro",
+	"réponse automatique", "reponse automatique", "absent du bureau", "respuesta automática",
+	"respuesta automatica", "fuera de la oficina", "risposta automatica", "automatisch antwoord",
+	"resposta automática", "automatiskt svar", "automatisk svar", "自動応答", "自動返信", "自动回复",
+}
+
+// weakAutoreplySubjects name an auto-reply only when the mail also comes
+// from a null sender or with bulk precedence: ordinary mail uses these
+// words too.
+var weakAutoreplySubjects = []string{
+	"vacation", "on holiday", "on leave", "absence", "abwesenheit", "afwezig", "frånvaro", "不在",
+	"away until", "i am away", "i'm away", "challenge", "please confirm your message", "verify your email",
+	"sender verification",
 }
 
 // autoreplyRule returns the rule that marks m as an RFC 3834 or
@@ -37,6 +42,14 @@ func autoreplyRule(m *message) string {
 	for _, s := range autoreplySubjects {
 		if strings.Contains(subj, s) {
 			return "autoreply:subject"
+		}
+	}
+	nullSender := strings.TrimSpace(h.get("Return-Path")) == "<>"
+	if nullSender || prec == "bulk" || prec == "junk" || prec == "list" {
+		for _, s := range weakAutoreplySubjects {
+			if strings.Contains(subj, s) {
+				return "autoreply:subject-null-sender"
+			}
 		}
 	}
 	if prec == "auto_reply" || prec == "auto-reply" {

@@ -8,9 +8,7 @@ package classify
 
 import (
 	"bytes"
-	"net/mail"
 	"strings"
-	"time"
 )
 
 // Message classifies one raw mail. The error is ErrNotMessage for input
@@ -51,21 +49,6 @@ func firstLine(b []byte) []byte {
 	return b
 }
 
-func parseDate(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	// drop a trailing comment ("(JST)") that net/mail may refuse
-	if i := strings.LastIndexByte(s, '('); i > 0 {
-		s = strings.TrimSpace(s[:i])
-	}
-	t, err := mail.ParseDate(s)
-	if err != nil {
-		return time.Time{}
-	}
-	return t.UTC()
-}
-
 // classifier holds the state of one classification.
 type classifier struct {
 	m      *message
@@ -74,6 +57,17 @@ type classifier struct {
 	quoted string // text after the cut marker
 	orig   header
 	depth  int // 1 inside a returned message
+
+	lower string // the first 8 KiB of report, lower case; see lowerReport
+}
+
+// lowerReport returns the start of the report text in lower case, computed
+// once: the phrase checks all read it.
+func (c *classifier) lowerReport() string {
+	if c.lower == "" && c.report != "" {
+		c.lower = strings.ToLower(clip(c.report, 8192))
+	}
+	return c.lower
 }
 
 func (c *classifier) run() {
@@ -104,7 +98,7 @@ func (c *classifier) run() {
 	// Apple Mail's unsubscribe request (RFC 8058 is for the sender's
 	// side; this is the mail the button sends).
 	if strings.EqualFold(m.Header.get("X-Apple-Unsubscribe"), "true") {
-		v.Kind, v.FeedbackType, v.Decoder, v.Rule = KindComplaint, "opt-out", "arf", "complaint:apple-unsubscribe"
+		v.Kind, v.FeedbackType, v.Decoder, v.Rule = KindComplaint, "opt-out", "apple", "complaint:apple-unsubscribe"
 		if a := firstAddr(m.Header.get("From")); a != "" {
 			v.Recipients = []Recipient{{Address: a, Reason: ReasonFeedback, Rule: v.Rule}}
 		}
@@ -156,7 +150,7 @@ func (c *classifier) run() {
 				Action:     normAction(r.Action),
 				Status:     findStatus(r.Status),
 				Diagnostic: stripDiagType(r.Diagnostic),
-				RemoteMTA:  stripDiagType(r.RemoteMTA),
+				RemoteMTA:  cleanHost(stripDiagType(r.RemoteMTA)),
 			}
 			rec.LastAttempt = parseDate(r.LastAttempt)
 			if rec.Action == "" {
@@ -192,12 +186,23 @@ func (c *classifier) run() {
 			v.Recipients = []Recipient{{Address: firstAddr(m.Header.get("From")), Reason: ReasonVacation, Rule: rule}}
 			return
 		}
-		if ft := providerComplaint(m, c.report); ft != "" {
+		if ft := providerComplaint(m, c.lowerReport()); ft != "" {
 			// the type is a guess, so feedback_type stays empty
 			v.Kind, v.Decoder, v.Rule = KindComplaint, "complaint", "complaint:provider:"+ft
+			if c.orig != nil {
+				for _, name := range []string{"X-HmXmrOriginalRecipient", "X-Original-Recipient", "To"} {
+					if a := firstAddr(c.orig.get(name)); a != "" {
+						v.Recipients = []Recipient{{Address: a, Reason: ReasonFeedback, Rule: v.Rule}}
+						break
+					}
+				}
+			}
 			return
 		}
-		if !looksLikeBounceBody(c.report) || len(texts) == 0 && !bounceSender(m.Header.get("From")) {
+		// Bounce words in the text are not enough: ordinary mail talks
+		// about full mailboxes too. The mail must also come from mail
+		// software (a system sender, a null Return-Path, Auto-Submitted).
+		if !looksLikeBounceBody(c.lowerReport()) || !c.machineSent() {
 			v.Kind, v.Decoder, v.Rule = KindNotBounce, "none", "notbounce"
 			return
 		}
@@ -208,7 +213,7 @@ func (c *classifier) run() {
 	v.Decoder = decoder
 	failed := headerAddrs(m.Header.get("X-Failed-Recipients"))
 	action := ActionFailed
-	if delayedText(v.Subject, c.report) {
+	if delayedText(v.Subject, c.lowerReport()) {
 		action = ActionDelayed
 	}
 	if len(failed) > 0 {
@@ -220,7 +225,19 @@ func (c *classifier) run() {
 			v.Recipients = append(v.Recipients, Recipient{Address: a, Action: action, Diagnostic: diag})
 		}
 	} else {
-		for _, t := range texts {
+		// When some addresses come with a reply code or failure words,
+		// those without are ones the prose merely mentions (a help
+		// address, a list's control address, a quoted sender).
+		failing := make([]bool, len(texts))
+		anyFailing := false
+		for i, t := range texts {
+			failing[i] = c.failureText(t.Diagnostic)
+			anyFailing = anyFailing || failing[i]
+		}
+		for i, t := range texts {
+			if anyFailing && !failing[i] {
+				continue
+			}
 			v.Recipients = append(v.Recipients, Recipient{Address: t.Addr, Action: action, Diagnostic: t.Diagnostic})
 		}
 	}
@@ -234,6 +251,10 @@ func (c *classifier) run() {
 			// delivered because of 550 5.1.1 User unknown ... recipients:")
 			if cl := codeLines(c.report); cl != "" {
 				r.Diagnostic += " " + cl
+			} else if !c.failureText(r.Diagnostic) {
+				// or the reason is prose elsewhere ("reject reason:
+				// Mailbox full ... target mail address: ...")
+				r.Diagnostic = c.reportDiagnostic()
 			}
 		}
 	}
@@ -256,6 +277,16 @@ func (c *classifier) run() {
 	c.finish(decoder, "text")
 }
 
+// failureText reports whether a recipient's own prose says it failed: an
+// SMTP reply or status code, or words the reason rules know.
+func (c *classifier) failureText(d string) bool {
+	if hasCode([]string{d}) {
+		return true
+	}
+	r, _ := reasonFor(reasonInput{Diagnostic: d, Action: string(ActionFailed)})
+	return r != ""
+}
+
 // weakDiagnostic reports whether a diagnostic says nothing beyond an
 // address.
 func weakDiagnostic(d string) bool {
@@ -266,17 +297,24 @@ func weakDiagnostic(d string) bool {
 // reportDiagnostic is the whole report text, unfolded and bounded: the
 // diagnostic of a recipient whose own lines say nothing.
 func (c *classifier) reportDiagnostic() string {
-	d := collapseSpace(c.report)
-	if len(d) > 1500 {
-		d = d[:1500]
-	}
-	return d
+	return clip(collapseSpace(c.report), 1500)
 }
 
 // finish completes every recipient (status, reply code, command, reason,
 // hard) and sets the kind from their actions.
 func (c *classifier) finish(decoder, how string) {
 	v := c.v
+	kept := v.Recipients[:0]
+	for _, r := range v.Recipients {
+		if r.Address != "" {
+			kept = append(kept, r)
+		}
+	}
+	v.Recipients = kept
+	if len(v.Recipients) == 0 {
+		v.Kind, v.Rule = KindUnknown, how+":no-recipient"
+		return
+	}
 	for i := range v.Recipients {
 		r := &v.Recipients[i]
 		if r.Action != ActionFailed && r.Action != ActionDelayed {
@@ -294,6 +332,9 @@ func (c *classifier) finish(decoder, how string) {
 			}
 		}
 		r.ReplyCode = findFailReply(r.Diagnostic)
+		if r.RemoteMTA == "" {
+			r.RemoteMTA = findRemoteMTA(r.Diagnostic)
+		}
 		r.Command = findCommand(r.Diagnostic)
 		if r.Command == "" && len(v.Recipients) == 1 {
 			r.Command = findCommand(c.report)
@@ -367,24 +408,6 @@ func (c *classifier) arf(r arfReport) {
 	for _, a := range addrs {
 		v.Recipients = append(v.Recipients, Recipient{Address: a, Reason: ReasonFeedback, Rule: v.Rule})
 	}
-}
-
-// strongBounce reports header evidence that a mail is a bounce: a
-// delivery report content type, X-Failed-Recipients, a mail-system
-// sender or a bounce subject.
-func (c *classifier) strongBounce() bool {
-	h := c.m.Header
-	ct := strings.ToLower(h.get("Content-Type"))
-	if strings.Contains(ct, "delivery-status") || h.has("X-Failed-Recipients") {
-		return true
-	}
-	subj := strings.ToLower(decodeWords(h.get("Subject")))
-	for _, s := range bounceSubjects {
-		if strings.Contains(subj, s) {
-			return true
-		}
-	}
-	return bounceSender(h.get("From")) && looksLikeBounceBody(c.report)
 }
 
 // exclusions are the addresses in bounce prose that are no recipients:

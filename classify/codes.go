@@ -133,3 +133,49 @@ func defaultStatus(r Reason, class byte) string {
 	}
 	return c + ".0.0"
 }
+
+// findRemoteMTA returns the remote host a diagnostic names ("host
+// mx.example.org[192.0.2.1] said", "while talking to mx.example.org.:"),
+// or "".
+func findRemoteMTA(s string) string {
+	for _, marker := range []string{"host ", "while talking to ", "remote host ", "Remote-MTA: dns; "} {
+		from := 0
+		for from < len(s) {
+			i := strings.Index(s[from:], marker)
+			if i < 0 {
+				break
+			}
+			start := from + i + len(marker)
+			from = start
+			end := start
+			for end < len(s) && (isDomainChar(s[end]) && s[end] < 0x80) {
+				end++
+			}
+			name := strings.Trim(s[start:end], ".-")
+			if strings.Count(name, ".") >= 1 && !isDottedNumber(name) && end > start {
+				return strings.ToLower(name)
+			}
+		}
+	}
+	return ""
+}
+
+// isDottedNumber reports whether s is an IPv4 address or a version.
+func isDottedNumber(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) && s[i] != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanHost reduces a Remote-MTA value to the host name or address
+// ("mx.example.jp (TCP|...)" and "[192.0.2.1]" become "mx.example.jp"
+// and "192.0.2.1").
+func cleanHost(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		s = f[0]
+	}
+	return strings.TrimRight(strings.Trim(s, "[]<>()"), ".")
+}

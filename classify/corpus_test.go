@@ -16,20 +16,23 @@ import (
 // the way ../shared/corpus/score measures them. Raise them when the
 // classifier improves; a drop fails TestCorpusRatchet.
 var ratchet = map[string]float64{
-	"detected":       99.7,
-	"recipient":      99.0,
+	"detected":       99.9,
+	"recipient":      99.2,
 	"status":         96.4,
 	"reply code":     96.4,
-	"reason":         93.0,
-	"hard/soft":      97.2,
+	"reason":         93.4,
+	"hard/soft":      97.3,
 	"autoreply kind": 100,
 	"complaint kind": 100,
 	"feedback type":  100,
 }
 
-// maxFalseBounces is the accepted number of corpus mails that are no
-// bounce but are reported as one (see README: one of the reference
-// parser's "not" mails is a real mailbox-full notice).
+// maxFalseBounces is the accepted number of corpus mails labelled "not a
+// bounce" that are reported as one. The one accepted is
+// not/rb-issue-368-bug.eml: it is labelled so because the reference parser
+// did not recognise it, but it is a real notice from postmaster ("reject
+// reason: Mailbox full", "target mail address: ...") and bounced reads it
+// as the mailbox-full bounce it is.
 const maxFalseBounces = 1
 
 // expectedRow is one line of the corpus's expected.jsonl.

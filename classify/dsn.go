@@ -55,6 +55,10 @@ func parseDSN(b []byte) dsnReport {
 		}
 		name = strings.ToLower(strings.TrimSpace(name))
 		value = strings.TrimSpace(value)
+		if len(rep.Recipients) > maxRecipients {
+			rep.Recipients = rep.Recipients[:maxRecipients]
+			break
+		}
 		newRecord := func() {
 			rep.Recipients = append(rep.Recipients, dsnRecipient{})
 			cur = &rep.Recipients[len(rep.Recipients)-1]

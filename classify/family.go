@@ -7,7 +7,7 @@ import "strings"
 // users and reasonFor know them.
 type familyRule struct {
 	family string
-	where  string // "text" (report text), "from", "subject", or a header field name
+	where  string // "text" (report text), "quoted" (its start), "from", "subject", "received" (any), or a field name
 	marker string // lower-case substring; "" = the field exists
 }
 
@@ -24,6 +24,8 @@ var familyRules = []familyRule{
 	{"opensmtpd", "text", "opensmtpd"},
 	{"qmail", "text", "this is the qmail-send program"},
 	{"qmail", "text", "qmail-send"},
+	{"qmail", "received", "invoked for bounce"},
+	{"qmail", "quoted", "below this line is a copy of the message"},
 	{"postfix", "X-Postfix-Queue-Id", ""},
 	{"postfix", "text", "this is the mail system at host"},
 	{"postfix", "text", "the mail system\n"},
@@ -74,10 +76,7 @@ var familyRules = []familyRule{
 
 // family names the MTA or provider family of a bounce, or "".
 func (c *classifier) family() string {
-	lr := strings.ToLower(c.report)
-	if len(lr) > 8192 {
-		lr = lr[:8192]
-	}
+	lr := c.lowerReport()
 	from := strings.ToLower(c.m.Header.get("From"))
 	subj := strings.ToLower(decodeWords(c.m.Header.get("Subject")))
 	for _, f := range familyRules {
@@ -89,6 +88,19 @@ func (c *classifier) family() string {
 			v = from
 		case "subject":
 			v = subj
+		case "quoted":
+			v = strings.ToLower(c.quoted[:min(len(c.quoted), 200)])
+		case "received":
+			v = ""
+			for _, fl := range c.m.Header {
+				if strings.EqualFold(fl.Name, "Received") && strings.Contains(strings.ToLower(fl.Value), f.marker) {
+					v = f.marker
+					break
+				}
+			}
+			if v == "" {
+				continue
+			}
 		default:
 			if !c.m.Header.has(f.where) {
 				continue

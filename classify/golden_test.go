@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,7 @@ func TestFixtureKinds(t *testing.T) {
 		{"autoreply/vacation.eml", KindAutoreply, "", "", ReasonVacation, false, ""},
 		{"autoreply/abwesenheit.eml", KindAutoreply, "", "", ReasonVacation, false, ""},
 		{"notbounce/newsletter-reply.eml", KindNotBounce, "", "", "", false, ""},
+		{"notbounce/human-mentions-bounce-words.eml", KindNotBounce, "", "", "", false, ""},
 		{"delay/postfix-delayed.eml", KindDelay, "quinn@slow.example", "4.4.1", "", false, ""},
 		{"delivered/relayed.eml", KindDelivered, "rita@relay.example", "2.0.0", ReasonDelivered, false, ""},
 		{"broken/no-closing-boundary.eml", KindBounce, "tina@example.net", "5.1.1", ReasonUserUnknown, true, ""},
@@ -99,6 +101,11 @@ func TestFixtureKinds(t *testing.T) {
 		{"broken/mbox-from-line.eml", KindBounce, "victor@mail.example", "5.2.2", ReasonMailboxFull, false, ""},
 		{"broken/cr-line-ends.eml", KindBounce, "wendy@corp.example", "", "", false, ""},
 		{"japanese/iso-2022-jp.eml", KindBounce, "xavier@docomo.example.jp", "", "", false, ""},
+		{"postfix/help-address.eml", KindBounce, "zoe@user.isp.example", "", ReasonUserUnknown, true, ""},
+		{"arf/provider-complaint.eml", KindComplaint, "", "", "", false, ""},
+		{"office365/html-only.eml", KindBounce, "bea@contoso.example", "5.1.10", ReasonUserUnknown, true, ""},
+		{"yahoo/mailbox-not-found.eml", KindBounce, "cleo@yahoo.example", "", ReasonUserUnknown, true, ""},
+		{"gmail/address-not-found.eml", KindBounce, "dan@gmail.example", "", ReasonUserUnknown, true, ""},
 		{"amazonses/bounce-json.eml", KindBounce, "yara@example.org", "5.1.1", ReasonUserUnknown, true, ""},
 	}
 	for _, tt := range tests {
@@ -186,10 +193,6 @@ func FuzzMessage(f *testing.F) {
 	}
 	f.Add([]byte("Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: multipart/mixed; boundary=x\n\n--x\n"))
 	f.Add([]byte("From: a\nContent-Type: text/plain; charset=utf-7\n\n+AGEAYgBj-"))
-	known := map[Kind]bool{}
-	for _, k := range Kinds {
-		known[k] = true
-	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		start := time.Now()
 		v, err := Message(raw)
@@ -202,16 +205,82 @@ func FuzzMessage(f *testing.F) {
 			}
 			return
 		}
-		if !known[v.Kind] {
+		if !v.Kind.Known() {
 			t.Fatalf("Message: unknown kind %q", v.Kind)
 		}
 		for _, r := range v.Recipients {
 			if r.Action == ActionFailed && r.Address == "" {
 				t.Fatalf("Message: failed recipient without address: %+v", r)
 			}
+			if r.Reason != "" && !r.Reason.Known() {
+				t.Fatalf("Message: reason %q outside the vocabulary", r.Reason)
+			}
+			if (r.Action == ActionFailed || r.Action == ActionDelayed) && r.Reason.SenderSide() && r.Hard {
+				t.Fatalf("Message: sender-side reason %q marked hard", r.Reason)
+			}
 		}
 		if _, err := json.Marshal(v); err != nil {
 			t.Fatalf("Message: verdict does not marshal: %v", err)
 		}
 	})
+}
+
+func TestAutoreplyRule(t *testing.T) {
+	tests := []struct {
+		hdr  string
+		want bool
+	}{
+		{"From: a@b.example\nSubject: Vacation offers for March\n", false},
+		{"From: a@b.example\nReturn-Path: <>\nSubject: On vacation\n", true},
+		{"From: a@b.example\nSubject: Out of Office: your mail\n", true},
+		{"From: a@b.example\nAuto-Submitted: auto-replied\nSubject: hi\n", true},
+		{"From: a@b.example\nAuto-Submitted: auto-generated\nSubject: report\n", false},
+		{"From: a@b.example\nX-Autoreply: yes\nSubject: x\n", true},
+	}
+	for _, tt := range tests {
+		m, err := parse([]byte(tt.hdr + "\nbody\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := autoreplyRule(m) != ""; got != tt.want {
+			t.Errorf("autoreplyRule(%q) = %v, want %v", tt.hdr, got, tt.want)
+		}
+	}
+}
+
+// TestMessageConcurrent classifies the fixtures from several goroutines:
+// the package keeps no mutable state, which -race checks.
+func TestMessageConcurrent(t *testing.T) {
+	var mails [][]byte
+	for _, p := range fixtures(t) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mails = append(mails, b)
+	}
+	want := make([]Kind, len(mails))
+	for i, m := range mails {
+		v, _ := Message(m)
+		want[i] = v.Kind
+	}
+	errs := make(chan string, 4*len(mails))
+	done := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i, m := range mails {
+				if v, _ := Message(m); v.Kind != want[i] {
+					errs <- fmt.Sprintf("mail %d: kind %q, want %q", i, v.Kind, want[i])
+				}
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }

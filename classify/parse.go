@@ -20,6 +20,7 @@ const (
 	maxDepth       = 20       // nested multiparts
 	maxParts       = 200      // leaf parts kept
 	maxHeaderLines = 2000     // header fields kept per header
+	maxRecipients  = 1000     // DSN recipient blocks kept
 )
 
 // field is one header field, unfolded.
@@ -34,7 +35,7 @@ type header []field
 // get returns the value of the first field called name, or "".
 func (h header) get(name string) string {
 	for _, f := range h {
-		if strings.EqualFold(f.Name, name) {
+		if len(f.Name) == len(name) && strings.EqualFold(f.Name, name) {
 			return f.Value
 		}
 	}
@@ -44,7 +45,7 @@ func (h header) get(name string) string {
 // has reports whether a field called name exists.
 func (h header) has(name string) bool {
 	for _, f := range h {
-		if strings.EqualFold(f.Name, name) {
+		if len(f.Name) == len(name) && strings.EqualFold(f.Name, name) {
 			return true
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseLimits(t *testing.T) {
@@ -105,4 +106,27 @@ func FuzzParseDSN(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseDate(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Mon, 2 Mar 2026 09:14:02 +0100", "2026-03-02T08:14:02Z"},
+		{"Thu, 29 Apr 2010 23:34:45 +0900 (JST)", "2010-04-29T14:34:45Z"},
+		{"24 Apr 2013 00:00:00 +0900", "2013-04-23T15:00:00Z"},
+		{"Wed,  4 Mar 2026 11:20:29 +0000 (UTC)", "2026-03-04T11:20:29Z"},
+		{"Sat, 14 Mar 2026 15:00 GMT", "2026-03-14T15:00:00Z"},
+		{"Fri, 1 Oct 2010 19:15:24 -0700 (PDT)", "2010-10-02T02:15:24Z"},
+		{"29-04-2017 23:34", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		got := parseDate(tt.in)
+		s := ""
+		if !got.IsZero() {
+			s = got.Format(time.RFC3339)
+		}
+		if s != tt.want {
+			t.Errorf("parseDate(%q) = %q, want %q", tt.in, s, tt.want)
+		}
+	}
 }

@@ -70,6 +70,9 @@ func reasonFor(in reasonInput) (Reason, string) {
 		// delivery program.
 		return ReasonMailerError, "text:" + string(ReasonMailerError)
 	}
+	if r, code := orangeCode(text); r != "" {
+		return r, "code:orange-" + code
+	}
 	if notGoingToTryAgain(text, in.Decoder) {
 		return ReasonExpired, "text:" + string(ReasonExpired)
 	}
@@ -205,7 +208,7 @@ func yieldsToStatus(text, status Reason) bool {
 		}
 	}
 	switch text {
-	case ReasonUserUnknown, ReasonHostUnknown, ReasonExpired, ReasonNetworkError, ReasonSystemError, ReasonNotAccept, ReasonRejected:
+	case ReasonUserUnknown, ReasonHostUnknown, ReasonExpired, ReasonNetworkError, ReasonSystemError, ReasonNotAccept:
 		return true
 	}
 	return false
@@ -410,8 +413,7 @@ type phraseRule struct {
 	// parts are lower-case substrings that must occur in this order.
 	parts []string
 	// notAt lists SMTP commands (first four letters) at which the phrase
-	// means something else, e.g. "user unknown" after MAIL FROM is the
-	// sender's address.
+	// means something else, e.g. "relay access denied" answered to HELO.
 	notAt string
 	// definite phrases mean their reason whatever the command and status
 	// (apart from MAIL FROM, which makes any refusal the sender's).
@@ -595,9 +597,6 @@ func phrases(r Reason, notAt string, list ...string) []phraseRule {
 	return out
 }
 
-// Commands before the message is sent: a content rule cannot fire there.
-const beforeData = "CONN HELO EHLO STAR AUTH MAIL RCPT"
-
 // reasonPhrases are the specific phrases, in priority order: a reason
 // higher in the list wins when a text names two. Sender-side reasons come
 // before the recipient's own, so that "blocked using a DNSBL ... user
@@ -658,19 +657,21 @@ var reasonPhrases = newPhraseTable(concatRules(
 	phrases(ReasonExpired, "",
 		"message expired", "envelope expired", "delivery expired", "delivery time expired"),
 	phrases(ReasonFailedSTARTTLS, "",
-		"does not support tls", "tls required but not supported", "starttls is required", "must issue a starttls"),
+		"does not support tls", "tls required but not supported", "starttls is required", "must issue a starttls",
+		"tls is required"),
 	phrases(ReasonAuthFailure, "",
 		"dmarc policy", "dmarc verification", "dmarc check", "dmarc reject", "fails dmarc", "failed dmarc",
 		"spf check: fail", "spf fail", "spf validation", "its spf record", "it's spf record", "spf settings", "spf) fail",
 		"sender policy framework", "bad spf records", "//spf.pobox.com", "spf) domain authentication",
-		"spf or dkim", "dkim signature", "dkim check", "dkim validation", "failed dkim", "dkim fail",
+		"spf or dkim", "spf: ", "spf check failed", "spf permerror", "spf softfail", "spf hardfail",
+		"failed spf", "spf authentication", "dkim signature", "dkim check", "dkim validation", "failed dkim", "dkim fail",
 		"authentication requirements defined for the sender", "required authentication level",
 		"authentication checks failed", "not pass authentication", "fails to pass authentication", "fails to pass spf", "spf record with a",
 		"does not have authentication information", "sender is unauthenticated", "unauthenticated email",
 		"5322.from address doesn't meet", "is not allowed to send mail.*_401",
 		"is not allowed to send from <*spf record"),
 	phrases(ReasonRequirePTR, "",
-		"ptr record", "ptr-record", "ptr resource record", "reverse dns", "rdns", "ip name lookup failed",
+		"ptr record", "ptr-record", "reverse hostname", "ptr resource record", "reverse dns", "rdns", "ip name lookup failed",
 		"cannot find your hostname", "cannot resolve your address", "unresolvable relay host name",
 		"mismatches client ip", "reverse lookup", "dns lookup failure:*try again later",
 		"unverifyable sending ip", "unverifiable sending ip", "forward dns entry does not point to the sending ip"),
@@ -678,17 +679,20 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"poor email reputation", "poor reputation", "bad reputation", "reputation problem",
 		"low reputation", "sender reputation", "ip reputation", "domain reputation",
 		"temporarily deferred due to unexpected volume or user complaints"),
+	phrases(ReasonSpamDetected, "",
+		"surbl", "uribl", "blacklisted url"), // URI blocklists judge the content, not the client
 	phrases(ReasonBlocked, "",
 		"blocked using", "blacklisted by", "spamhaus", "spamcop", "dnsbl", "rbl", "barracudacentral",
 		"abuseat.org", "sorbs.net", "client host rejected", "client host blocked", "adresse ip source bloquee",
 		"sender ip address rejected", "bad sender ip", "banned sending ip", "dynamic ip", "dynamic/zombied",
-		"open proxy", "your ip", "your network", "not currently accepting mail from your ip", "bad ip profile",
+		"open proxy", "not currently accepting mail from your ip", "bad ip profile",
 		"listed as abusive", "my name was rejected", "helo command rejected", "sc-001", "sc-002", "sc-003",
-		"sc-004", "unfortunately, messages from"),
+		"sc-004", "unfortunately, messages from", "traffic not accepted from this ip",
+		"not authorized to send email directly to our servers", "banned sender"),
 	phrases(ReasonRateLimited, "",
 		"rate limit", "rate-limit", "ratelimit", "rate that prevents additional messages", "frequency limited",
 		"too many connections", "too many concurrent", "too many sessions", "too many smtp sessions",
-		"too many recipients", "too many messages", "too many errors from your ip", "throttl",
+		"too many recipients", "too many *recipients", "too many messages", "too many errors from your ip", "throttl",
 		"please try again slower", "max emails per hour", "trop de connexions", "connection limit",
 		"sending too fast", "exceeded the rate", "numerous attempts to deliver this message"),
 	phrases(ReasonNotCompliantRFC, "",
@@ -706,7 +710,8 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"mail score (*over ", "this message scored * points", "reject, id=", "greylisted*please try again in",
 		"has been temporarily blocked by our filter", "mail rejete. mail rejected.*506"),
 	phrases(ReasonPolicyViolation, "",
-		"local policy violation", "email policy violation", "violates our policy", "denied by policy", "policy reasons", "local policy",
+		"local policy violation", "email policy violation", "anti-spoofing policy",
+		"has a policy that prohibited the mail", "content restrictions", "does not allow external forwarding", "violates our policy", "denied by policy", "policy reasons", "local policy",
 		"organization policy", "organizational settings", "security policies", "closed mailing list",
 		"members-only list", "not subscribed to this group", "illegal attachment",
 		"we do not accept messages containing", "not accepting mail with ", "mass mailer",
@@ -788,7 +793,7 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"content error", "media error"),
 	phrases(ReasonBlocked, "",
 		"blacklisted", "blocklist", "block list", "black list", "blacklist", "spews", "blocked - see",
-		"refused - see", "blocked by", "was blocked", "is blocked", "ip blocked", "your server",
+		"refused - see", "blocked by", "was blocked", "is blocked", "ip blocked", "your ip", "your network", "your server",
 		"your remotehost", "invalid ip for sending mail", "go away", "you are not allowed to connect",
 		"no access from mail server", "host network not allowed", "please use the smtp server of your isp",
 		"confirm this mail server", "not accepting connections", "connection refused by", "connection dropped",
@@ -843,6 +848,62 @@ var reasonVague = newPhraseTable(concatRules(
 	phrases(ReasonRejected, "",
 		"access denied", "address rejected", "rejected", "denied", "refused", "not allowed"),
 ))
+
+// orangeCode reads the error label that Orange and La Poste (France
+// Telecom) append to their replies ("OFR_416", "OFR005_505 [505]",
+// "LPN007_426") and returns the reason its code documents, with the code.
+// Their wording alone is often the same for different causes ("Service
+// refused, please try later").
+func orangeCode(text string) (Reason, string) {
+	for _, label := range []string{"ofr", "lpn"} {
+		i := strings.LastIndex(text, label)
+		if i < 0 || (i > 0 && isLetterOrDigit(text[i-1])) {
+			continue
+		}
+		j := i + len(label)
+		for j < len(text) && (isDigit(text[j]) || text[j] == '_') {
+			j++
+		}
+		tok := text[i+len(label) : j]
+		if len(tok) < 3 || (j < len(text) && isLetterOrDigit(text[j])) {
+			continue
+		}
+		code := tok[len(tok)-3:]
+		if r, ok := orangeCodes[code]; ok && isDigit(code[0]) && isDigit(code[1]) && isDigit(code[2]) {
+			return r, code
+		}
+	}
+	return "", ""
+}
+
+func isLetterOrDigit(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'z' }
+
+// orangeCodes are the codes of Orange's published SMTP error list (the
+// three digits after OFR or LPN) that name one reason.
+var orangeCodes = map[string]Reason{
+	"101": ReasonBlocked,       // IP blocked (DNSBL)
+	"102": ReasonBlocked,       // source IP blocked for spam
+	"103": ReasonBlocked,       // service refused
+	"104": ReasonRateLimited,   // too many connections
+	"305": ReasonSecurityError, // invalid authentication
+	"401": ReasonAuthFailure,   // SPF: not allowed to send
+	"402": ReasonSecurityError, // authentication required
+	"403": ReasonRejected,      // invalid sender
+	"405": ReasonRejected,      // invalid sender
+	"415": ReasonRejected,      // invalid sender
+	"416": ReasonUserUnknown,   // invalid recipient
+	"417": ReasonMailboxFull,   // recipient over quota
+	"420": ReasonSuspend,       // archived recipient
+	"421": ReasonRejected,      // mail from not owned by user
+	"426": ReasonSuspend,       // recipient account blocked
+	"505": ReasonSystemError,   // service refused at end of data
+	"506": ReasonSpamDetected,  // mail rejected
+	"510": ReasonBlocked,       // service refused
+	"514": ReasonEmailTooLarge, // message size limit
+	"517": ReasonAuthFailure,   // DMARC verification failed
+	"630": ReasonPolicyViolation,
+	"999": ReasonBlocked,
+}
 
 // notGoingToTryAgain reports whether text ends as qmail's queue does when
 // it gives up ("I'm not going to try again; this message has been in the

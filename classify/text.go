@@ -2,6 +2,7 @@ package classify
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // maxReportText bounds the human-readable text that is scanned for
@@ -32,17 +33,13 @@ func reportText(m *message) (report, quoted string) {
 	if strings.TrimSpace(text) == "" {
 		text = strings.Join(html, "\n")
 	}
-	if len(text) > maxReportText*4 {
-		text = text[:maxReportText*4]
-	}
+	text = clip(text, maxReportText*4)
 	if i := originalStart(text); i >= 0 {
 		report, quoted = text[:i], text[i:]
 	} else {
 		report = text
 	}
-	if len(report) > maxReportText {
-		report = report[:maxReportText]
-	}
+	report = clip(report, maxReportText)
 	return report, quoted
 }
 
@@ -80,6 +77,7 @@ var cutMarkers = []string{
 	"received message",
 	"the original message headers",
 	"original mail follows",
+	"original mail as follows",
 	"original message header follows",
 	"元のメッセージ",
 	"以下、送信されたメールのヘッダです",
@@ -104,14 +102,15 @@ func originalStart(text string) int {
 		if t != "" && lines > 1 {
 			decorated := strings.HasPrefix(strings.TrimSpace(line), "-") || strings.HasPrefix(strings.TrimSpace(line), "=") ||
 				strings.HasPrefix(strings.TrimSpace(line), "*") || strings.HasPrefix(strings.TrimSpace(line), "_")
-			lt := strings.ToLower(t)
 			for _, mk := range cutMarkers {
-				if strings.HasPrefix(lt, mk) {
-					if (mk == "original message" || mk == "returned message") && !decorated && !strings.HasSuffix(strings.TrimSpace(lt), ":") && lt != mk {
-						continue
-					}
-					if (mk == "original message" || mk == "returned message") && !decorated && lt == mk && !prevBlank {
-						continue
+				if hasPrefixFold(t, mk) {
+					if (mk == "original message" || mk == "returned message") && !decorated {
+						// undecorated, the words must stand alone after a
+						// blank line or end with a colon
+						whole := len(t) == len(mk)
+						if !whole && !strings.HasSuffix(strings.TrimSpace(t), ":") || whole && !prevBlank {
+							continue
+						}
 					}
 					return pos
 				}
@@ -227,9 +226,9 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 		lines = lines[:4000]
 	}
 	type cand struct {
-		addr  string
-		line  int
-		after string
+		addr string
+		line int
+		text string // the whole line the address is on
 	}
 	var cands []cand
 	seen := map[string]int{}
@@ -251,16 +250,19 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 				mentions[key] = append(mentions[key], i)
 				continue
 			}
+			if len(cands) >= maxRecipients {
+				continue
+			}
 			seen[key] = len(cands)
 			addrLine[i] = true
-			cands = append(cands, cand{addr: a.Addr, line: i, after: strings.TrimSpace(line)})
+			cands = append(cands, cand{addr: a.Addr, line: i, text: strings.TrimSpace(line)})
 		}
 	}
 	out := make([]textRecipient, 0, len(cands))
 	for _, c := range cands {
 		var parts []string
-		if c.after != "" {
-			parts = append(parts, c.after)
+		if c.text != "" {
+			parts = append(parts, c.text)
 		}
 		used := map[int]bool{c.line: true}
 		for j := c.line + 1; j < len(lines) && j < c.line+12; j++ {
@@ -284,20 +286,28 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 				used[j] = true
 			}
 		}
-		diag := strings.Join(parts, " ")
-		if len(diag) > 2000 {
-			diag = diag[:2000]
-		}
+		diag := clip(strings.Join(parts, " "), 2000)
 		out = append(out, textRecipient{Addr: c.addr, Diagnostic: diag})
 	}
 	return out
+}
+
+// clip cuts s to at most n bytes without splitting a UTF-8 sequence.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // hasCode reports whether diagnostic lines hold an SMTP reply code or an
 // enhanced status code.
 func hasCode(parts []string) bool {
 	for _, p := range parts {
-		if findStatus(p) != "" || findReplyCode(p) != "" {
+		if findFailStatus(p) != "" || findFailReply(p) != "" {
 			return true
 		}
 	}
@@ -310,7 +320,7 @@ func codeLines(text string) string {
 	var out []string
 	for _, line := range strings.Split(text, "\n") {
 		t := strings.TrimSpace(line)
-		if t != "" && (findStatus(t) != "" || findReplyCode(t) != "") {
+		if t != "" && (findFailStatus(t) != "" || findFailReply(t) != "") {
 			out = append(out, t)
 			if len(out) == 3 {
 				break
@@ -334,14 +344,20 @@ func bareAddr(line string) bool {
 // skipAddrLine reports whether a line is a header or envelope line whose
 // addresses are no recipients.
 func skipAddrLine(line string) bool {
-	t := strings.ToLower(strings.TrimSpace(line))
+	t := strings.TrimSpace(line)
 	for _, p := range []string{"message-id:", "in-reply-to:", "references:", "from:", "reply-to:", "sender:",
-		"return-path:", "x-", "dkim-", "received:", "by ", "envelope-from", "mail from:", "sender address:", "(envelope-from"} {
-		if strings.HasPrefix(t, p) {
+		"return-path:", "x-", "dkim-", "received:", "by ", "envelope-from", "mail from:", "sender address:", "(envelope-from",
+		"to:", "cc:", "original-envelope-id:", "envelope-id:", "original sender:", "list-"} {
+		if hasPrefixFold(t, p) {
 			return true
 		}
 	}
 	return false
+}
+
+// hasPrefixFold is strings.HasPrefix ignoring case, without allocating.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // isMessageID reports whether the address at a looks like a Message-ID in
@@ -354,82 +370,4 @@ func isMessageID(line string, a addrAt) bool {
 	before = strings.TrimRight(strings.ToLower(before), " <")
 	return strings.HasSuffix(before, "message-id:") || strings.HasSuffix(before, "message id") ||
 		strings.HasSuffix(before, "messageid") || strings.HasSuffix(before, " id")
-}
-
-// delayedText reports whether bounce prose says delivery is still being
-// tried rather than given up.
-func delayedText(subject, report string) bool {
-	s := strings.ToLower(subject)
-	if strings.Contains(s, "delayed") || strings.Contains(s, "(delay)") || strings.Contains(s, "warning:") ||
-		strings.Contains(s, "delivery delay") || strings.Contains(s, "still being retried") {
-		return true
-	}
-	r := strings.ToLower(report)
-	if strings.Contains(r, "permanent error") || strings.Contains(r, "permanent fatal") || strings.Contains(r, "given up") ||
-		strings.Contains(r, "could not be delivered") || strings.Contains(r, "couldn't be delivered") {
-		return false
-	}
-	for _, p := range []string{"will continue trying", "will keep trying", "still trying", "not yet been delivered",
-		"will be retried", "will retry", "has been delayed", "is delayed", "delivery is delayed", "continue to attempt",
-		"no action is required on your part", "will try again"} {
-		if strings.Contains(r, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// bounceSubjects are lower-case phrases of bounce subjects.
-var bounceSubjects = []string{
-	"undeliver", "delivery status notification", "failure notice", "returned mail", "mail delivery failed",
-	"undelivered mail", "delivery failure", "delivery failed", "delivery notification", "mail delivery system",
-	"non remis", "non-remis", "nondeliverable", "non-deliverable", "could not send message", "delivery problem",
-	"mail system error", "message delivery has failed", "returned to sender", "rejected:", "unzustellbar",
-	"nicht zustellbar", "delivery report", "delivery has failed", "mail could not be delivered",
-	"message not delivered", "delivery error", "notice of delivery", "delivery final", "bounce", "failed delivery",
-	"error sending", "warning: could not", "delayed mail", "delivery delay", "message delayed",
-	"mail failure", "permanent failure", "error delivering", "delivery notice", "mensagem não entregue",
-	"no se puede entregar", "non recapitabile", "unable to deliver", "returning message to sender",
-	"mail status report", "not delivered", "nondelivery", "non-delivery", "system administrator",
-	"email undeliverable", "message could not be delivered", "returned message", "failed mail",
-	"配信", "エラー", "不達", "unknown user", "user unknown",
-}
-
-// bounceFromLocal are local parts of the senders of bounces.
-func bounceSender(from string) bool {
-	lf := strings.ToLower(from)
-	for _, p := range []string{"mailer-daemon", "postmaster", "mail delivery", "mailer_daemon", "mail-daemon",
-		"maildaemon", "mailerdaemon", "mmdf", "mail administrator", "internet mail delivery", "notes mail router",
-		"bounce", "delivery subsystem", "delivery system", "nobody@", "root@"} {
-		if strings.Contains(lf, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// bounceBody are lower-case phrases of bounce prose.
-var bounceBody = []string{
-	"could not be delivered", "couldn't be delivered", "was not delivered", "delivery has failed",
-	"undeliverable", "permanent error", "permanent fatal", "the following address", "following recipient",
-	"delivery to the following", "user unknown", "unknown user", "no such user", "mailbox unavailable",
-	"this is the qmail-send program", "this is the mail system", "mail delivery software",
-	"could not deliver", "unable to deliver", "delivery failed", "message delivery failed",
-	"returned mail", "not be delivered", "transcript of session", "smtp error", "was undeliverable",
-	"rejected your message", "address rejected", "recipient address rejected", "has been delayed",
-	"delivery status notification", "failed to deliver", "retry timeout exceeded", "host unknown",
-	"mailbox is full", "quota", "could not reach", "did not reach", "not reachable",
-}
-
-func looksLikeBounceBody(report string) bool {
-	r := strings.ToLower(report)
-	if len(r) > 8192 {
-		r = r[:8192]
-	}
-	for _, p := range bounceBody {
-		if strings.Contains(r, p) {
-			return true
-		}
-	}
-	return false
 }

@@ -150,6 +150,11 @@ func (db *DB) reclassifyBatch(ctx context.Context, ids []int64, classifier Class
 			if err != nil {
 				return fmt.Errorf("updating message %d: %w", it.old.ID, err)
 			}
+			// Later deliveries of the same mail carry its kind (for disposal).
+			if _, err := w.exec(`UPDATE messages SET kind = ?, classifier_version = ? WHERE duplicate_of = ?`,
+				string(v.Kind), version, it.old.ID); err != nil {
+				return fmt.Errorf("updating duplicates of message %d: %w", it.old.ID, err)
+			}
 			if !it.changed {
 				st.Unchanged++
 				continue
@@ -282,6 +287,10 @@ func (w *writer) rebuild(addr string) (before, after string, err error) {
 		if hit == nil && (e.policy == string(ActionSuppress) || score >= w.db.policy.SoftThreshold) {
 			hit, hitScore = e, score
 		}
+	}
+	if hit != nil {
+		score = hitScore // as Record does: the score stays as it was at the suppression
+		scoreAt = hit.at
 	}
 	if _, err := w.exec(`UPDATE recipients SET score = ?, score_at = ? WHERE address = ?`, score, nullTime(scoreAt), addr); err != nil {
 		return "", "", err

@@ -38,6 +38,8 @@ func TestReclassify(t *testing.T) {
 	}
 	// One mail without archive: skipped, so reclassify cannot read it.
 	recs = append(recs, Record{Source: imapSource(99), Size: 1 << 30, Skipped: "too large"})
+	// A second delivery of "missed": its kind follows the first one's.
+	recs = append(recs, Record{Source: imapSource(100), Raw: mails["missed"], Verdict: old["missed"], ReceivedAt: t0})
 	mustRecord(t, db, recs...)
 	if err := db.Unsuppress(ctx, "kept@example.com", "a person says it works"); err != nil {
 		t.Fatal(err)
@@ -100,8 +102,11 @@ func TestReclassify(t *testing.T) {
 	if r := h.Recipient; r.State != StateSuppressed || !r.Manual || r.Reason != "manual" {
 		t.Errorf("kept@ (manual) after reclassify: %+v", r)
 	}
-	if c := mustCounts(t, db); c.Suppressed != 3 || c.Alerts != 1 || c.Messages != 6 {
+	if c := mustCounts(t, db); c.Suppressed != 3 || c.Alerts != 1 || c.Messages != 6 || c.Duplicates != 1 {
 		t.Errorf("after: %+v", c)
+	}
+	if p, _ := db.Pending(ctx, "primary", "INBOX", 7); p[len(p)-1].UID != 100 || p[len(p)-1].Kind != classify.KindBounce {
+		t.Errorf("the duplicate delivery after reclassify: %+v, want kind bounce", p[len(p)-1])
 	}
 	var versions []string
 	rows, _ := db.sql.QueryContext(ctx, `SELECT classifier_version FROM messages ORDER BY id`)
@@ -111,7 +116,7 @@ func TestReclassify(t *testing.T) {
 		versions = append(versions, v)
 	}
 	rows.Close()
-	if !slices.Equal(versions, []string{"2", "2", "2", "2", classify.Version, classify.Version}) {
+	if !slices.Equal(versions, []string{"2", "2", "2", "2", classify.Version, classify.Version, "2"}) {
 		t.Errorf("versions = %v", versions)
 	}
 	checkRollups(t, db)
@@ -161,9 +166,18 @@ func TestArchivePrune(t *testing.T) {
 	if c := mustCounts(t, db); c.Archived != 1 || c.Messages != 2 || c.Outcomes != 2 {
 		t.Errorf("after prune: %+v", c)
 	}
+	clk.Add(5 * 24 * time.Hour) // b's archive is 11 days old: a finished run prunes it
+	id, _ := db.StartRun(ctx, "primary", clk.Now())
+	if err := db.FinishRun(ctx, id, clk.Now(), RunStats{}); err != nil {
+		t.Fatal(err)
+	}
+	if c := mustCounts(t, db); c.Archived != 0 {
+		t.Errorf("after a run: %+v", c)
+	}
+	mustRecord(t, db, Record{Source: imapSource(3), Raw: bounceMail(3, "\n"), Verdict: hardBounce("c@example.com")})
 	db.Close()
 	// Open prunes too.
-	clk.Add(5 * 24 * time.Hour)
+	clk.Add(11 * 24 * time.Hour)
 	db, err := Open(ctx, path, Options{Now: clk.Now, Archive: true, ArchiveDays: 10})
 	if err != nil {
 		t.Fatal(err)

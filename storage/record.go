@@ -285,7 +285,7 @@ const (
 		delivered_to, reporting_mta, arrival_date, decoder, rule, notes, orig_message_id, orig_from, orig_to,
 		orig_subject, orig_date, orig_headers, classifier_version)
 		VALUES (?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?)`
-	qInsertNew     = qInsertMsg + ` ON CONFLICT DO NOTHING RETURNING id`
+	qInsertNew     = qInsertMsg + ` ON CONFLICT DO NOTHING`
 	qInsertOutcome = `INSERT INTO outcomes(message_id, at, kind, feedback_type, address, domain, action, status,
 		reply_code, reason, hard, diagnostic, remote_mta, command, last_attempt, rule, orig_message_id, orig_headers, policy)
 		VALUES (?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?,?,?)`
@@ -310,12 +310,20 @@ func (w *writer) record(r *Record, p *prepared) (Result, error) {
 	// The common case, a new mail, is one statement: the unique indexes on
 	// the source key and on the digest of first deliveries refuse a mail
 	// already stored, and only then is it looked up.
-	row, err := w.queryRow(qInsertNew, insertArgs(nil, p.kind)...)
+	res, err := w.exec(qInsertNew, insertArgs(nil, p.kind)...)
+	if err != nil {
+		return Result{}, fmt.Errorf("inserting message: %w", err)
+	}
+	n, err := res.RowsAffected()
 	if err != nil {
 		return Result{}, err
 	}
 	var id int64
-	err = row.Scan(&id)
+	if n == 1 {
+		id, err = res.LastInsertId()
+	} else {
+		err = sql.ErrNoRows
+	}
 	var dupOf any
 	storedKind := p.kind
 	switch {
@@ -430,7 +438,7 @@ func (w *writer) outcomes(msgID int64, at time.Time, v *classify.Verdict, origHe
 		if o.addr == "" || o.action == ActionAlert {
 			continue // an alert never touches the recipient
 		}
-		st, err := w.count(o.addr, o.domain, v.Kind, o.rc, at)
+		st, err := w.count(o.addr, o.domain, v.Kind, o.rc, at, o.action == ActionSuppress || o.action == ActionScore)
 		if err != nil {
 			return nil, err
 		}
@@ -502,7 +510,9 @@ func kindColumn(k classify.Kind) string {
 
 // count creates the recipient row when missing, counts the outcome and
 // returns the recipient's state.
-func (w *writer) count(addr, domain string, k classify.Kind, rc *classify.Recipient, at time.Time) (recipientState, error) {
+// Only when needState does it read the state back (RETURNING makes the
+// statement a query, which costs more in database/sql).
+func (w *writer) count(addr, domain string, k classify.Kind, rc *classify.Recipient, at time.Time, needState bool) (recipientState, error) {
 	var bounceAt any
 	if k == classify.KindBounce && (rc.Action == classify.ActionFailed || rc.Action == "") {
 		bounceAt = fmtTime(at)
@@ -517,9 +527,14 @@ func (w *writer) count(addr, domain string, k classify.Kind, rc *classify.Recipi
 		ON CONFLICT(address) DO UPDATE SET ` + setCol + `
 			first_bounce = CASE WHEN ?3 IS NOT NULL AND (first_bounce IS NULL OR ?3 < first_bounce) THEN ?3 ELSE first_bounce END,
 			last_bounce = CASE WHEN ?3 IS NOT NULL AND (last_bounce IS NULL OR ?3 > last_bounce) THEN ?3 ELSE last_bounce END,
-			updated_at = ?4
-		RETURNING state, manual, since`
-	row, err := w.queryRow(q, addr, domain, bounceAt, fmtTime(w.now))
+			updated_at = ?4`
+	if !needState {
+		if _, err := w.exec(q, addr, domain, bounceAt, fmtTime(w.now)); err != nil {
+			return recipientState{}, fmt.Errorf("counting recipient %s: %w", addr, err)
+		}
+		return recipientState{}, nil
+	}
+	row, err := w.queryRow(q+` RETURNING state, manual, since`, addr, domain, bounceAt, fmtTime(w.now))
 	if err != nil {
 		return recipientState{}, err
 	}
@@ -561,7 +576,7 @@ func (w *writer) state(addr string) (recipientState, error) {
 	return st, nil
 }
 
-const qSoftEvents = `SELECT at FROM outcomes WHERE address = ? AND at > ? AND at <= ? AND policy = 'score'`
+const qSoftEvents = `SELECT at FROM outcomes WHERE address = ? AND policy = 'score' AND at > ? AND at <= ?`
 
 // softEvents lists the times of the soft (scoring) outcomes of addr inside
 // the policy's window before at.
@@ -599,11 +614,11 @@ type queryer interface {
 // count, and only evidence newer than it (a hard failure, a complaint, a
 // new soft score over the threshold) suppresses the address again.
 func (w *writer) apply(addr string, st recipientState, action PolicyAction, reason string, msgID int64, at time.Time) (bool, error) {
-	if action != ActionSuppress && action != ActionScore {
-		return false, nil
+	if action != ActionSuppress && action != ActionScore || st.state == StateSuppressed {
+		return false, nil // nothing to decide; the score stays as it was at the suppression
 	}
 	var freshStart time.Time
-	if st.manual && st.state == StateActive {
+	if st.manual {
 		freshStart = st.since
 		if at.Before(freshStart) {
 			return false, nil // older than the person's decision
@@ -632,9 +647,6 @@ func (w *writer) apply(addr string, st recipientState, action PolicyAction, reas
 		if score < w.db.policy.SoftThreshold {
 			return false, nil
 		}
-	}
-	if st.state == StateSuppressed {
-		return false, nil
 	}
 	note := ""
 	if action == ActionScore {

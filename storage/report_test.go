@@ -170,3 +170,34 @@ func TestParseTime(t *testing.T) {
 		}
 	}
 }
+
+// TestViews reads every documented view, and the campaign query of the
+// README.
+func TestViews(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t, Options{})
+	v := hardBounce("a@one.example")
+	v.Original.Headers = map[string]string{"X-Campaign-Id": "spring-26"}
+	mustRecord(t, db,
+		Record{Source: imapSource(1), Raw: bounceMail(1, "\n"), Verdict: v},
+		Record{Source: imapSource(2), Raw: bounceMail(2, "\n"), Verdict: softBounce("b@two.example", classify.ReasonBlocked)},
+		Record{Source: imapSource(3), Raw: bounceMail(1, "\r\n"), Verdict: v},
+	)
+	for _, q := range []struct {
+		query string
+		want  string
+	}{
+		{`SELECT address || ' ' || reason || ' ' || set_by FROM suppression_list`, "a@one.example userunknown policy"},
+		{`SELECT kind || ' ' || messages || ' ' || duplicates FROM daily_summary`, "bounce 2 1"},
+		{`SELECT reason || ' ' || policy || ' ' || outcomes FROM daily_outcomes ORDER BY reason`, "blocked alert 1"},
+		{`SELECT domain || ' ' || failed FROM daily_domains ORDER BY domain`, "one.example 1"},
+		{`SELECT reason || ' ' || domain || ' ' || alerts FROM sender_alerts`, "blocked two.example 1"},
+		{`SELECT address FROM outcomes WHERE orig_headers LIKE '%"X-Campaign-Id":"spring-26"%'`, "a@one.example"},
+		{`SELECT address FROM outcomes WHERE json_extract(orig_headers, '$."X-Campaign-Id"') = 'spring-26'`, "a@one.example"},
+	} {
+		var got string
+		if err := db.sql.QueryRowContext(ctx, q.query).Scan(&got); err != nil || got != q.want {
+			t.Errorf("%s = %q, %v; want %q", q.query, got, err, q.want)
+		}
+	}
+}

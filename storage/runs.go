@@ -48,7 +48,8 @@ func (db *DB) StartRun(ctx context.Context, account string, at time.Time) (int64
 	return id, nil
 }
 
-// FinishRun records the end and the counts of a run.
+// FinishRun records the end and the counts of a run, then prunes the
+// archive to its retention.
 func (db *DB) FinishRun(ctx context.Context, runID int64, at time.Time, st RunStats) error {
 	byKind := ""
 	if len(st.ByKind) > 0 {
@@ -72,6 +73,11 @@ func (db *DB) FinishRun(ctx context.Context, runID int64, at time.Time, st RunSt
 	})
 	if err != nil {
 		return fmt.Errorf("finishing run %d: %w", runID, err)
+	}
+	// A daemon runs for months: the archive's retention is kept after
+	// every run, not only at Open.
+	if _, err := db.PruneArchive(ctx); err != nil {
+		db.log.Warn("pruning the archive after a run", "run_id", runID, "err", err)
 	}
 	return nil
 }

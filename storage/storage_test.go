@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -374,6 +375,34 @@ func TestReadOnly(t *testing.T) {
 	}
 }
 
+// TestReadOnlyFile opens a file the process may not write (as any user but
+// root, who may write anything).
+func TestReadOnlyFile(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root writes read-only files; TestReadOnly covers the read-only mode")
+	}
+	ctx := context.Background()
+	db, path := openTest(t, Options{})
+	mustRecord(t, db, Record{Source: imapSource(1), Raw: bounceMail(1, "\n"), Verdict: hardBounce("a@example.com")})
+	db.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		os.Chmod(p, 0o444)
+	}
+	defer os.Chmod(path, 0o644)
+	db, err := Open(ctx, path, Options{})
+	if err != nil {
+		if !strings.Contains(err.Error(), "readonly") && !strings.Contains(err.Error(), "read-only") && !strings.Contains(err.Error(), "unable to open") {
+			t.Errorf("Open of a read-only file = %v, want a clear read-only error", err)
+		}
+		return
+	}
+	defer db.Close()
+	_, err = db.Record(ctx, []Record{{Source: imapSource(2), Raw: bounceMail(2, "\n"), Verdict: hardBounce("b@example.com")}})
+	if err == nil || !strings.Contains(err.Error(), "readonly") {
+		t.Errorf("Record on a read-only file = %v, want a readonly error", err)
+	}
+}
+
 func TestRecordLockedFile(t *testing.T) {
 	ctx := context.Background()
 	db, path := openTest(t, Options{})
@@ -423,6 +452,10 @@ func TestCursorsAndPending(t *testing.T) {
 	)
 	if res[2].Kind != classify.KindUnknown || res[2].Duplicate {
 		t.Errorf("skipped mail: %+v, want kind unknown", res[2])
+	}
+	if m, err := db.Message(ctx, res[2].MessageID); err != nil || m.Skipped != "too large: 31457280 bytes" || m.Size != 31457280 ||
+		m.Digest != strings.Repeat("ab", 32) || m.Archived || len(m.Verdict.Recipients) != 0 {
+		t.Errorf("skipped mail stored as %+v, %v", m, err)
 	}
 	if c, _ := db.Cursor(ctx, "primary", "INBOX"); c != (Cursor{UIDValidity: 7, LastUID: 8}) {
 		t.Errorf("Cursor = %+v, want {7 8}", c)

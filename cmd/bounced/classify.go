@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -70,7 +71,7 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 			if m.Index > 1 {
 				name = fmt.Sprintf("%s#%d", m.Source, m.Index)
 			}
-			onErr(name, err)
+			onErr(name, errors.New(strings.TrimPrefix(err.Error(), "classify: ")))
 			return nil
 		}
 		if *format == "jsonl" {

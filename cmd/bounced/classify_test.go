@@ -17,9 +17,10 @@ func TestClassifyJSONL(t *testing.T) {
 	if err != nil {
 		t.Fatalf("classify: %v (stderr %q)", err, errb.String())
 	}
+	emls, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("classify printed %d lines, want 2:\n%s", len(lines), out.String())
+	if len(lines) != len(emls) || len(emls) == 0 {
+		t.Fatalf("classify printed %d lines for %d mails:\n%s", len(lines), len(emls), out.String())
 	}
 	for _, l := range lines {
 		var o struct {

@@ -51,6 +51,7 @@ CREATE UNIQUE INDEX messages_file ON messages(path, idx) WHERE uid = 0 AND path 
 CREATE UNIQUE INDEX messages_digest ON messages(digest) WHERE duplicate_of IS NULL AND digest IS NOT NULL;
 CREATE INDEX messages_at ON messages(at);
 CREATE INDEX messages_pending ON messages(account, folder, uidvalidity) WHERE uid > 0 AND disposed_at IS NULL;
+CREATE INDEX messages_duplicate_of ON messages(duplicate_of) WHERE duplicate_of IS NOT NULL;
 
 -- One row per recipient reported by a message, with every field of the
 -- verdict's recipient, the returned original's Message-ID and X- headers
@@ -78,7 +79,7 @@ CREATE TABLE outcomes (
 	policy          TEXT    NOT NULL DEFAULT ''  -- suppress | score | alert | ignore
 );
 CREATE INDEX outcomes_message ON outcomes(message_id);
-CREATE INDEX outcomes_address ON outcomes(address, at);
+CREATE INDEX outcomes_address ON outcomes(address, policy, at);  -- history, and soft events for the score
 CREATE INDEX outcomes_orig_message_id ON outcomes(orig_message_id) WHERE orig_message_id <> '';
 
 -- One row per address: its state and what is known of it.
