@@ -186,10 +186,11 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 	// Two stages: a producer fetches and classifies batch k+1 while this
 	// goroutine commits and disposes of batch k. Only commands by UID are
 	// in flight together, so EXPUNGE responses from a MOVE cannot confuse
-	// the FETCH. At most one fetched batch waits, so memory stays bounded.
+	// the FETCH. The hand-over is unbuffered: at most two batches (one
+	// being committed, one fetched and waiting) are in memory.
 	// After cancellation the producer takes no new batch; what it already
 	// fetched is committed and disposed.
-	ready := make(chan fetchedBatch, 1)
+	ready := make(chan fetchedBatch)
 	quit := make(chan struct{})
 	defer close(quit)
 	go func() {

@@ -133,7 +133,7 @@ type Options struct {
 
 	Folder         string        // default INBOX
 	Batch          int           // mails per fetch and commit; default 200
-	BatchBytes     int64         // raw bytes per batch at most; default 32 MiB
+	BatchBytes     int64         // raw bytes per batch at most; default 16 MiB (two batches are in memory at most)
 	MaxMessageSize int64         // larger mail is skipped unread; default 10 MiB
 	DisposeBatch   int           // committed mails moved (flagged, deleted) per command at most; default 5000
 	Timeout        time.Duration // per network step; default 60s
@@ -221,7 +221,7 @@ func New(opts Options) (*Poller, error) {
 		o.Batch = 200
 	}
 	if o.BatchBytes <= 0 {
-		o.BatchBytes = 32 << 20
+		o.BatchBytes = 16 << 20
 	}
 	if o.MaxMessageSize <= 0 {
 		o.MaxMessageSize = 10 << 20

@@ -615,3 +615,23 @@ func TestPollRecoversFromPanic(t *testing.T) {
 		t.Errorf("next run: %+v, %v", sum, err)
 	}
 }
+
+func TestCutBatches(t *testing.T) {
+	p := &Poller{o: Options{Batch: 3, BatchBytes: 100, MaxMessageSize: 80}}
+	infos := []msgInfo{{1, 10}, {2, 10}, {3, 10}, {4, 10}, {5, 60}, {6, 50}, {7, 500}, {8, 70}}
+	var got [][]uint32
+	for len(infos) > 0 {
+		var b []msgInfo
+		b, infos = p.cut(infos)
+		var uids []uint32
+		for _, mi := range b {
+			uids = append(uids, mi.UID)
+		}
+		got = append(got, uids)
+	}
+	// 3 per batch; 60+50 > 100 bytes; a skipped (too large) mail weighs nothing.
+	want := [][]uint32{{1, 2, 3}, {4, 5}, {6, 7}, {8}}
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("batches %v, want %v", got, want)
+	}
+}
