@@ -26,7 +26,7 @@ type dbFlags struct {
 func addDBFlags(fs *flag.FlagSet) *dbFlags {
 	return &dbFlags{
 		fs:     fs,
-		db:     fs.String("db", configs.Default().DB, "database `PATH` (default: the config's db, else bounced.db)"),
+		db:     fs.String("db", "", "database `PATH` (default: the config's db, else bounced.db)"),
 		config: fs.String("config", "", "config `FILE`: database path, policy and archive settings"),
 	}
 }

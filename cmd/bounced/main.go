@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -124,7 +125,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		for _, c := range cmds {
 			if c.name == args[1] {
-				printHelp(stdout, c)
+				printHelp(stdout, c, commandFlags(ctx, e, c))
 				return nil
 			}
 		}
@@ -132,7 +133,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	for _, c := range cmds {
 		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
+			err := c.run(ctx, e, args[1:])
+			var hr helpRequest
+			if errors.As(err, &hr) {
+				printHelp(stdout, c, hr.flags)
+				return nil
+			}
+			return err
 		}
 	}
 	printUsage(stderr, cmds)
@@ -147,9 +154,23 @@ func printUsage(w io.Writer, cmds []command) {
 	fmt.Fprintf(w, "\nRun 'bounced help COMMAND' for a command's flags.\nExit status: 0 ok, 1 runtime failure, 2 usage or config error.\n")
 }
 
-func printHelp(w io.Writer, c command) {
-	fmt.Fprintf(w, "Usage: bounced %s %s\n\n%s\n", c.name, c.args, c.summary)
+// commandFlags returns the flag list of a command: every command parses
+// its flags before doing anything, so asking it for -h has no effect
+// besides the helpRequest.
+func commandFlags(ctx context.Context, e *env, c command) string {
+	var hr helpRequest
+	if err := c.run(ctx, e, []string{"-h"}); errors.As(err, &hr) {
+		return hr.flags
+	}
+	return ""
+}
+
+func printHelp(w io.Writer, c command, flags string) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", strings.TrimSpace("bounced "+c.name+" "+c.args), c.summary)
 	if c.help != "" {
 		fmt.Fprintf(w, "\n%s\n", c.help)
+	}
+	if flags != "" {
+		fmt.Fprintf(w, "\nFlags:\n%s", flags)
 	}
 }

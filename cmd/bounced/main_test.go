@@ -26,6 +26,11 @@ func TestHelpAndVersion(t *testing.T) {
 		{[]string{"--help"}, 0, "Commands:", ""},
 		{[]string{"help"}, 0, "check-config", ""},
 		{[]string{"help", "classify"}, 0, "Usage: bounced classify", ""},
+		{[]string{"help", "classify"}, 0, "-format string", ""},
+		{[]string{"classify", "--help"}, 0, "Usage: bounced classify", ""},
+		{[]string{"report", "-h"}, 0, "-since DURATION", ""},
+		{[]string{"poll", "--config", "x.toml", "-help"}, 0, "-dry-run", ""},
+		{[]string{"help", "version"}, 0, "Usage: bounced version\n", ""},
 		{[]string{"help", "nope"}, 2, "", `unknown command "nope"`},
 		{[]string{"version"}, 0, "bounced ", ""},
 		{[]string{"--version"}, 0, "bounced ", ""},
@@ -52,6 +57,23 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		out, _, code := runCmd(t, "", "help", c.name)
 		if code != 0 || !strings.Contains(out, "Usage: bounced "+c.name) {
 			t.Errorf("help %s: exit %d, out %q", c.name, code, out)
+		}
+		// Every flag named in the synopsis is listed under Flags.
+		for _, f := range strings.Fields(c.args) {
+			name, ok := strings.CutPrefix(strings.Trim(f, "[]|"), "--")
+			if !ok {
+				continue
+			}
+			if !strings.Contains(out, "\n  -"+name+" ") && !strings.Contains(out, "\n  -"+name+"\n") {
+				t.Errorf("help %s: flag --%s of the synopsis is not listed:\n%s", c.name, name, out)
+			}
+		}
+		if c.name == "version" {
+			continue
+		}
+		dashOut, errOut, code := runCmd(t, "", c.name, "--help")
+		if code != 0 || dashOut != out || errOut != "" {
+			t.Errorf("%s --help: exit %d, stderr %q; stdout differs from 'help %s': %v", c.name, code, errOut, c.name, dashOut != out)
 		}
 		if c.summary == "" {
 			t.Errorf("command %s has no summary", c.name)
