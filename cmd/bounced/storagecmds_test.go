@@ -161,6 +161,7 @@ func TestStorageCommandErrors(t *testing.T) {
 		{"report", "--db", missing},
 		{"suppressions", "--db", missing},
 		{"recipient", "a@example.com", "--db", missing},
+		{"reclassify", "--db", missing},
 	} {
 		if _, errOut, code := runCmd(t, "", args...); code != 1 || !strings.Contains(errOut, "does not exist") {
 			t.Errorf("%v: exit %d %q", args, code, errOut)
