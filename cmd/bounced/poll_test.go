@@ -54,7 +54,19 @@ schedule = "@every 1m"
 func TestPollCommand(t *testing.T) {
 	cfg, dbPath, srv := imapConfig(t, sampleMails(), "")
 
-	out, errOut, code := runCmd(t, "", "poll", "--config", cfg, "--dry-run")
+	// Before the first run: no database, the whole folder is backlog, and
+	// status creates nothing.
+	out, errOut, code := runCmd(t, "", "status", "--config", cfg)
+	for _, want := range []string{"last run:  never", "backlog:   3 not processed yet"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("status before the first run: exit %d, want %q in\n%s%s", code, want, out, errOut)
+		}
+	}
+	if _, err := os.Stat(dbPath); !os.IsNotExist(err) {
+		t.Errorf("status created the database (stat: %v)", err)
+	}
+
+	out, errOut, code = runCmd(t, "", "poll", "--config", cfg, "--dry-run")
 	if code != 0 || strings.Count(out, "  uid ") != 3 || !strings.Contains(out, "would record 3 mails") {
 		t.Errorf("poll --dry-run: exit %d\n%s%s", code, out, errOut)
 	}
