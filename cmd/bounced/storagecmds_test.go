@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bounced/bounced/configs"
+	"github.com/bounced/bounced/storage"
 )
 
 // dsn is a small RFC 3464 bounce written for these tests.
@@ -212,5 +215,26 @@ func TestImportConfigPolicy(t *testing.T) {
 	}
 	if _, errOut, code := runCmd(t, "", "report", "--config", filepath.Join(dir, "nope.toml")); code != 2 {
 		t.Errorf("missing config: exit %d %q", code, errOut)
+	}
+}
+
+// TestExampleConfigPolicyIsDefault: the example config says its policy
+// numbers are the defaults; a user who copies it must get the documented
+// policy.
+func TestExampleConfigPolicyIsDefault(t *testing.T) {
+	c, err := configs.Parse(configs.Example())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := storagePolicy(c.Policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := storage.DefaultPolicy()
+	if got.SoftThreshold != want.SoftThreshold || got.SoftWindow != want.SoftWindow ||
+		got.SoftHalfLife != want.SoftHalfLife || got.QuietReset != want.QuietReset {
+		t.Errorf("example policy = threshold %v, window %v, half-life %v, quiet reset %v; defaults are %v, %v, %v, %v",
+			got.SoftThreshold, got.SoftWindow, got.SoftHalfLife, got.QuietReset,
+			want.SoftThreshold, want.SoftWindow, want.SoftHalfLife, want.QuietReset)
 	}
 }
