@@ -184,9 +184,27 @@ func Load(path string) (Config, error) {
 	}
 	c, err := Parse(data)
 	if err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", path, err)
+		// Each problem names the file, not only the first line of them.
+		var errs []error
+		for _, e := range flatten(err) {
+			errs = append(errs, fmt.Errorf("%s: %w", path, e))
+		}
+		return Config{}, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// flatten lists the problems inside joined errors, one per element.
+func flatten(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, flatten(e)...)
+	}
+	return out
 }
 
 // Parse decodes, defaults and validates a config.
@@ -207,7 +225,7 @@ func Parse(data []byte) (Config, error) {
 	}
 	c.applyDefaults()
 	if err := c.Validate(); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, flatten(err)...)
 	}
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)

@@ -109,6 +109,18 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "bad.toml") {
 		t.Errorf("Load(syntax error) = %v, want an error naming the file", err)
 	}
+	// Every problem is one line that names the file.
+	os.WriteFile(p, []byte("colour = 1\n[[mailbox]]\nname = \"m\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\nbatch = -1\nschedule = \"x\"\n"), 0o600)
+	_, err := Load(p)
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok || len(j.Unwrap()) != 3 {
+		t.Fatalf("Load(3 problems) = %v, want 3 joined errors", err)
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if !strings.HasPrefix(line, p+": ") {
+			t.Errorf("Load: problem %q does not name the file %s", line, p)
+		}
+	}
 }
 
 func TestSecret(t *testing.T) {

@@ -44,7 +44,7 @@ Exit status 1 if a mailbox failed. --offline stops after the config.`,
 				}
 				fmt.Fprintf(e.stdout, "%s: %d problem(s):\n", *cfgPath, len(problems))
 				for _, p := range problems {
-					fmt.Fprintf(e.stdout, "  - %s\n", p)
+					fmt.Fprintf(e.stdout, "  - %s\n", strings.TrimPrefix(p, *cfgPath+": "))
 				}
 				return usageError{errors.New("check-config: the config has problems")}
 			}
