@@ -143,6 +143,7 @@ type Options struct {
 	Actions map[classify.Kind]Action
 
 	Schedule   string        // robfig/cron spec for Run; default "@every 5m"
+	RunAtStart bool          // Run polls once at once, then follows Schedule (a first run, or one overdue)
 	BackoffMin time.Duration // first wait after a connection or login failure; default 1m
 	BackoffMax time.Duration // longest wait; default 1h
 

@@ -635,3 +635,40 @@ func TestCutBatches(t *testing.T) {
 		t.Errorf("batches %v, want %v", got, want)
 	}
 }
+
+// TestRunAtStart: with RunAtStart the first run does not wait for the
+// schedule (a daemon started for the first time, or after a long stop,
+// shows at once that it works); then the schedule rules.
+func TestRunAtStart(t *testing.T) {
+	b := startMem(t, memConfig{})
+	a := b.admin(t)
+	folder := a.fresh("atstart")
+	a.append(folder, mail("s1", classify.KindBounce))
+	st := newTestStore(t)
+	st.finished = make(chan int64, 2)
+	clock := newFakeClock()
+	p := b.poller(t, "primary", folder, st, func(o *Options) {
+		o.Schedule = "@every 1m"
+		o.RunAtStart = true
+		o.Clock = clock
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- p.Run(ctx) }()
+	select {
+	case <-st.finished:
+	case ft := <-clock.timers:
+		cancel()
+		<-done
+		t.Fatalf("Run waited %v for the schedule before its first run", ft.d)
+	}
+	ft := <-clock.timers
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if ft.d != time.Minute {
+		t.Errorf("wait after the first run = %v, want the schedule's 1m", ft.d)
+	}
+	wantSubjects(t, a, folder+"/Processed", "s1")
+}

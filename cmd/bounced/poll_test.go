@@ -9,6 +9,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/bounced/bounced/configs"
+	"github.com/bounced/bounced/storage"
 )
 
 // sampleMails are three plain mails of our own; whatever the classifier
@@ -181,4 +185,59 @@ func TestDemoCommand(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "run the demo from the repository root") {
 		t.Errorf("demo without sample mails: exit %d, %s", code, errOut)
 	}
+}
+
+// TestRunCommandPollsOverdueAtStart: a daemon started on a fresh database
+// polls at once instead of waiting a whole period of its schedule.
+func TestRunCommandPollsOverdueAtStart(t *testing.T) {
+	cfg, dbPath, _ := imapConfig(t, sampleMails(), "")
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &signalWriter{want: `"msg":"run done"`, seen: make(chan struct{})}
+	done := make(chan error)
+	go func() { done <- run(ctx, []string{"run", "--config", cfg}, strings.NewReader(""), &bytes.Buffer{}, w) }()
+	select {
+	case <-w.seen:
+	case <-time.After(20 * time.Second):
+		t.Error("no run at start within 20s (the schedule is @every 1m)")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	out, errOut, code := runCmd(t, "", "report", "--db", dbPath, "--format", "json")
+	if code != 0 || !strings.Contains(out, `"total": 3`) {
+		t.Errorf("report after the run at start: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+func TestOverdueMailboxes(t *testing.T) {
+	cfgPath, dbPath, _ := imapConfig(t, sampleMails(), "")
+	cfg, err := configs.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := storage.Open(context.Background(), dbPath, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now()
+	check := func(at time.Time, want bool) {
+		t.Helper()
+		due, err := overdueMailboxes(context.Background(), db, cfg, at)
+		if err != nil || due["primary"] != want {
+			t.Errorf("overdueMailboxes(%v) = %v, %v; want primary %v", at, due, err, want)
+		}
+	}
+	check(now, true) // never run
+	id, err := db.StartRun(context.Background(), "primary", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(now, true) // started, never finished: killed
+	if err := db.FinishRun(context.Background(), id, now, storage.RunStats{}); err != nil {
+		t.Fatal(err)
+	}
+	check(now.Add(30*time.Second), false) // @every 1m: next due in 30s
+	check(now.Add(2*time.Minute), true)   // a period was missed
 }
