@@ -60,9 +60,9 @@ type Policy struct {
 	Complaints map[string]string `toml:"complaints"`
 }
 
-// PolicyActions are the values allowed in [policy.reasons] and
+// PolicyActions returns the values allowed in [policy.reasons] and
 // [policy.complaints].
-var PolicyActions = []string{"suppress", "score", "alert", "ignore"}
+func PolicyActions() []string { return []string{"suppress", "score", "alert", "ignore"} }
 
 // Mailbox is one bounce mailbox to poll.
 type Mailbox struct {
@@ -324,19 +324,19 @@ func (p Policy) validate() []error {
 			errs = append(errs, fmt.Errorf("policy.reasons: unknown reason %q", r))
 		}
 		if !validPolicyAction(p.Reasons[r]) {
-			errs = append(errs, fmt.Errorf("policy.reasons.%s: bad action %q (want one of %s)", r, p.Reasons[r], strings.Join(PolicyActions, ", ")))
+			errs = append(errs, fmt.Errorf("policy.reasons.%s: bad action %q (want one of %s)", r, p.Reasons[r], strings.Join(PolicyActions(), ", ")))
 		}
 	}
 	for _, t := range sortedKeys(p.Complaints) {
 		if !validPolicyAction(p.Complaints[t]) {
-			errs = append(errs, fmt.Errorf("policy.complaints.%s: bad action %q (want one of %s)", t, p.Complaints[t], strings.Join(PolicyActions, ", ")))
+			errs = append(errs, fmt.Errorf("policy.complaints.%s: bad action %q (want one of %s)", t, p.Complaints[t], strings.Join(PolicyActions(), ", ")))
 		}
 	}
 	return errs
 }
 
 func validPolicyAction(s string) bool {
-	for _, a := range PolicyActions {
+	for _, a := range PolicyActions() {
 		if s == a {
 			return true
 		}

@@ -34,7 +34,9 @@ The database is opened read-only.`,
 	}
 }
 
-var suppressionsHeader = []string{"address", "reason", "since", "set_by", "note", "domain", "bounces", "complaints", "score", "last_bounce", "message_id"}
+func suppressionsHeader() []string {
+	return []string{"address", "reason", "since", "set_by", "note", "domain", "bounces", "complaints", "score", "last_bounce", "message_id"}
+}
 
 func rfc3339(t time.Time) string {
 	if t.IsZero() {
@@ -82,7 +84,7 @@ func runSuppressions(ctx context.Context, e *env, args []string) error {
 	switch *format {
 	case "csv":
 		cw := csv.NewWriter(out)
-		cw.Write(suppressionsHeader)
+		cw.Write(suppressionsHeader())
 		each = func(r storage.Recipient) error {
 			return cw.Write([]string{r.Address, r.Reason, rfc3339(r.Since), setBy(r), r.Note, r.Domain,
 				strconv.Itoa(r.Bounces), strconv.Itoa(r.Complaints), strconv.FormatFloat(r.Score, 'f', 2, 64),
