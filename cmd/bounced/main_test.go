@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -77,6 +80,32 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		}
 		if c.summary == "" {
 			t.Errorf("command %s has no summary", c.name)
+		}
+	}
+}
+
+// TestREADMEDocumentsEveryCommand: the README is the reference of every
+// subcommand and flag (issue 2); a new command or flag must land there too.
+func TestREADMEDocumentsEveryCommand(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(readme)
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
+	for _, c := range commands() {
+		if !strings.Contains(doc, "bounced "+c.name) {
+			t.Errorf("README.md does not show 'bounced %s'", c.name)
+		}
+		for _, line := range strings.Split(commandFlags(context.Background(), e, c), "\n") {
+			f, ok := strings.CutPrefix(line, "  -")
+			if !ok {
+				continue
+			}
+			name, _, _ := strings.Cut(f, " ")
+			if !strings.Contains(doc, "--"+name) {
+				t.Errorf("README.md does not document --%s of 'bounced %s'", name, c.name)
+			}
 		}
 	}
 }
