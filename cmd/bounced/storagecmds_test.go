@@ -238,3 +238,16 @@ func TestExampleConfigPolicyIsDefault(t *testing.T) {
 			want.SoftThreshold, want.SoftWindow, want.SoftHalfLife, want.QuietReset)
 	}
 }
+
+// TestImportCountsNoMail: a file that is no mail is reported, counted apart
+// from the mails read, and makes the exit status 1; the rest is stored.
+// The database beside the mail (with its -wal and -shm) is not read.
+func TestImportCountsNoMail(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.eml"), []byte(dsn("gone@example.com", "5.1.1", "550", "user unknown")), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.bin"), []byte{0, 1, 2, 3}, 0o644)
+	out, errOut, code := runCmd(t, "", "import", "--db", filepath.Join(dir, "x.db"), dir)
+	if code != 1 || !strings.Contains(out, "1 new") || !strings.Contains(out, "1 no mail at all") || !strings.Contains(errOut, "b.bin") {
+		t.Errorf("import of a mail and a binary file: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
