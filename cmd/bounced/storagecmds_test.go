@@ -116,8 +116,8 @@ func TestImportReportSuppressions(t *testing.T) {
 		t.Errorf("suppressions json: %v %q", err, out)
 	}
 	out, _, _ = runCmd(t, "", "suppressions", "--db", db, "--format", "text")
-	if strings.Count(out, "\n") != 2 {
-		t.Errorf("suppressions text: %q", out)
+	if strings.Count(out, "\n") != 2 || strings.Contains(out, " \n") {
+		t.Errorf("suppressions text (two lines, no trailing blanks): %q", out)
 	}
 
 	// By hand, with a note kept in the history.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bounced/bounced/storage"
@@ -119,7 +120,8 @@ func runSuppressions(ctx context.Context, e *env, args []string) error {
 		}
 	default:
 		each = func(r storage.Recipient) error {
-			_, err := fmt.Fprintf(out, "%-40s %-18s %s %-6s %s\n", r.Address, r.Reason, r.Since.UTC().Format("2006-01-02 15:04"), setBy(r), r.Note)
+			line := fmt.Sprintf("%-40s %-18s %s %-6s %s", r.Address, r.Reason, r.Since.UTC().Format("2006-01-02 15:04"), setBy(r), r.Note)
+			_, err := fmt.Fprintln(out, strings.TrimRight(line, " "))
 			return err
 		}
 	}
