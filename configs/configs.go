@@ -460,7 +460,8 @@ func isLoopback(host string) bool {
 // Secret returns the mailbox's password (auth login) or OAuth2 access token
 // (auth xoauth2), read from the environment or a file now, so that a
 // rotated secret is picked up at the next login. A trailing newline of a
-// file is dropped.
+// file is dropped. Errors name the key, not the mailbox: the caller adds
+// that context.
 func (m Mailbox) Secret() (string, error) {
 	env, file := m.PasswordEnv, m.PasswordFile
 	what := "password"
@@ -470,20 +471,20 @@ func (m Mailbox) Secret() (string, error) {
 	if env != "" {
 		v, ok := os.LookupEnv(env)
 		if !ok || v == "" {
-			return "", fmt.Errorf("mailbox %q: %s_env: environment variable %s is not set", m.Name, what, env)
+			return "", fmt.Errorf("%s_env: environment variable %s is not set", what, env)
 		}
 		return v, nil
 	}
 	if file == "" {
-		return "", fmt.Errorf("mailbox %q: no %s configured", m.Name, what)
+		return "", fmt.Errorf("no %s configured", what)
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return "", fmt.Errorf("mailbox %q: %s_file: %w", m.Name, what, err)
+		return "", fmt.Errorf("%s_file: %w", what, err)
 	}
 	v := strings.TrimRight(string(b), "\r\n")
 	if v == "" {
-		return "", fmt.Errorf("mailbox %q: %s_file %s is empty", m.Name, what, file)
+		return "", fmt.Errorf("%s_file %s is empty", what, file)
 	}
 	return v, nil
 }

@@ -145,6 +145,10 @@ func TestSecret(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("Secret(%s) error = %v, want %q", tt.m.Name, err, tt.wantErr)
 			}
+			// One piece of context per layer: the caller names the mailbox.
+			if err != nil && strings.Contains(err.Error(), "mailbox") {
+				t.Errorf("Secret(%s) error = %v: names the mailbox, its callers do too", tt.m.Name, err)
+			}
 			continue
 		}
 		if err != nil || got != tt.want {
