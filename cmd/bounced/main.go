@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
@@ -98,10 +99,39 @@ func commands() []command {
 			if len(args) > 0 {
 				return usagef("version takes no arguments")
 			}
-			fmt.Fprintf(e.stdout, "bounced %s\n", version)
+			bi, _ := debug.ReadBuildInfo()
+			fmt.Fprintf(e.stdout, "bounced %s\n", versionString(version, bi))
 			return nil
 		}},
 	}
+}
+
+// versionString is the version set at build time; a plain build ("dev")
+// adds the commit it was built from, when the go command recorded it.
+func versionString(v string, bi *debug.BuildInfo) string {
+	if v != "dev" || bi == nil {
+		return v
+	}
+	var rev string
+	modified := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return v
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if modified {
+		rev += "+modified"
+	}
+	return v + " (" + rev + ")"
 }
 
 // run is main without the process: tests call it directly.

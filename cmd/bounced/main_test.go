@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -106,6 +107,25 @@ func TestREADMEDocumentsEveryCommand(t *testing.T) {
 			if !strings.Contains(doc, "--"+name) {
 				t.Errorf("README.md does not document --%s of 'bounced %s'", name, c.name)
 			}
+		}
+	}
+}
+
+func TestVersionString(t *testing.T) {
+	vcs := &debug.BuildInfo{Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.modified", Value: "true"}}}
+	tests := []struct {
+		v    string
+		bi   *debug.BuildInfo
+		want string
+	}{
+		{"1.2.3", vcs, "1.2.3"},
+		{"dev", vcs, "dev (0123456789ab+modified)"},
+		{"dev", &debug.BuildInfo{}, "dev"},
+		{"dev", nil, "dev"},
+	}
+	for _, tt := range tests {
+		if got := versionString(tt.v, tt.bi); got != tt.want {
+			t.Errorf("versionString(%q) = %q, want %q", tt.v, got, tt.want)
 		}
 	}
 }
