@@ -108,7 +108,7 @@ func writeReportText(w io.Writer, r *storage.Report) error {
 	}
 	fmt.Fprintf(b, "bounced report, %s\n\n", period)
 	m := r.Messages
-	fmt.Fprintf(b, "Mails: %d (plus %d duplicate deliveries, %d skipped as too large)\n", m.Total, m.Duplicates, m.Skipped)
+	fmt.Fprintf(b, "Mails: %d (plus %d duplicate deliveries, %d skipped: too large, or no mail)\n", m.Total, m.Duplicates, m.Skipped)
 	for _, k := range classify.Kinds {
 		if n := m.ByKind[k]; n > 0 {
 			fmt.Fprintf(b, "  %-12s %8d\n", k, n)
