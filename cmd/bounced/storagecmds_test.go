@@ -135,6 +135,10 @@ func TestImportReportSuppressions(t *testing.T) {
 		!strings.Contains(out, "userunknown") {
 		t.Errorf("recipient text:\n%s", out)
 	}
+	out, _, _ = runCmd(t, "", "recipient", "full@example.org", "--db", db, "--format", "json")
+	if !strings.Contains(out, `"events": []`) {
+		t.Errorf("recipient json of an address never suppressed: want \"events\": [], got\n%s", out)
+	}
 	out, _, _ = runCmd(t, "", "recipient", "new@example.com", "--db", db, "--format", "json")
 	var h struct {
 		Recipient struct {
