@@ -182,3 +182,32 @@ func TestValidateAction(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: Parse never panics, and a config it accepts is valid, with
+// every mailbox default applied.
+func FuzzParse(f *testing.F) {
+	f.Add(Example())
+	f.Add([]byte("db = \"x.db\"\n[[mailbox]]\nname = \"m\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nusername = \"u\"\npassword_env = \"X\"\n"))
+	f.Add([]byte("[policy]\nsoft_window = \"3d\"\n[policy.reasons]\nmailboxfull = \"suppress\"\n"))
+	f.Add([]byte("[[mailbox]]\nname = \"x\"\nschedule = \"61 * * * *\"\n[mailbox.actions]\nbounce = \"move:\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("Parse accepted a config that Validate rejects: %v", err)
+		}
+		if c.DB == "" {
+			t.Fatal("Parse accepted a config without a database path")
+		}
+		for _, m := range c.Mailboxes {
+			if m.Port == 0 || m.Batch <= 0 || m.Folder == "" || m.Schedule == "" || m.Timeout <= 0 || m.MaxMessage <= 0 {
+				t.Fatalf("mailbox %q without its defaults: %+v", m.Name, m)
+			}
+			if _, err := ParseSchedule(m.Schedule); err != nil {
+				t.Fatalf("mailbox %q: accepted schedule %q: %v", m.Name, m.Schedule, err)
+			}
+		}
+	})
+}
