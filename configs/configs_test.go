@@ -3,6 +3,8 @@ package configs
 import (
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -210,4 +212,40 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestExampleDocumentsEveryKey: the example config names every key of
+// Config (issue 4: it "documents every key").
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	ex := string(Example())
+	var walk func(typ reflect.Type, prefix string)
+	walk = func(typ reflect.Type, prefix string) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			key := f.Tag.Get("toml")
+			if key == "" {
+				continue
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+			}
+			switch {
+			case ft.Kind() == reflect.Struct:
+				if !strings.Contains(ex, "["+prefix+key+"]") && !strings.Contains(ex, "[["+prefix+key+"]]") {
+					t.Errorf("example config has no [%s%s] table", prefix, key)
+				}
+				walk(ft, prefix+key+".")
+			case ft.Kind() == reflect.Map:
+				if !strings.Contains(ex, "["+prefix+key+"]") {
+					t.Errorf("example config has no [%s%s] table", prefix, key)
+				}
+			default:
+				if !regexp.MustCompile(`\b` + key + ` = `).MatchString(ex) {
+					t.Errorf("example config does not document %s%s", prefix, key)
+				}
+			}
+		}
+	}
+	walk(reflect.TypeOf(Config{}), "")
 }
