@@ -60,6 +60,9 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *top < 1 {
+		return usagef("report: --top %d: want at least 1", *top)
+	}
 	db, _, err := dbf.open(ctx, e, true, false)
 	if err != nil {
 		return err

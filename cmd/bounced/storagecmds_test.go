@@ -180,6 +180,7 @@ func TestStorageCommandErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"report", "--format", "xml"},
 		{"report", "--since", "yesterday"},
+		{"report", "--top", "0"},
 		{"suppressions", "--format", "xml"},
 		{"suppressions", "extra"},
 		{"recipient"},
