@@ -215,13 +215,22 @@ func Parse(data []byte) (Config, error) {
 		return Config{}, err
 	}
 	var errs []error
+	var raw struct {
+		Mailbox []map[string]any `toml:"mailbox"`
+	}
+	if len(md.Undecoded()) > 0 {
+		// Only to name the mailbox of an unknown key: TOML keys of an
+		// array of tables carry no index.
+		toml.Decode(string(data), &raw)
+	}
 	for _, k := range md.Undecoded() {
-		key := k.String()
-		if last := k[len(k)-1]; last == "password" || last == "token" {
-			errs = append(errs, fmt.Errorf("%s: inline secrets are not allowed: use %s_env or %s_file", key, last, last))
-			continue
+		for _, key := range undecodedKeys(k, raw.Mailbox) {
+			if last := k[len(k)-1]; last == "password" || last == "token" {
+				errs = append(errs, fmt.Errorf("%s: inline secrets are not allowed: use %s_env or %s_file", key, last, last))
+				continue
+			}
+			errs = append(errs, fmt.Errorf("%s: unknown key", key))
 		}
-		errs = append(errs, fmt.Errorf("%s: unknown key", key))
 	}
 	c.applyDefaults()
 	if err := c.Validate(); err != nil {
@@ -231,6 +240,38 @@ func Parse(data []byte) (Config, error) {
 		return Config{}, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// undecodedKeys names an unknown key the way Validate names fields: inside
+// a [[mailbox]], as `mailbox "NAME": key` for every mailbox that has it.
+func undecodedKeys(k toml.Key, mailboxes []map[string]any) []string {
+	if len(k) < 2 || k[0] != "mailbox" {
+		return []string{k.String()}
+	}
+	var out []string
+	for i, m := range mailboxes {
+		var v any = m
+		for _, part := range k[1:] {
+			t, ok := v.(map[string]any)
+			if !ok {
+				v = nil
+				break
+			}
+			v = t[part]
+		}
+		if v == nil {
+			continue
+		}
+		label := fmt.Sprintf("mailbox %d", i+1)
+		if name, ok := m["name"].(string); ok && name != "" {
+			label = fmt.Sprintf("mailbox %q", name)
+		}
+		out = append(out, label+": "+strings.Join(k[1:], "."))
+	}
+	if len(out) == 0 {
+		return []string{k.String()}
+	}
+	return out
 }
 
 func (c *Config) applyDefaults() {

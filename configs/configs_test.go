@@ -77,13 +77,20 @@ name = "primary"
 host = ""
 username = "u"
 password_env = "A"
+[[mailbox]]
+host = "imap.example.com"
+username = "u"
+password_env = "A"
+[mailbox.actions]
+colour = "move:Red"
 `))
 	if err == nil {
 		t.Fatal("Parse accepted a bad config")
 	}
 	want := []string{
 		`colour: unknown key`,
-		`mailbox.password: inline secrets are not allowed`,
+		`mailbox "primary": password: inline secrets are not allowed`,
+		`mailbox 3: actions.colour: unknown key`,
 		`policy.reasons.userunknown: bad action "nuke"`,
 		`policy.reasons: unknown reason "nosuchreason"`,
 		`mailbox "primary": tls: "none" is only allowed to a loopback address`,
