@@ -89,7 +89,7 @@ func TestPollCommand(t *testing.T) {
 
 	srv.Append("INBOX", []byte("From: x@example.org\r\nSubject: new\r\n\r\nnew\r\n"))
 	out, errOut, code = runCmd(t, "", "status", "--config", cfg)
-	for _, want := range []string{"primary:", "last run:  #2", "ok", "next due:", "backlog:   1 not processed yet"} {
+	for _, want := range []string{"primary:", "last run:  #2", "UTC, took", "ok", "next due:", "backlog:   1 not processed yet"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("status: exit %d, want %q in\n%s%s", code, want, out, errOut)
 		}

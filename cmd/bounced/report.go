@@ -167,7 +167,7 @@ func writeReportText(w io.Writer, r *storage.Report) error {
 	if len(r.Alerts) > 0 {
 		fmt.Fprintf(b, "\nSender-side alerts (your sending has a problem; recipients are not blamed):\n")
 		for _, a := range r.Alerts {
-			fmt.Fprintf(b, "  %-16s %-26s %6d  last %s\n", a.Reason, a.Domain, a.Count, a.Last.Format("2006-01-02 15:04"))
+			fmt.Fprintf(b, "  %-16s %-26s %6d  last %s\n", a.Reason, a.Domain, a.Count, a.Last.UTC().Format("2006-01-02 15:04"))
 		}
 	}
 	if len(r.Runs) > 0 {
@@ -178,7 +178,7 @@ func writeReportText(w io.Writer, r *storage.Report) error {
 				state = fmt.Sprintf("took %s", run.Ended.Sub(run.Started).Round(time.Millisecond))
 			}
 			fmt.Fprintf(b, "  %-16s %s, %s: fetched %d, recorded %d, duplicates %d, skipped %d, disposed %d, errors %d",
-				run.Account, run.Started.Format("2006-01-02 15:04:05"), state, run.Stats.Fetched, run.Stats.Recorded,
+				run.Account, run.Started.UTC().Format("2006-01-02 15:04:05 UTC"), state, run.Stats.Fetched, run.Stats.Recorded,
 				run.Stats.Duplicates, run.Stats.Skipped, run.Stats.Disposed, run.Stats.Errors)
 			if run.Stats.Err != "" {
 				fmt.Fprintf(b, " (%s)", run.Stats.Err)

@@ -79,7 +79,7 @@ as backlog.`,
 					from = r.Ended
 				}
 				next := p.Next(from)
-				due := next.Local().Format(time.DateTime)
+				due := next.UTC().Format(time.DateTime) + " UTC"
 				if next.Before(now) {
 					due += " (overdue: is 'bounced run' running?)"
 				}
@@ -109,7 +109,7 @@ as backlog.`,
 
 func printRun(w io.Writer, r storage.Run) {
 	st := r.Stats
-	when := r.Started.Local().Format(time.DateTime)
+	when := r.Started.UTC().Format(time.DateTime) + " UTC"
 	if r.Ended.IsZero() {
 		fmt.Fprintf(w, "  last run:  #%d started %s, not finished (running, or killed)\n", r.ID, when)
 		return
