@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/bounced/bounced/configs"
@@ -55,11 +57,20 @@ Exit status 1 if a mailbox failed. --offline stops after the config.`,
 				}
 			}
 			fmt.Fprintf(e.stdout, "%s: config ok: %d mailbox(es), %d enabled, database %s\n", *cfgPath, len(cfg.Mailboxes), enabled, cfg.DB)
-			if *offline {
-				return nil
-			}
 			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 			failed := false
+			if msg, err := checkDatabase(ctx, cfg, log); err != nil {
+				failed = true
+				fmt.Fprintf(e.stdout, "  FAIL database %s: %v\n", cfg.DB, err)
+			} else {
+				fmt.Fprintf(e.stdout, "  ok   database %s: %s\n", cfg.DB, msg)
+			}
+			if *offline {
+				if failed {
+					return errSilent
+				}
+				return nil
+			}
 			for _, m := range cfg.Mailboxes {
 				if m.Disabled {
 					fmt.Fprintf(e.stdout, "mailbox %q: disabled, not tried\n", m.Name)
@@ -102,6 +113,31 @@ Exit status 1 if a mailbox failed. --offline stops after the config.`,
 			return nil
 		},
 	}
+}
+
+// checkDatabase says whether the daemon will be able to use the database,
+// without creating or changing it: an existing file must open as a bounced
+// database; a missing one needs a directory it can be created in.
+func checkDatabase(ctx context.Context, cfg configs.Config, log *slog.Logger) (string, error) {
+	if _, err := os.Stat(cfg.DB); err == nil {
+		db, err := openDB(ctx, cfg, log, true)
+		if err != nil {
+			return "", err
+		}
+		db.Close()
+		return "exists and opens", nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	dir := filepath.Dir(cfg.DB)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", fmt.Errorf("directory %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("%s is not a directory", dir)
+	}
+	return "does not exist yet; the first run creates it in " + dir, nil
 }
 
 func yesNo(b bool) string {

@@ -241,3 +241,29 @@ func TestOverdueMailboxes(t *testing.T) {
 	check(now.Add(30*time.Second), false) // @every 1m: next due in 30s
 	check(now.Add(2*time.Minute), true)   // a period was missed
 }
+
+// TestCheckConfigDatabase: check-config says whether the database can be
+// used, without creating it.
+func TestCheckConfigDatabase(t *testing.T) {
+	cfg, dbPath, _ := imapConfig(t, sampleMails(), "")
+	out, errOut, code := runCmd(t, "", "check-config", "--config", cfg, "--offline")
+	if code != 0 || !strings.Contains(out, "ok   database") || !strings.Contains(out, "first run creates it") {
+		t.Errorf("check-config, no database yet: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(dbPath); !os.IsNotExist(err) {
+		t.Errorf("check-config created the database (stat: %v)", err)
+	}
+	data, _ := os.ReadFile(cfg)
+	bad := strings.Replace(string(data), dbPath, filepath.Join(t.TempDir(), "missing-dir", "b.db"), 1)
+	os.WriteFile(cfg, []byte(bad), 0o600)
+	out, errOut, code = runCmd(t, "", "check-config", "--config", cfg, "--offline")
+	if code != 1 || !strings.Contains(out, "FAIL database") {
+		t.Errorf("check-config, database in a missing directory: exit %d\n%s%s", code, out, errOut)
+	}
+	os.WriteFile(dbPath, []byte("not a database"), 0o600)
+	os.WriteFile(cfg, data, 0o600)
+	out, errOut, code = runCmd(t, "", "check-config", "--config", cfg, "--offline")
+	if code != 1 || !strings.Contains(out, "FAIL database") {
+		t.Errorf("check-config, a file that is no database: exit %d\n%s%s", code, out, errOut)
+	}
+}
