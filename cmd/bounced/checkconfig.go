@@ -19,10 +19,11 @@ func checkConfigCommand() command {
 		summary: "validate the config, then try every mailbox",
 		help: `Reports every problem of the config at once (exit status 2). Then checks
 the database (an existing file opens as a bounced database; a missing one
-has a directory to be created in) and, per enabled mailbox: reads the secret, connects, logs in, examines the folder
-read-only, looks for the action folders (missing ones are created by the
-first run) and says which capabilities the server has (MOVE, UIDPLUS) and
-what the poller does without them. Nothing is changed on the server.
+has a directory to be created in) and, per enabled mailbox: reads the
+secret, connects, logs in, examines the folder read-only, looks for the
+action folders (missing ones are created by the first run) and says which
+capabilities the server has (MOVE, UIDPLUS) and what the poller does
+without them. Nothing is changed on the server.
 Exit status 1 if the database or a mailbox failed. --offline stops after
 the config and the database.`,
 		run: func(ctx context.Context, e *env, args []string) error {
