@@ -59,6 +59,26 @@ type classifier struct {
 	depth  int // 1 inside a returned message
 
 	lower string // the first 8 KiB of report, lower case; see lowerReport
+
+	// extra is what the classifier knows of a recipient beyond its
+	// Recipient fields, by lower-case address.
+	extra map[string]recipientExtra
+}
+
+// recipientExtra is what finish needs to know of a recipient that the
+// Verdict does not carry.
+type recipientExtra struct {
+	diagType   string // type of the DSN's Diagnostic-Code ("smtp", "x-unix")
+	prose      string // the report's lines about this recipient, beside a DSN
+	fromReport bool   // the diagnostic is the whole report, not the recipient's own
+}
+
+// note records what the classifier knows of addr's recipient.
+func (c *classifier) note(addr string, x recipientExtra) {
+	if c.extra == nil {
+		c.extra = map[string]recipientExtra{}
+	}
+	c.extra[strings.ToLower(addr)] = x
 }
 
 // lowerReport returns the start of the report text in lower case, computed
@@ -145,11 +165,12 @@ func (c *classifier) run() {
 			if addr == "" {
 				continue
 			}
+			diagType, diag := splitDiagType(r.Diagnostic)
 			rec := Recipient{
 				Address:    addr,
 				Action:     normAction(r.Action),
 				Status:     findStatus(r.Status),
-				Diagnostic: stripDiagType(r.Diagnostic),
+				Diagnostic: diag,
 				RemoteMTA:  cleanHost(stripDiagType(r.RemoteMTA)),
 			}
 			rec.LastAttempt = parseDate(r.LastAttempt)
@@ -163,13 +184,15 @@ func (c *classifier) run() {
 					rec.Action = ActionFailed
 				}
 			}
-			if t := textFor(texts, addr); t != "" && (rec.Diagnostic == "" || findReplyCode(rec.Diagnostic) == "" && findReplyCode(t) != "") {
+			t := textFor(texts, addr)
+			if t != "" && (rec.Diagnostic == "" || findReplyCode(rec.Diagnostic) == "" && findReplyCode(t) != "") {
 				if rec.Diagnostic == "" {
 					rec.Diagnostic = t
 				} else {
 					rec.Diagnostic += " " + t
 				}
 			}
+			c.note(addr, recipientExtra{diagType: diagType, prose: t})
 			v.Recipients = append(v.Recipients, rec)
 		}
 		if len(v.Recipients) > 0 {
@@ -243,10 +266,15 @@ func (c *classifier) run() {
 	}
 	for i := range v.Recipients {
 		r := &v.Recipients[i]
+		fromReport, section := false, false
 		if weakDiagnostic(r.Diagnostic) {
-			r.Diagnostic = c.reportDiagnostic()
+			if fr := failureReasons(c.report); fr != "" {
+				r.Diagnostic, section = fr, true
+			} else {
+				r.Diagnostic, fromReport = c.reportDiagnostic(), true
+			}
 		}
-		if len(v.Recipients) == 1 && !hasCode([]string{r.Diagnostic}) {
+		if len(v.Recipients) == 1 && !section && !hasCode([]string{r.Diagnostic}) {
 			// the reply may stand apart from the address ("Could not be
 			// delivered because of 550 5.1.1 User unknown ... recipients:")
 			if cl := codeLines(c.report); cl != "" {
@@ -254,9 +282,10 @@ func (c *classifier) run() {
 			} else if !c.failureText(r.Diagnostic) {
 				// or the reason is prose elsewhere ("reject reason:
 				// Mailbox full ... target mail address: ...")
-				r.Diagnostic = c.reportDiagnostic()
+				r.Diagnostic, fromReport = c.reportDiagnostic(), true
 			}
 		}
+		c.note(r.Address, recipientExtra{fromReport: fromReport})
 	}
 	if len(v.Recipients) == 0 && c.nested() {
 		return
@@ -266,6 +295,7 @@ func (c *classifier) run() {
 		// the recipient that failed.
 		if to := headerAddrs(c.orig.get("To")); len(to) == 1 {
 			v.Recipients = append(v.Recipients, Recipient{Address: to[0], Action: action, Diagnostic: c.reportDiagnostic()})
+			c.note(to[0], recipientExtra{fromReport: true})
 			c.finish(decoder, "original-to")
 			return
 		}
@@ -292,6 +322,36 @@ func (c *classifier) failureText(d string) bool {
 func weakDiagnostic(d string) bool {
 	d = strings.TrimSpace(d)
 	return d == "" || bareAddr(d)
+}
+
+// failureReasons returns the section of a Lotus Notes report headed
+// "------- Failure Reasons --------" (the reason, then the address), up to
+// the next decorated line, or "".
+func failureReasons(report string) string {
+	i := indexFold(report, "failure reasons")
+	if i < 0 {
+		return ""
+	}
+	rest := report[i:]
+	if j := strings.IndexByte(rest, '\n'); j >= 0 {
+		rest = rest[j+1:]
+	} else {
+		return ""
+	}
+	var b strings.Builder
+	for _, line := range strings.SplitN(clip(rest, 2000), "\n", 20) {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "---") {
+			break
+		}
+		if t != "" {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(t)
+		}
+	}
+	return b.String()
 }
 
 // reportDiagnostic is the whole report text, unfolded and bounded: the
@@ -335,25 +395,38 @@ func (c *classifier) finish(decoder, how string) {
 		if r.RemoteMTA == "" {
 			r.RemoteMTA = findRemoteMTA(r.Diagnostic)
 		}
+		x := c.extra[strings.ToLower(r.Address)]
 		r.Command = findCommand(r.Diagnostic)
+		if r.Command == "" && x.prose != "" {
+			// the DSN's diagnostic names no command, the report's lines
+			// about this recipient may ("(in reply to RCPT TO command)")
+			r.Command = proseCommand(x.prose)
+		}
 		if r.Command == "" && len(v.Recipients) == 1 {
 			r.Command = findCommand(c.report)
 		}
-		reason, rule := familyReason(decoder), "family:"+decoder
+		reason, rule := reasonFor(reasonInput{
+			Diagnostic: r.Diagnostic,
+			Status:     r.Status,
+			ReplyCode:  r.ReplyCode,
+			Command:    r.Command,
+			Action:     string(r.Action),
+			Decoder:    decoder,
+			DiagType:   x.diagType,
+		})
 		if reason == "" {
-			reason, rule = reasonFor(reasonInput{
-				Diagnostic: r.Diagnostic,
-				Status:     r.Status,
-				ReplyCode:  r.ReplyCode,
-				Command:    r.Command,
-				Action:     string(r.Action),
-				Decoder:    decoder,
-			})
+			reason, rule = familyReason(decoder), "family:"+decoder
 		}
 		if reason == "" {
-			if r.Action == ActionDelayed {
+			switch {
+			case r.Action == ActionDelayed:
 				reason, rule = ReasonExpired, how+":delayed"
-			} else {
+			case r.Diagnostic != "" && !x.fromReport:
+				// The recipient's own diagnostic says something no rule
+				// knows: a person must read it (the reference parser's
+				// "onhold"). Without one, nothing is known: "undefined".
+				reason, rule = ReasonOnHold, how+":onhold"
+			default:
 				reason, rule = ReasonUndefined, how+":undefined"
 			}
 		}

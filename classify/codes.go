@@ -96,6 +96,35 @@ func findCommand(s string) string {
 	return ""
 }
 
+// proseCommand returns the SMTP command that bounce prose says was
+// answered, read only from the explicit forms ("in reply to RCPT TO
+// command", "SMTP error from remote mail server after RCPT TO:", ">>> RCPT
+// TO:"): prose is loose, and "mail from you" names no command.
+func proseCommand(s string) string {
+	for _, lead := range []string{"in reply to ", "after ", ">>> "} {
+		from := 0
+		for from < len(s) {
+			i := indexFold(s[from:], lead)
+			if i < 0 {
+				break
+			}
+			rest := s[from+i+len(lead):]
+			from += i + len(lead)
+			for _, c := range proseCommands {
+				if hasPrefixFold(rest, c.marker) {
+					return c.cmd
+				}
+			}
+		}
+	}
+	return ""
+}
+
+var proseCommands = []struct{ marker, cmd string }{
+	{"rcpt to", "RCPT"}, {"mail from", "MAIL"}, {"end of data", "DATA"}, {"data", "DATA"},
+	{"ehlo", "EHLO"}, {"helo", "HELO"}, {"starttls", "STARTTLS"}, {"initial connection", "CONN"},
+}
+
 // sameClass reports whether two codes share their class digit.
 func sameClass(a, b string) bool { return a != "" && b != "" && a[0] == b[0] }
 

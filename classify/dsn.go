@@ -174,9 +174,17 @@ func normAction(a string) Action {
 // stripDiagType drops the diagnostic type of a Diagnostic-Code ("smtp;",
 // "X-Postfix;", "X-Unix;").
 func stripDiagType(d string) string {
+	_, text := splitDiagType(d)
+	return text
+}
+
+// splitDiagType splits a Diagnostic-Code (RFC 3464 §2.3.6: diagnostic-type
+// ";" *text) into its type, lower case ("smtp", "x-unix", "x-postfix"), and
+// its text. A value without a type yields "" and the value.
+func splitDiagType(d string) (typ, text string) {
 	d = strings.TrimSpace(d)
 	if i := strings.IndexByte(d, ';'); i > 0 && i < 16 && !strings.ContainsAny(d[:i], " <@") {
-		return strings.TrimSpace(d[i+1:])
+		return strings.ToLower(strings.TrimSpace(d[:i])), strings.TrimSpace(d[i+1:])
 	}
-	return d
+	return "", d
 }

@@ -1,0 +1,162 @@
+package classify
+
+import (
+	"strings"
+	"testing"
+)
+
+// dsnMail builds a small multipart/report bounce: text is the human part,
+// fields the message/delivery-status part (both with LF line ends).
+func dsnMail(from, subject, text, fields string) []byte {
+	return []byte("From: " + from + "\n" +
+		"To: news@shop.example\n" +
+		"Subject: " + subject + "\n" +
+		"Date: Thu, 5 Mar 2026 10:00:00 +0000\n" +
+		"MIME-Version: 1.0\n" +
+		"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\n" +
+		"\n" +
+		"--b1\n" +
+		"Content-Type: text/plain; charset=us-ascii\n" +
+		"\n" +
+		text + "\n" +
+		"--b1\n" +
+		"Content-Type: message/delivery-status\n" +
+		"\n" +
+		"Reporting-MTA: dns; mail.shop.example\n" +
+		"\n" +
+		fields + "\n" +
+		"--b1--\n")
+}
+
+// TestMessageRecipientDetails checks what finish makes of each recipient
+// from the evidence the decoders pass on.
+func TestMessageRecipientDetails(t *testing.T) {
+	tests := []struct {
+		name    string
+		raw     []byte
+		addr    string
+		reason  Reason
+		command string
+		rule    string
+	}{
+		{
+			name: "postfix: each recipient's command from its lines of the report",
+			raw: dsnMail("MAILER-DAEMON@mail.shop.example (Mail Delivery System)", "Undelivered Mail Returned to Sender",
+				"This is the mail system at host mail.shop.example.\n\n"+
+					"<ann@isp.example>: host mx.isp.example[192.0.2.25] said: 550 5.1.1\n"+
+					"    <ann@isp.example>: Recipient address rejected: User unknown (in reply to RCPT TO\n    command)\n\n"+
+					"<bob@isp.example>: host mx.isp.example[192.0.2.25] said: 452 4.2.2\n"+
+					"    <bob@isp.example>: Mailbox full (in reply to RCPT TO command)\n",
+				"Final-Recipient: rfc822; ann@isp.example\nAction: failed\nStatus: 5.1.1\n"+
+					"Diagnostic-Code: smtp; 550 5.1.1 <ann@isp.example>: Recipient address rejected: User unknown\n\n"+
+					"Final-Recipient: rfc822; bob@isp.example\nAction: failed\nStatus: 5.2.2\n"+
+					"Diagnostic-Code: smtp; 452 4.2.2 <bob@isp.example>: Mailbox full\n"),
+			addr: "bob@isp.example", reason: ReasonMailboxFull, command: "RCPT", rule: "text:mailboxfull",
+		},
+		{
+			name: "postfix: no command from prose that merely says mail from you",
+			raw: dsnMail("postmaster@shop.example", "Considered UNSOLICITED BULK EMAIL",
+				"A message from <news@shop.example> to:\n-> ann@isp.example\n\nwas considered spam.\n"+
+					"The message carried your return address, so it was either a genuine mail\nfrom you, or a fake.\n",
+				"Final-Recipient: rfc822; ann@isp.example\nAction: failed\nStatus: 5.7.0\n"+
+					"Diagnostic-Code: smtp; 554 5.7.0 Reject, id=20025-09 - SPAM\n\n"+
+					"Final-Recipient: rfc822; cat@isp.example\nAction: failed\nStatus: 5.7.0\n"+
+					"Diagnostic-Code: smtp; 554 5.7.0 Reject, id=20025-09 - SPAM\n"),
+			addr: "ann@isp.example", reason: ReasonSpamDetected, command: "", rule: "text:spamdetected",
+		},
+		{
+			name: "google groups: a specific status beats the family's default",
+			raw: dsnMail("Mail Delivery Subsystem <mailer-daemon@googlemail.com>", "Delivery Status Notification (Failure)",
+				"The message you sent to the Google Groups list could not be delivered.\n",
+				"Final-Recipient: rfc822; list@googlegroups.com\nAction: failed\nStatus: 5.1.1\n"+
+					"Diagnostic-Code: smtp; 550-5.1.1 The email account that you tried to reach does not exist.\n"),
+			addr: "list@googlegroups.com", reason: ReasonUserUnknown, rule: "text:userunknown",
+		},
+		{
+			name: "google groups: a refusal that names nothing is the family's",
+			raw: dsnMail("Mail Delivery Subsystem <mailer-daemon@googlemail.com>", "Delivery Status Notification (Failure)",
+				"The message you sent to the Google Groups list could not be delivered.\n",
+				"Final-Recipient: rfc822; list@googlegroups.com\nAction: failed\nStatus: 5.0.0\n"+
+					"Diagnostic-Code: smtp; 550 5.0.0 Please contact the owner of the group\n"),
+			addr: "list@googlegroups.com", reason: ReasonRejected, rule: "family:googlegroups",
+		},
+		{
+			name: "a local program's vague failure is a mailer error",
+			raw: dsnMail("MAILER-DAEMON@mail.shop.example", "Undelivered Mail Returned to Sender",
+				"This is the mail system at host mail.shop.example.\n",
+				"Final-Recipient: rfc822; ann@shop.example\nAction: delayed\nStatus: 4.3.0\n"+
+					"Diagnostic-Code: x-unix; temporary failure\n"),
+			addr: "ann@shop.example", reason: ReasonMailerError, rule: "diagtype:x-unix",
+		},
+		{
+			name: "a bare number of type smtp is no exit status",
+			raw: dsnMail("MAILER-DAEMON@mail.shop.example", "Returned mail",
+				"The original message was received.\n",
+				"Final-Recipient: rfc822; ann@shop.example\nAction: failed\nStatus: 5.0.0\n"+
+					"Diagnostic-Code: smtp; 75\n"),
+			addr: "ann@shop.example", reason: ReasonOnHold, rule: "dsn:onhold",
+		},
+		{
+			name: "an unknown diagnostic of the recipient's own is on hold",
+			raw: dsnMail("MAILER-DAEMON@mail.shop.example", "Returned mail",
+				"The original message was received.\n",
+				"Final-Recipient: rfc822; ann@shop.example\nAction: failed\nStatus: 5.0.0\n"+
+					"Diagnostic-Code: smtp; 550 Something odd happened here\n"),
+			addr: "ann@shop.example", reason: ReasonOnHold, rule: "dsn:onhold",
+		},
+		{
+			name: "no diagnostic at all is undefined",
+			raw: dsnMail("MAILER-DAEMON@mail.shop.example", "Returned mail",
+				"The original message was received.\n",
+				"Final-Recipient: rfc822; ann@shop.example\nAction: failed\nStatus: 5.0.0\n"),
+			addr: "ann@shop.example", reason: ReasonUndefined, rule: "dsn:undefined",
+		},
+		{
+			name: "notes: the failure reasons section is the diagnostic",
+			raw: []byte("From: Postmaster <postmaster@notes.example>\nTo: news@shop.example\n" +
+				"Subject: Undeliverable Message\nDate: Thu, 5 Mar 2026 10:00:00 +0000\n\n" +
+				"------- Failure Reasons  --------\n\nThe mail could not be filed here\nann@notes.example\n\n" +
+				"------- Returned Message --------\nFrom: news@shop.example\nTo: ann@notes.example\nSubject: hi\n\nhello\n"),
+			addr: "ann@notes.example", reason: ReasonOnHold, rule: "text:onhold",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := Message(tt.raw)
+			if err != nil {
+				t.Fatalf("Message: %v", err)
+			}
+			var r *Recipient
+			for i := range v.Recipients {
+				if strings.EqualFold(v.Recipients[i].Address, tt.addr) {
+					r = &v.Recipients[i]
+				}
+			}
+			if r == nil {
+				t.Fatalf("Message(%s): no recipient %s in %+v", tt.name, tt.addr, v.Recipients)
+			}
+			if r.Reason != tt.reason || r.Rule != tt.rule {
+				t.Errorf("Message(%s): reason = %q (%s), want %q (%s)", tt.name, r.Reason, r.Rule, tt.reason, tt.rule)
+			}
+			if r.Command != tt.command {
+				t.Errorf("Message(%s): command = %q, want %q", tt.name, r.Command, tt.command)
+			}
+		})
+	}
+}
+
+func TestProseCommand(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"host mx.b.example said: 550 no such user (in reply to RCPT TO command)", "RCPT"},
+		{"(in reply to end of DATA command)", "DATA"},
+		{"SMTP error from remote mail server after MAIL FROM:<a@b.example> SIZE=100:", "MAIL"},
+		{">>> RCPT To:<a@b.example>\n<<< 550 unknown", "RCPT"},
+		{"it was either a genuine mail from you, or a fake", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := proseCommand(tt.in); got != tt.want {
+			t.Errorf("proseCommand(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
