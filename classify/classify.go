@@ -384,14 +384,19 @@ func (c *classifier) finish(decoder, how string) {
 			continue
 		}
 		r.Diagnostic = collapseSpace(r.Diagnostic)
-		if s := findFailStatus(r.Diagnostic); s != "" {
+		reply := quotedReply(r.Diagnostic)
+		s := findFailStatus(reply)
+		if s == "" {
+			s = findFailStatus(r.Diagnostic) // the relay's label
+		}
+		if s != "" {
 			// The reply's own code is more precise than a DSN Status that
 			// MTAs fill with a generic or timeout code.
 			if r.Status == "" || sameClass(s, r.Status) && !strings.HasSuffix(s, ".0.0") {
 				r.Status = s
 			}
 		}
-		r.ReplyCode = findFailReply(r.Diagnostic)
+		r.ReplyCode = findFailReply(reply)
 		if r.RemoteMTA == "" {
 			r.RemoteMTA = findRemoteMTA(r.Diagnostic)
 		}
@@ -406,7 +411,7 @@ func (c *classifier) finish(decoder, how string) {
 			r.Command = findCommand(c.report)
 		}
 		reason, rule := reasonFor(reasonInput{
-			Diagnostic: r.Diagnostic,
+			Diagnostic: reply,
 			Status:     r.Status,
 			ReplyCode:  r.ReplyCode,
 			Command:    r.Command,

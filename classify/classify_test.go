@@ -160,3 +160,19 @@ func TestProseCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestQuotedReply(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"5.1.0 - Unknown address error 550-'5.7.1 <a@b.example>... Access denied' (delivery attempts: 0)", "550 5.7.1 <a@b.example>... Access denied"},
+		{"5.3.0 - Other mail system problem 550-'Unknown user a@b.example' (delivery attempts: 0)", "550 Unknown user a@b.example"},
+		{"550 5.1.1 <a@b.example>: user unknown", "550 5.1.1 <a@b.example>: user unknown"},
+		{"5.1.0 - it's gone", "5.1.0 - it's gone"},
+		{"5.1.0 - x'", "5.1.0 - x'"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := quotedReply(tt.in); got != tt.want {
+			t.Errorf("quotedReply(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

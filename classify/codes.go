@@ -125,6 +125,35 @@ var proseCommands = []struct{ marker, cmd string }{
 	{"ehlo", "EHLO"}, {"helo", "HELO"}, {"starttls", "STARTTLS"}, {"initial connection", "CONN"},
 }
 
+// quotedReply returns the remote server's reply that a relay quotes inside
+// its own label, as Amazon SES and some appliances do ("5.1.0 - Unknown
+// address error 550-'5.7.1 <a@b.example>... Access denied' (delivery
+// attempts: 0)" gives "550 5.7.1 <a@b.example>... Access denied"), or d
+// itself when it has no such form. The label's own status is generic; the
+// quoted reply says what happened.
+func quotedReply(d string) string {
+	if statusCode(d) == "" {
+		return d
+	}
+	rest := strings.TrimLeft(d[len(statusCode(d)):], " ")
+	if !strings.HasPrefix(rest, "- ") {
+		return d
+	}
+	q := strings.IndexByte(rest, '\'')
+	if q < 5 {
+		return d
+	}
+	code := rest[q-4 : q-1]
+	if sep := rest[q-1]; (sep != '-' && sep != ' ') || rest[q-5] != ' ' || findFailReply(code) != code {
+		return d
+	}
+	inner := rest[q+1:]
+	if end := strings.LastIndexByte(inner, '\''); end >= 0 {
+		inner = inner[:end]
+	}
+	return code + " " + strings.TrimSpace(inner)
+}
+
 // sameClass reports whether two codes share their class digit.
 func sameClass(a, b string) bool { return a != "" && b != "" && a[0] == b[0] }
 
