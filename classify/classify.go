@@ -410,8 +410,14 @@ func (c *classifier) finish(decoder, how string) {
 		if r.Command == "" && len(v.Recipients) == 1 {
 			r.Command = findCommand(c.report)
 		}
+		reasonText := reply
+		if bracketedReply(r.Diagnostic) != "" {
+			// the notice's own words say why it gave up ("Message
+			// expired"), the last reply only what happened last
+			reasonText = r.Diagnostic
+		}
 		reason, rule := reasonFor(reasonInput{
-			Diagnostic: reply,
+			Diagnostic: reasonText,
 			Status:     r.Status,
 			ReplyCode:  r.ReplyCode,
 			Command:    r.Command,

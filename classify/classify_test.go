@@ -168,6 +168,9 @@ func TestQuotedReply(t *testing.T) {
 		{"550 5.1.1 <a@b.example>: user unknown", "550 5.1.1 <a@b.example>: user unknown"},
 		{"5.1.0 - it's gone", "5.1.0 - it's gone"},
 		{"5.1.0 - x'", "5.1.0 - x'"},
+		{"554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>", "421 4.4.2 Connection timed out"},
+		{"550 5.1.1 <a@b.example>: user unknown", "550 5.1.1 <a@b.example>: user unknown"},
+		{"550 5.1.1 <550 5.1.1 but unclosed", "550 5.1.1 but unclosed"},
 		{"", ""},
 	}
 	for _, tt := range tests {

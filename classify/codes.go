@@ -132,6 +132,9 @@ var proseCommands = []struct{ marker, cmd string }{
 // itself when it has no such form. The label's own status is generic; the
 // quoted reply says what happened.
 func quotedReply(d string) string {
+	if inner := bracketedReply(d); inner != "" {
+		return inner
+	}
 	if statusCode(d) == "" {
 		return d
 	}
@@ -152,6 +155,26 @@ func quotedReply(d string) string {
 		inner = inner[:end]
 	}
 	return code + " " + strings.TrimSpace(inner)
+}
+
+// bracketedReply returns the last remote reply that a giving-up notice
+// appends in angle brackets ("554 4.4.7 Message expired: unable to deliver
+// in 840 minutes.<421 4.4.2 Connection timed out>" gives "421 4.4.2
+// Connection timed out"), or "". The bracket must open on a 4xx or 5xx
+// reply code followed by a status code, so an address never matches.
+func bracketedReply(d string) string {
+	i := strings.LastIndexByte(d, '<')
+	if i < 0 || i+10 > len(d) {
+		return ""
+	}
+	inner := d[i+1:]
+	if j := strings.IndexByte(inner, '>'); j >= 0 {
+		inner = inner[:j]
+	}
+	if len(inner) < 9 || inner[3] != ' ' || findFailReply(inner[:3]) != inner[:3] || statusCode(inner[4:]) == "" {
+		return ""
+	}
+	return strings.TrimSpace(inner)
 }
 
 // sameClass reports whether two codes share their class digit.
