@@ -70,6 +70,7 @@ type classifier struct {
 type recipientExtra struct {
 	diagType   string // type of the DSN's Diagnostic-Code ("smtp", "x-unix")
 	prose      string // the report's lines about this recipient, beside a DSN
+	transcript string // the reply lines of the report, when the DSN has one recipient the prose does not name
 	fromReport bool   // the diagnostic is the whole report, not the recipient's own
 }
 
@@ -192,7 +193,17 @@ func (c *classifier) run() {
 					rec.Diagnostic += " " + t
 				}
 			}
-			c.note(addr, recipientExtra{diagType: diagType, prose: t})
+			x := recipientExtra{diagType: diagType, prose: t}
+			if len(dsn.Recipients) == 1 && findFailReply(rec.Diagnostic) == "" {
+				// "X-Unix; 255" from "|/home/u/bin/filter": the session
+				// transcript of the report holds the reply ("554 5.3.0
+				// unknown mailer error 255")
+				x.transcript = codeLines(t)
+				if findFailReply(x.transcript) == "" {
+					x.transcript = codeLines(c.report)
+				}
+			}
+			c.note(addr, x)
 			v.Recipients = append(v.Recipients, rec)
 		}
 		if len(v.Recipients) > 0 {
@@ -383,6 +394,7 @@ func (c *classifier) finish(decoder, how string) {
 			}
 			continue
 		}
+		x := c.extra[strings.ToLower(r.Address)]
 		r.Diagnostic = collapseSpace(r.Diagnostic)
 		reply := quotedReply(r.Diagnostic)
 		s := findFailStatus(reply)
@@ -392,15 +404,25 @@ func (c *classifier) finish(decoder, how string) {
 		if s != "" {
 			// The reply's own code is more precise than a DSN Status that
 			// MTAs fill with a generic or timeout code.
-			if r.Status == "" || sameClass(s, r.Status) && !strings.HasSuffix(s, ".0.0") {
+			switch {
+			case r.Status == "" || sameClass(s, r.Status) && !strings.HasSuffix(s, ".0.0"):
+				r.Status = s
+			case r.Action == ActionFailed && s[0] == '5' && r.Status[0] == '4':
+				// a transient Status on a recipient that failed for good
+				// on a permanent reply (Postfix, refused at the greeting)
 				r.Status = s
 			}
 		}
 		r.ReplyCode = findFailReply(reply)
+		if r.ReplyCode == "" && x.transcript != "" {
+			r.ReplyCode = findFailReply(x.transcript)
+			if s := findFailStatus(x.transcript); s != "" && sameClass(s, r.Status) && strings.HasSuffix(r.Status, ".0.0") {
+				r.Status = s
+			}
+		}
 		if r.RemoteMTA == "" {
 			r.RemoteMTA = findRemoteMTA(r.Diagnostic)
 		}
-		x := c.extra[strings.ToLower(r.Address)]
 		r.Command = findCommand(r.Diagnostic)
 		if r.Command == "" && x.prose != "" {
 			// the DSN's diagnostic names no command, the report's lines

@@ -38,6 +38,8 @@ func TestMessageRecipientDetails(t *testing.T) {
 		reason  Reason
 		command string
 		rule    string
+		status  string // checked when set
+		reply   string // checked when set
 	}{
 		{
 			name: "postfix: each recipient's command from its lines of the report",
@@ -119,6 +121,32 @@ func TestMessageRecipientDetails(t *testing.T) {
 				"------- Returned Message --------\nFrom: news@shop.example\nTo: ann@notes.example\nSubject: hi\n\nhello\n"),
 			addr: "ann@notes.example", reason: ReasonOnHold, rule: "text:onhold",
 		},
+		{
+			name: "a delivery program's exit status: reply and status from the transcript",
+			raw: dsnMail("MAILER-DAEMON@mx.shop.example (Mail Delivery Subsystem)", "Returned mail: see transcript for details",
+				"   ----- The following addresses had permanent fatal errors -----\n\"|/home/ann/bin/filter\"\n"+
+					"    (reason: 255)\n    (expanded from: <ann@shop.example>)\n\n"+
+					"   ----- Transcript of session follows -----\nfilter: cannot open database\n554 5.3.0 unknown mailer error 255\n",
+				"Final-Recipient: RFC822; ann@shop.example\nX-Actual-Recipient: X-Unix; |/home/ann/bin/filter\n"+
+					"Action: failed\nStatus: 5.0.0\nDiagnostic-Code: X-Unix; 255\n"),
+			addr: "ann@shop.example", reason: ReasonMailerError, rule: "diagtype:x-unix", status: "5.3.0", reply: "554",
+		},
+		{
+			name: "a transient Status on a permanent refusal",
+			raw: dsnMail("MAILER-DAEMON@mail.shop.example", "Undelivered Mail Returned to Sender",
+				"This is the mail system at host mail.shop.example.\n",
+				"Final-Recipient: rfc822; ann@isp.example\nAction: failed\nStatus: 4.5.0\n"+
+					"Diagnostic-Code: smtp; 550 5.5.0 Service refused, please try later\n"),
+			addr: "ann@isp.example", reason: ReasonBlocked, rule: "text:blocked", status: "5.5.0", reply: "550",
+		},
+		{
+			name: "the last reply of a giving-up notice",
+			raw: dsnMail("MAILER-DAEMON@amazonses.com", "Delivery Status Notification (Failure)",
+				"An error occurred while trying to deliver the mail to the following recipients:\nann@isp.example\n",
+				"Final-Recipient: rfc822; ann@isp.example\nAction: failed\nStatus: 4.4.7\n"+
+					"Diagnostic-Code: smtp; 554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>\n"),
+			addr: "ann@isp.example", reason: ReasonExpired, rule: "text:expired", status: "4.4.2", reply: "421",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,6 +165,9 @@ func TestMessageRecipientDetails(t *testing.T) {
 			}
 			if r.Reason != tt.reason || r.Rule != tt.rule {
 				t.Errorf("Message(%s): reason = %q (%s), want %q (%s)", tt.name, r.Reason, r.Rule, tt.reason, tt.rule)
+			}
+			if tt.status != "" && r.Status != tt.status || tt.reply != "" && r.ReplyCode != tt.reply {
+				t.Errorf("Message(%s): status, reply = %s, %s; want %s, %s", tt.name, r.Status, r.ReplyCode, tt.status, tt.reply)
 			}
 			if r.Command != tt.command {
 				t.Errorf("Message(%s): command = %q, want %q", tt.name, r.Command, tt.command)
