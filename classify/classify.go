@@ -153,7 +153,10 @@ func (c *classifier) run() {
 	if family != "" {
 		decoder = family
 	}
-	texts := scanText(c.report, c.exclusions(true))
+	texts := transcriptRecipients(c.report, c.exclusions(true))
+	if len(texts) == 0 {
+		texts = scanText(c.report, c.exclusions(true))
+	}
 	if len(texts) == 0 {
 		// the sender may be anonymised to the recipient's address
 		texts = scanText(c.report, c.exclusions(false))

@@ -210,3 +210,32 @@ func TestQuotedReply(t *testing.T) {
 		}
 	}
 }
+
+func TestTranscriptRecipients(t *testing.T) {
+	report := "   ----- Transcript of session follows -----\n" +
+		"While talking to mx.b.example:\n>>> DATA\n<<< 550 You cannot send mail to yourself\n" +
+		"421 b.example (smtp)... Deferred: Connection reset by peer\n" +
+		"554 <ann@b.example>... Remote protocol error\n" +
+		"550 c.example (smtp)... 550 Host unknown\n" +
+		"554 <bob@c.example>... 550 Host unknown (Authoritative answer from name server)\n" +
+		"554 <news@shop.example>... excluded sender\n" +
+		"While talking to mx.d.example:\n>>> RCPT To:<cat@d.example>\n<<< 550 No such user here\n" +
+		"550 <cat@d.example>... User unknown\n"
+	got := transcriptRecipients(report, map[string]bool{"news@shop.example": true})
+	want := []textRecipient{
+		{"ann@b.example", "While talking to mx.b.example: >>> DATA <<< 550 You cannot send mail to yourself 421 b.example (smtp)... Deferred: Connection reset by peer 554 <ann@b.example>... Remote protocol error"},
+		{"bob@c.example", "550 c.example (smtp)... 550 Host unknown 554 <bob@c.example>... 550 Host unknown (Authoritative answer from name server)"},
+		{"cat@d.example", "While talking to mx.d.example: >>> RCPT To:<cat@d.example> <<< 550 No such user here 550 <cat@d.example>... User unknown"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("transcriptRecipients: %d recipients %+v, want %d", len(got), got, len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("transcriptRecipients[%d] = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if got := transcriptRecipients("550 <ann@b.example>... User unknown\n", nil); got != nil {
+		t.Errorf("transcriptRecipients without a transcript = %+v, want nil", got)
+	}
+}

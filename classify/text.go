@@ -292,6 +292,62 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 	return out
 }
 
+// transcriptRecipients reads the session transcript of an old sendmail
+// (V5) bounce, which has no DSN part: each failed recipient is a line
+// "554 <a@b.example>... reason", and the exchange that led to it comes
+// before, not after: "While talking to mx.b.example:", ">>> RCPT To:<a@b>",
+// "<<< 550 No such user", or a host's own line "550 b.example (smtp)... 550
+// Host unknown". A recipient's diagnostic is those lines (since the last
+// recipient line or "While talking to", whichever is later) and its own
+// line, so that the first reply in it is the remote server's. It returns
+// nil when the report has no such lines.
+func transcriptRecipients(report string, exclude map[string]bool) []textRecipient {
+	i := indexFold(report, "transcript of session follows")
+	if i < 0 {
+		return nil
+	}
+	var out []textRecipient
+	var ctx []string
+	for _, line := range strings.Split(report[i:], "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "-----") {
+			continue
+		}
+		if hasPrefixFold(t, "while talking to") {
+			ctx = append(ctx[:0], t)
+			continue
+		}
+		if addr, ok := transcriptRecipient(t); ok {
+			key := strings.ToLower(addr)
+			if !exclude[key] && !isSystemAddr(key) && len(out) < maxRecipients {
+				diag := clip(strings.Join(append(ctx, t), " "), 2000)
+				out = append(out, textRecipient{Addr: addr, Diagnostic: diag})
+			}
+			ctx = ctx[:0]
+			continue
+		}
+		if len(ctx) < 20 {
+			ctx = append(ctx, t)
+		}
+	}
+	return out
+}
+
+// transcriptRecipient reports whether a transcript line is sendmail's
+// verdict on one recipient, "554 <a@b.example>... text", and returns the
+// address.
+func transcriptRecipient(line string) (string, bool) {
+	if len(line) < 8 || findFailReply(line[:3]) != line[:3] || line[3] != ' ' || line[4] != '<' {
+		return "", false
+	}
+	end := strings.Index(line, ">...")
+	if end < 0 {
+		return "", false
+	}
+	a := cleanAddr(line[5:end])
+	return a, a != ""
+}
+
 // clip cuts s to at most n bytes without splitting a UTF-8 sequence.
 func clip(s string, n int) string {
 	if len(s) <= n {
