@@ -60,6 +60,8 @@ type classifier struct {
 
 	lower string // the first 8 KiB of report, lower case; see lowerReport
 
+	exclAll map[string]bool // see exclusions
+
 	// extra is what the classifier knows of a recipient beyond its
 	// Recipient fields, by lower-case address.
 	extra map[string]recipientExtra
@@ -521,8 +523,19 @@ func (c *classifier) arf(r arfReport) {
 
 // exclusions are the addresses in bounce prose that are no recipients:
 // the bounce's own addressee (the sender of the original) and the
-// original's sender.
+// original's sender. With all false, only the bounce's From. The sets are
+// made once per message.
 func (c *classifier) exclusions(all bool) map[string]bool {
+	if all {
+		if c.exclAll == nil {
+			c.exclAll = c.makeExclusions(true)
+		}
+		return c.exclAll
+	}
+	return c.makeExclusions(false)
+}
+
+func (c *classifier) makeExclusions(all bool) map[string]bool {
 	ex := map[string]bool{}
 	for _, a := range headerAddrs(c.m.Header.get("From")) {
 		ex[a] = true

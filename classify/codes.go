@@ -72,28 +72,30 @@ func findReplyFrom(s, classes string) string {
 
 // findCommand returns the SMTP command a diagnostic says failed.
 func findCommand(s string) string {
-	u := strings.ToUpper(s)
-	for _, c := range []struct{ marker, cmd string }{
-		{"RCPT TO", "RCPT"},
-		{">>> RCPT", "RCPT"},
-		{"MAIL FROM", "MAIL"},
-		{">>> MAIL", "MAIL"},
-		{"END OF DATA", "DATA"},
-		{"AFTER DATA", "DATA"},
-		{">>> DATA", "DATA"},
-		{"DATA COMMAND", "DATA"},
-		{"AFTER END OF DATA", "DATA"},
-		{"EHLO", "EHLO"},
-		{"HELO", "HELO"},
-		{"STARTTLS", "STARTTLS"},
-		{"INITIAL CONNECTION", "CONN"},
-		{"CONNECT TO", "CONN"},
-	} {
-		if strings.Contains(u, c.marker) {
+	for _, c := range commandMarkers {
+		if indexFold(s, c.marker) >= 0 {
 			return c.cmd
 		}
 	}
 	return ""
+}
+
+// commandMarkers are tried in order; markers are lower case and matched
+// ignoring case.
+var commandMarkers = []struct{ marker, cmd string }{
+	{"rcpt to", "RCPT"},
+	{">>> rcpt", "RCPT"},
+	{"mail from", "MAIL"},
+	{">>> mail", "MAIL"},
+	{"end of data", "DATA"},
+	{"after data", "DATA"},
+	{">>> data", "DATA"},
+	{"data command", "DATA"},
+	{"ehlo", "EHLO"},
+	{"helo", "HELO"},
+	{"starttls", "STARTTLS"},
+	{"initial connection", "CONN"},
+	{"connect to", "CONN"},
 }
 
 // proseCommand returns the SMTP command that bounce prose says was

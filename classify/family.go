@@ -74,16 +74,44 @@ var familyRules = []familyRule{
 	{"zoho", "X-Zohomail", ""},
 }
 
+// familyText finds every "text" marker of familyRules in one pass over
+// the report; familyTextID is each rule's pattern id (-1: not a text rule).
+var familyText, familyTextID = newFamilyText()
+
+func newFamilyText() (phraseMatcher, []int32) {
+	ids := make([]int32, len(familyRules))
+	seen := map[string]int32{}
+	var pats []string
+	for i, f := range familyRules {
+		ids[i] = -1
+		if f.where != "text" {
+			continue
+		}
+		id, ok := seen[f.marker]
+		if !ok {
+			id = int32(len(pats))
+			seen[f.marker] = id
+			pats = append(pats, f.marker)
+		}
+		ids[i] = id
+	}
+	return newPhraseMatcher(pats), ids
+}
+
 // family names the MTA or provider family of a bounce, or "".
 func (c *classifier) family() string {
-	lr := c.lowerReport()
+	var found [maxPhrasePatterns / 64]uint64
+	familyText.scan(c.lowerReport(), &found)
 	from := strings.ToLower(c.m.Header.get("From"))
 	subj := strings.ToLower(decodeWords(c.m.Header.get("Subject")))
-	for _, f := range familyRules {
+	for i, f := range familyRules {
 		var v string
 		switch f.where {
 		case "text":
-			v = lr
+			if id := familyTextID[i]; found[id/64]&(1<<(id%64)) != 0 {
+				return f.family
+			}
+			continue
 		case "from":
 			v = from
 		case "subject":
@@ -93,7 +121,7 @@ func (c *classifier) family() string {
 		case "received":
 			v = ""
 			for _, fl := range c.m.Header {
-				if strings.EqualFold(fl.Name, "Received") && strings.Contains(strings.ToLower(fl.Value), f.marker) {
+				if len(fl.Name) == len("Received") && strings.EqualFold(fl.Name, "Received") && indexFold(fl.Value, f.marker) >= 0 {
 					v = f.marker
 					break
 				}

@@ -197,13 +197,49 @@ func stripHTML(s string) string {
 }
 
 // indexFold is strings.Index for an ASCII lower-case needle, ignoring
-// the case of s.
+// the case of s. Candidates are found with IndexByte on the needle's first
+// byte in either case, so the scan runs at memchr speed; the next position
+// of each case is remembered, so the whole search is linear.
 func indexFold(s, needle string) int {
 	n := len(needle)
-	for i := 0; i+n <= len(s); i++ {
+	if n == 0 {
+		return 0
+	}
+	if n > len(s) {
+		return -1
+	}
+	lo, up := needle[0], needle[0]
+	if lo >= 'a' && lo <= 'z' {
+		up = lo - 'a' + 'A'
+	}
+	last := len(s) - n // the last start a match can have
+	nextLo, nextUp := -1, -1
+	if up == lo {
+		nextUp = len(s) // never
+	}
+	for i := 0; i <= last; {
+		if nextLo < i {
+			if j := strings.IndexByte(s[i:last+1], lo); j >= 0 {
+				nextLo = i + j
+			} else {
+				nextLo = len(s)
+			}
+		}
+		if nextUp < i {
+			if j := strings.IndexByte(s[i:last+1], up); j >= 0 {
+				nextUp = i + j
+			} else {
+				nextUp = len(s)
+			}
+		}
+		i = min(nextLo, nextUp)
+		if i > last {
+			return -1
+		}
 		if strings.EqualFold(s[i:i+n], needle) {
 			return i
 		}
+		i++
 	}
 	return -1
 }
