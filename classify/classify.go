@@ -435,7 +435,7 @@ func (c *classifier) finish(decoder, how string) {
 			r.Command = proseCommand(x.prose)
 		}
 		if r.Command == "" && len(v.Recipients) == 1 {
-			r.Command = findCommand(c.report)
+			r.Command = findCommandLower(c.lowerReport())
 		}
 		reasonText := reply
 		if bracketedReply(r.Diagnostic) != "" {

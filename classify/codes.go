@@ -13,9 +13,20 @@ func findStatus(s string) string { return findStatusFrom(s, "245") }
 func findFailStatus(s string) string { return findStatusFrom(s, "45") }
 
 func findStatusFrom(s, classes string) string {
-	for i := 0; i+4 < len(s); i++ {
+	// Candidates are found by their first dot ("5." of "5.1.1"), with
+	// IndexByte: a status code is rare in a long text.
+	for from := 1; from < len(s); {
+		d := strings.IndexByte(s[from:], '.')
+		if d < 0 {
+			return ""
+		}
+		i := from + d - 1 // the class digit
+		from += d + 1
+		if i+4 >= len(s) {
+			return ""
+		}
 		c := s[i]
-		if strings.IndexByte(classes, c) < 0 || s[i+1] != '.' {
+		if strings.IndexByte(classes, c) < 0 {
 			continue
 		}
 		if i > 0 && (isDigit(s[i-1]) || s[i-1] == '.') {
@@ -50,9 +61,11 @@ func findReplyCode(s string) string { return findReplyFrom(s, "2345") }
 func findFailReply(s string) string { return findReplyFrom(s, "45") }
 
 func findReplyFrom(s, classes string) string {
+	lo := classes[0] // classes are consecutive digits: "45", "2345"
+	hi := classes[len(classes)-1]
 	for i := 0; i+2 < len(s); i++ {
 		c := s[i]
-		if strings.IndexByte(classes, c) < 0 || !isDigit(s[i+1]) || !isDigit(s[i+2]) {
+		if c < lo || c > hi || !isDigit(s[i+1]) || !isDigit(s[i+2]) {
 			continue
 		}
 		if s[i+1] > '5' {
@@ -72,16 +85,20 @@ func findReplyFrom(s, classes string) string {
 
 // findCommand returns the SMTP command a diagnostic says failed.
 func findCommand(s string) string {
+	return findCommandLower(strings.ToLower(s))
+}
+
+// findCommandLower is findCommand for lower-case text.
+func findCommandLower(s string) string {
 	for _, c := range commandMarkers {
-		if indexFold(s, c.marker) >= 0 {
+		if strings.Contains(s, c.marker) {
 			return c.cmd
 		}
 	}
 	return ""
 }
 
-// commandMarkers are tried in order; markers are lower case and matched
-// ignoring case.
+// commandMarkers are tried in order; markers are lower case.
 var commandMarkers = []struct{ marker, cmd string }{
 	{"rcpt to", "RCPT"},
 	{">>> rcpt", "RCPT"},

@@ -103,6 +103,9 @@ func originalStart(text string) int {
 			decorated := strings.HasPrefix(strings.TrimSpace(line), "-") || strings.HasPrefix(strings.TrimSpace(line), "=") ||
 				strings.HasPrefix(strings.TrimSpace(line), "*") || strings.HasPrefix(strings.TrimSpace(line), "_")
 			for _, mk := range cutMarkers {
+				if t[0]|0x20 != mk[0] && t[0] != mk[0] {
+					continue // cheap first-byte test before the folded compare
+				}
 				if hasPrefixFold(t, mk) {
 					if (mk == "original message" || mk == "returned message") && !decorated {
 						// undecorated, the words must stand alone after a
@@ -271,7 +274,7 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 	addrLine := make([]bool, len(lines))
 	mentions := map[string][]int{}
 	for i, line := range lines {
-		if skipAddrLine(line) {
+		if strings.IndexByte(line, '@') < 0 || skipAddrLine(line) {
 			continue
 		}
 		for _, a := range findAddrs(line) {
@@ -301,11 +304,12 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 			parts = append(parts, c.text)
 		}
 		used := map[int]bool{c.line: true}
+		coded := hasCode(parts) // whether parts hold a reply or status code
 		for j := c.line + 1; j < len(lines) && j < c.line+12; j++ {
 			t := strings.TrimSpace(lines[j])
 			if t == "" {
 				// a paragraph that names no SMTP reply goes on into the next
-				if hasCode(parts) {
+				if coded {
 					break
 				}
 				continue
@@ -314,6 +318,7 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 				break
 			}
 			parts = append(parts, t)
+			coded = coded || hasCode([]string{t})
 			used[j] = true
 		}
 		for _, j := range mentions[strings.ToLower(c.addr)] {
