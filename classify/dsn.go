@@ -53,7 +53,7 @@ func parseDSN(b []byte) dsnReport {
 			last = nil
 			continue
 		}
-		name = strings.ToLower(strings.TrimSpace(name))
+		name = dsnFieldName(strings.TrimSpace(name))
 		value = strings.TrimSpace(value)
 		if len(rep.Recipients) > maxRecipients {
 			rep.Recipients = rep.Recipients[:maxRecipients]
@@ -137,6 +137,21 @@ func parseDSN(b []byte) dsnReport {
 	}
 	rep.Recipients = out
 	return rep
+}
+
+// dsnFields are the DSN field names parseDSN reads, lower case.
+var dsnFields = []string{"reporting-mta", "arrival-date", "final-recipient", "original-recipient",
+	"x-actual-recipient", "action", "status", "remote-mta", "diagnostic-code", "last-attempt-date"}
+
+// dsnFieldName returns the lower-case name of a DSN field parseDSN reads,
+// or "" for any other name, without allocating.
+func dsnFieldName(name string) string {
+	for _, f := range dsnFields {
+		if len(f) == len(name) && strings.EqualFold(f, name) {
+			return f
+		}
+	}
+	return ""
 }
 
 // address picks the recipient's address: the Final-Recipient when it is a

@@ -144,7 +144,8 @@ func readHeaderMode(b []byte, loose bool) (header, []byte) {
 	// block becomes one string and every name and one-line value is a
 	// slice of it: one allocation per header, not several per field.
 	type span struct{ nameStart, nameEnd, valStart, valEnd int }
-	var spans []span
+	var buf [48]span // most headers fit: no allocation for the offsets
+	spans := buf[:0]
 	cur := span{valStart: -1}
 	flush := func() {
 		if cur.valStart >= 0 && len(spans) < maxHeaderLines {

@@ -141,11 +141,11 @@ func stripHTML(s string) string {
 			if j < 0 {
 				break
 			}
-			tag := strings.ToLower(s[i+1 : i+j])
-			tag = strings.TrimPrefix(tag, "/")
+			tag := strings.TrimPrefix(s[i+1:i+j], "/")
 			if k := strings.IndexAny(tag, " \t\n/"); k >= 0 {
 				tag = tag[:k]
 			}
+			tag = strings.ToLower(tag) // the name only, not the attributes
 			switch tag {
 			case "br", "p", "div", "tr", "li", "table", "h1", "h2", "h3", "h4", "pre", "blockquote":
 				b.WriteByte('\n')
