@@ -238,10 +238,10 @@ func defaultStatus(r Reason, class byte) string {
 // mx.example.org[192.0.2.1] said", "while talking to mx.example.org.:"),
 // or "".
 func findRemoteMTA(s string) string {
-	for _, marker := range []string{"host ", "while talking to ", "remote host ", "Remote-MTA: dns; "} {
+	for _, marker := range []string{"host ", "while talking to ", "remote host ", "remote-mta: dns; "} { // any case
 		from := 0
 		for from < len(s) {
-			i := strings.Index(s[from:], marker)
+			i := indexFold(s[from:], marker)
 			if i < 0 {
 				break
 			}

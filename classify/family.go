@@ -22,6 +22,7 @@ var familyRules = []familyRule{
 	{"amazonses", "X-SES-Outgoing", ""},
 	{"dragonfly", "text", "dragonfly mail agent"},
 	{"opensmtpd", "text", "opensmtpd"},
+	{"opensmtpd", "text", "this is the mailer-daemon, please do not reply to this email"},
 	{"qmail", "text", "this is the qmail-send program"},
 	{"qmail", "text", "qmail-send"},
 	{"qmail", "received", "invoked for bounce"},
@@ -36,6 +37,7 @@ var familyRules = []familyRule{
 	{"exim", "X-Failed-Recipients", ""},
 	{"exim", "text", "this message was created automatically by mail delivery software"},
 	{"v5sendmail", "text", "unsent message follows"},
+	{"v5sendmail", "quoted", "unsent message follows"}, // the report is cut there
 	{"sendmail", "text", "transcript of session follows"},
 	{"sendmail", "text", "the original message was received at"},
 	{"googlegroups", "subject", "group"},
@@ -72,6 +74,7 @@ var familyRules = []familyRule{
 	{"apachejames", "text", "james"},
 	{"zoho", "from", "zoho.com"},
 	{"zoho", "X-Zohomail", ""},
+	{"opensmtpd", "received", "(opensmtpd)"}, // last: a relay may run it
 }
 
 // familyText finds every "text" marker of familyRules in one pass over

@@ -107,6 +107,12 @@ func TestFixtureKinds(t *testing.T) {
 		{"yahoo/mailbox-not-found.eml", KindBounce, "cleo@yahoo.example", "", ReasonUserUnknown, true, ""},
 		{"gmail/address-not-found.eml", KindBounce, "dan@gmail.example", "", ReasonUserUnknown, true, ""},
 		{"amazonses/bounce-json.eml", KindBounce, "yara@example.org", "5.1.1", ReasonUserUnknown, true, ""},
+		{"dragonfly/rcpt-rejected.eml", KindBounce, "nina@mail.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"opensmtpd/mailbox-quota.eml", KindBounce, "omar@fastmail.example", "5.2.2", ReasonMailboxFull, false, ""},
+		{"googlegroups/no-such-account.eml", KindBounce, "shop-owners@googlegroups.com", "5.1.1", ReasonUserUnknown, true, ""},
+		{"googlegroups/not-a-member.eml", KindBounce, "board@googlegroups.com", "", ReasonRejected, false, ""},
+		{"v5sendmail/transcript.eml", KindBounce, "paul@nowhere.example", "5.1.2", ReasonHostUnknown, true, ""},
+		{"notes/failure-reasons.eml", KindBounce, "ulla@notes.corp.example", "", ReasonUserUnknown, true, ""},
 	}
 	for _, tt := range tests {
 		raw, err := os.ReadFile(filepath.Join("..", "testdata", "bounces", tt.file))

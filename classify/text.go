@@ -347,9 +347,15 @@ func transcriptRecipients(report string, exclude map[string]bool) []textRecipien
 	if i < 0 {
 		return nil
 	}
+	rest := report[i:]
+	if j := strings.IndexByte(rest, '\n'); j >= 0 {
+		rest = rest[j+1:] // the transcript starts on the next line
+	} else {
+		return nil
+	}
 	var out []textRecipient
 	var ctx []string
-	for _, line := range strings.Split(report[i:], "\n") {
+	for _, line := range strings.Split(rest, "\n") {
 		t := strings.TrimSpace(line)
 		if t == "" || strings.HasPrefix(t, "-----") {
 			continue
