@@ -435,7 +435,9 @@ func (c *classifier) finish(decoder, how string) {
 			r.Command = proseCommand(x.prose)
 		}
 		if r.Command == "" && len(v.Recipients) == 1 {
-			r.Command = findCommandLower(c.lowerReport())
+			// only the explicit forms: the report's prose may say
+			// "cannot connect to database" or "mail from you"
+			r.Command = proseCommand(c.lowerReport())
 		}
 		reasonText := reply
 		if bracketedReply(r.Diagnostic) != "" {

@@ -183,6 +183,10 @@ func TestProseCommand(t *testing.T) {
 		{"SMTP error from remote mail server after MAIL FROM:<a@b.example> SIZE=100:", "MAIL"},
 		{">>> RCPT To:<a@b.example>\n<<< 550 unknown", "RCPT"},
 		{"it was either a genuine mail from you, or a fake", ""},
+		{"550 5.1.1 <a@b.example>... User Unknown  in RCPT TO", "RCPT"},
+		{"Reason: Server rejected MAIL FROM address", "MAIL"},
+		{"trying to connect to a service that is inactive", ""},
+		{"stored in data centers", ""},
 		{"", ""},
 	}
 	for _, tt := range tests {

@@ -120,7 +120,13 @@ var commandMarkers = []struct{ marker, cmd string }{
 // command", "SMTP error from remote mail server after RCPT TO:", ">>> RCPT
 // TO:"): prose is loose, and "mail from you" names no command.
 func proseCommand(s string) string {
-	for _, lead := range []string{"in reply to ", "after ", ">>> "} {
+	for _, lead := range []string{"in reply to ", "after ", ">>> ", " in ", "rejected "} {
+		markers := proseCommands
+		if lead == " in " || lead == "rejected " {
+			// "User Unknown in RCPT TO", "Server rejected MAIL FROM
+			// address": only the envelope commands, which no prose names
+			markers = proseCommands[:2]
+		}
 		from := 0
 		for from < len(s) {
 			i := indexFold(s[from:], lead)
@@ -129,7 +135,7 @@ func proseCommand(s string) string {
 			}
 			rest := s[from+i+len(lead):]
 			from += i + len(lead)
-			for _, c := range proseCommands {
+			for _, c := range markers {
 				if hasPrefixFold(rest, c.marker) {
 					return c.cmd
 				}
@@ -140,7 +146,8 @@ func proseCommand(s string) string {
 }
 
 var proseCommands = []struct{ marker, cmd string }{
-	{"rcpt to", "RCPT"}, {"mail from", "MAIL"}, {"end of data", "DATA"}, {"data", "DATA"},
+	{"rcpt to", "RCPT"}, {"mail from", "MAIL"}, // the envelope commands first
+	{"end of data", "DATA"}, {"data", "DATA"},
 	{"ehlo", "EHLO"}, {"helo", "HELO"}, {"starttls", "STARTTLS"}, {"initial connection", "CONN"},
 }
 

@@ -113,6 +113,10 @@ func TestFixtureKinds(t *testing.T) {
 		{"googlegroups/not-a-member.eml", KindBounce, "board@googlegroups.com", "", ReasonRejected, false, ""},
 		{"v5sendmail/transcript.eml", KindBounce, "paul@nowhere.example", "5.1.2", ReasonHostUnknown, true, ""},
 		{"notes/failure-reasons.eml", KindBounce, "ulla@notes.corp.example", "", ReasonUserUnknown, true, ""},
+		{"amazonses/quoted-reply.eml", KindBounce, "sara@mail.example", "5.2.2", ReasonMailboxFull, false, ""},
+		{"sendmail/pipe-exit-status.eml", KindBounce, "tickets@shop.example", "5.3.0", ReasonMailerError, false, ""},
+		{"multi/postfix-two-recipients.eml", KindBounce, "uwe@isp.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"courier/mailbox-full.eml", KindBounce, "wim@host.example", "5.2.2", ReasonMailboxFull, false, ""},
 	}
 	for _, tt := range tests {
 		raw, err := os.ReadFile(filepath.Join("..", "testdata", "bounces", tt.file))
