@@ -437,7 +437,7 @@ func (c *classifier) finish(decoder, how string) {
 		if r.Command == "" && len(v.Recipients) == 1 {
 			// only the explicit forms: the report's prose may say
 			// "cannot connect to database" or "mail from you"
-			r.Command = proseCommand(c.lowerReport())
+			r.Command = proseCommandLower(c.lowerReport())
 		}
 		reasonText := reply
 		if bracketedReply(r.Diagnostic) != "" {

@@ -119,27 +119,31 @@ var commandMarkers = []struct{ marker, cmd string }{
 // answered, read only from the explicit forms ("in reply to RCPT TO
 // command", "SMTP error from remote mail server after RCPT TO:", ">>> RCPT
 // TO:"): prose is loose, and "mail from you" names no command.
-func proseCommand(s string) string {
-	for _, lead := range []string{"in reply to ", "after ", ">>> ", " in ", "rejected "} {
-		markers := proseCommands
-		if lead == " in " || lead == "rejected " {
-			// "User Unknown in RCPT TO", "Server rejected MAIL FROM
-			// address": only the envelope commands, which no prose names
-			markers = proseCommands[:2]
-		}
-		from := 0
-		for from < len(s) {
-			i := indexFold(s[from:], lead)
+func proseCommand(s string) string { return proseCommandLower(strings.ToLower(s)) }
+
+// proseCommandLower is proseCommand for lower-case text.
+func proseCommandLower(s string) string {
+	for _, lead := range []string{"in reply to ", "after ", ">>> "} {
+		for from := 0; from < len(s); {
+			i := strings.Index(s[from:], lead)
 			if i < 0 {
 				break
 			}
-			rest := s[from+i+len(lead):]
 			from += i + len(lead)
-			for _, c := range markers {
-				if hasPrefixFold(rest, c.marker) {
+			for _, c := range proseCommands {
+				if strings.HasPrefix(s[from:], c.marker) {
 					return c.cmd
 				}
 			}
+		}
+	}
+	// "User Unknown in RCPT TO", "Server rejected MAIL FROM address":
+	// only the envelope commands, which no prose names
+	for _, f := range []struct{ form, cmd string }{
+		{" in rcpt to", "RCPT"}, {"rejected rcpt to", "RCPT"}, {" in mail from", "MAIL"}, {"rejected mail from", "MAIL"},
+	} {
+		if strings.Contains(s, f.form) {
+			return f.cmd
 		}
 	}
 	return ""
