@@ -19,7 +19,7 @@ var ratchet = map[string]float64{
 	"detected":       99.9,
 	"recipient":      99.2,
 	"status":         97.6,
-	"reply code":     99.0,
+	"reply code":     99.5,
 	"reason":         95.2,
 	"hard/soft":      98.1,
 	"autoreply kind": 100,

@@ -322,9 +322,24 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 			used[j] = true
 		}
 		for _, j := range mentions[strings.ToLower(c.addr)] {
-			if !used[j] {
-				parts = append(parts, strings.TrimSpace(lines[j]))
-				used[j] = true
+			if used[j] {
+				continue
+			}
+			parts = append(parts, strings.TrimSpace(lines[j]))
+			used[j] = true
+			if bareAddr(lines[j]) {
+				// an address alone on its line heads what is said of
+				// it: "kijitora@example.com" then "Remote Server
+				// returned '550 5.1.10 ...'" (Exchange's diagnostic
+				// information for administrators)
+				for k := j + 1; k < len(lines) && k < j+4 && !used[k] && !addrLine[k]; k++ {
+					t := strings.TrimSpace(lines[k])
+					if t == "" || bareAddr(t) {
+						break // the end, or the next address's heading
+					}
+					parts = append(parts, t)
+					used[k] = true
+				}
 			}
 		}
 		diag := clip(strings.Join(parts, " "), 2000)
