@@ -149,7 +149,7 @@ func (c *classifier) run() {
 			dsn = d
 		}
 	}
-	v.ReportingMTA = stripDiagType(dsn.ReportingMTA)
+	v.ReportingMTA = cleanHost(stripDiagType(dsn.ReportingMTA))
 	v.ArrivalDate = parseDate(dsn.ArrivalDate)
 	family := c.family()
 	if family != "" {

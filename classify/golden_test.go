@@ -117,6 +117,8 @@ func TestFixtureKinds(t *testing.T) {
 		{"sendmail/pipe-exit-status.eml", KindBounce, "tickets@shop.example", "5.3.0", ReasonMailerError, false, ""},
 		{"multi/postfix-two-recipients.eml", KindBounce, "uwe@isp.example", "5.1.1", ReasonUserUnknown, true, ""},
 		{"courier/mailbox-full.eml", KindBounce, "wim@host.example", "5.2.2", ReasonMailboxFull, false, ""},
+		{"exchange/exchange2007-admin-info.eml", KindBounce, "xena@corp.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"messagingserver/over-quota.eml", KindBounce, "yuki@ims.example.jp", "5.2.2", ReasonMailboxFull, false, ""},
 	}
 	for _, tt := range tests {
 		raw, err := os.ReadFile(filepath.Join("..", "testdata", "bounces", tt.file))
