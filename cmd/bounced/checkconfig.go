@@ -3,16 +3,110 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/bounced/bounced/configs"
 )
 
-// Placeholder: replaced when the command lands.
 func checkConfigCommand() command {
 	return command{
 		name:    "check-config",
-		args:    "--config FILE",
+		args:    "--config FILE [--offline]",
 		summary: "validate the config, then try every mailbox",
+		help: `Reports every problem of the config at once (exit status 2). Then, per
+enabled mailbox: reads the secret, connects, logs in, examines the folder
+read-only, looks for the action folders (missing ones are created by the
+first run) and says which capabilities the server has (MOVE, UIDPLUS) and
+what the poller does without them. Nothing is changed on the server.
+Exit status 1 if a mailbox failed. --offline stops after the config.`,
 		run: func(ctx context.Context, e *env, args []string) error {
-			return errors.New("check-config: not built yet")
+			fs := newFlagSet("check-config")
+			cfgPath := fs.String("config", "bounced.toml", "config `FILE`")
+			offline := fs.Bool("offline", false, "check the file only, do not connect")
+			pos, err := parseFlags(fs, args)
+			if err != nil {
+				return err
+			}
+			if len(pos) > 0 {
+				return usagef("check-config: unexpected argument %q", pos[0])
+			}
+			cfg, err := configs.Load(*cfgPath)
+			if err != nil {
+				var problems []string
+				if j, ok := err.(interface{ Unwrap() []error }); ok {
+					for _, e := range j.Unwrap() {
+						problems = append(problems, strings.Split(e.Error(), "\n")...)
+					}
+				} else {
+					problems = strings.Split(err.Error(), "\n")
+				}
+				fmt.Fprintf(e.stdout, "%s: %d problem(s):\n", *cfgPath, len(problems))
+				for _, p := range problems {
+					fmt.Fprintf(e.stdout, "  - %s\n", p)
+				}
+				return usageError{errors.New("check-config: the config has problems")}
+			}
+			enabled := 0
+			for _, m := range cfg.Mailboxes {
+				if !m.Disabled {
+					enabled++
+				}
+			}
+			fmt.Fprintf(e.stdout, "%s: config ok: %d mailbox(es), %d enabled, database %s\n", *cfgPath, len(cfg.Mailboxes), enabled, cfg.DB)
+			if *offline {
+				return nil
+			}
+			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+			failed := false
+			for _, m := range cfg.Mailboxes {
+				if m.Disabled {
+					fmt.Fprintf(e.stdout, "mailbox %q: disabled, not tried\n", m.Name)
+					continue
+				}
+				fmt.Fprintf(e.stdout, "mailbox %q: %s:%d (tls %s, auth %s as %s), folder %s\n", m.Name, m.Host, m.Port, m.TLS, m.Auth, m.Username, m.Folder)
+				if _, err := m.Secret(); err != nil {
+					failed = true
+					fmt.Fprintf(e.stdout, "  FAIL secret: %v\n", err)
+					continue
+				}
+				ps, err := buildPollers(cfg, nil, log, m.Name)
+				if err != nil {
+					failed = true
+					fmt.Fprintf(e.stdout, "  FAIL options: %v\n", err)
+					continue
+				}
+				c, err := ps[0].Check(ctx)
+				if err != nil {
+					failed = true
+					fmt.Fprintf(e.stdout, "  FAIL %v\n", err)
+					continue
+				}
+				fmt.Fprintf(e.stdout, "  ok   login\n  ok   folder %s: %d mails\n", m.Folder, c.Messages)
+				caps := "none of them"
+				if len(c.Caps) > 0 {
+					caps = strings.Join(c.Caps, " ")
+				}
+				fmt.Fprintf(e.stdout, "  ok   capabilities: %s (MOVE %s, UIDPLUS %s)\n", caps, yesNo(c.Move), yesNo(c.UIDPlus))
+				if len(c.Missing) > 0 {
+					fmt.Fprintf(e.stdout, "  note folders the first run will create: %s\n", strings.Join(c.Missing, ", "))
+				}
+				for _, n := range c.Notes {
+					fmt.Fprintf(e.stdout, "  note %s\n", n)
+				}
+			}
+			if failed {
+				return errSilent
+			}
+			return nil
 		},
 	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

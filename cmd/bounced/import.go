@@ -2,17 +2,156 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/storage"
 )
 
-// Placeholder: replaced when the command lands.
 func importCommand() command {
 	return command{
 		name:    "import",
-		args:    "[--db PATH] [--config FILE] PATH...",
+		args:    "[--db PATH] [--config FILE] [--archive] PATH...",
 		summary: "classify local mail and store it (files, directories, mbox, maildir)",
-		run: func(ctx context.Context, e *env, args []string) error {
-			return errors.New("import: not built yet")
-		},
+		help: `Classifies every mail under the PATHs (a file, a directory such as a maildir,
+walked in name order, an mbox, or - for stdin) and stores the outcomes in the
+database, applying the suppression policy: a backfill from an old archive, or
+the easy way to try bounced without a mailbox.
+
+Idempotent: a mail already stored (the same file and mbox position, or the
+same bytes once line ends are normalised) is counted once, however often it
+is imported. Its time is the bounce's Date header, else the file's mtime.
+The raw mail is archived (for 'bounced reclassify') with --archive or when
+the config enables [archive].
+
+A file that cannot be read or is no mail is reported on stderr and the others
+go on; the exit status is then 1.`,
+		run: runImport,
+	}
+}
+
+// importBatch is how many mails one transaction stores.
+const importBatch = 200
+
+type importStats struct {
+	read, recorded, duplicates int
+	byKind                     map[classify.Kind]int
+	suppressed                 int
+}
+
+func runImport(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("import")
+	dbf := addDBFlags(fs)
+	dbf.archive = fs.Bool("archive", false, "keep the raw mail for 'bounced reclassify' (also [archive] in the config)")
+	paths, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return usagef("import: no PATH given (use - for stdin)")
+	}
+	db, _, err := dbf.open(ctx, e, false, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	st := importStats{byKind: map[classify.Kind]int{}}
+	failed := false
+	onErr := func(path string, err error) {
+		failed = true
+		fmt.Fprintf(e.stderr, "bounced: import: %s: %v\n", path, err)
+	}
+	mtimes := map[string]time.Time{}
+	absPaths := map[string]string{}
+	var batch []storage.Record
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		res, err := db.Record(ctx, batch)
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		for _, r := range res {
+			if r.Duplicate {
+				st.duplicates++
+				continue
+			}
+			st.recorded++
+			st.byKind[r.Kind]++
+			st.suppressed += len(r.Suppressed)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	err = walkMail(paths, e.stdin, func(m mail) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		st.read++
+		v, err := classify.Message(m.Raw)
+		if err != nil {
+			name := m.Source
+			if m.Index > 1 {
+				name = fmt.Sprintf("%s#%d", m.Source, m.Index)
+			}
+			onErr(name, err)
+			return nil
+		}
+		rec := storage.Record{Raw: m.Raw, Verdict: v, ReceivedAt: v.Date}
+		if m.Source != "-" {
+			abs, ok := absPaths[m.Source]
+			if !ok {
+				abs, err = filepath.Abs(m.Source)
+				if err != nil {
+					abs = m.Source
+				}
+				absPaths[m.Source] = abs
+			}
+			rec.Source = storage.Source{Path: abs, Index: m.Index}
+			if rec.ReceivedAt.IsZero() {
+				mt, ok := mtimes[m.Source]
+				if !ok {
+					if fi, err := os.Stat(m.Source); err == nil {
+						mt = fi.ModTime()
+					}
+					mtimes[m.Source] = mt
+				}
+				rec.ReceivedAt = mt
+			}
+		}
+		batch = append(batch, rec)
+		if len(batch) >= importBatch {
+			return flush()
+		}
+		return nil
+	}, onErr)
+	if err == nil {
+		err = flush()
+	}
+	printImport(e, st)
+	if err != nil {
+		return err
+	}
+	if failed {
+		return errSilent
+	}
+	return nil
+}
+
+func printImport(e *env, st importStats) {
+	fmt.Fprintf(e.stdout, "read %d mails: %d new, %d already stored", st.read, st.recorded, st.duplicates)
+	if st.suppressed > 0 {
+		fmt.Fprintf(e.stdout, "; %d addresses suppressed", st.suppressed)
+	}
+	fmt.Fprintln(e.stdout)
+	for _, k := range classify.Kinds {
+		if n := st.byKind[k]; n > 0 {
+			fmt.Fprintf(e.stdout, "  %-10s %d\n", k, n)
+		}
 	}
 }

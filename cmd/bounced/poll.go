@@ -3,16 +3,171 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/configs"
+	"github.com/bounced/bounced/poller"
+	"github.com/bounced/bounced/storage"
 )
 
-// Placeholder: replaced when the command lands.
 func pollCommand() command {
 	return command{
 		name:    "poll",
-		args:    "--config FILE [--mailbox NAME] [--dry-run]",
+		args:    "--config FILE [--mailbox NAME] [--dry-run] [--verbose]",
 		summary: "one pass over all (or one) mailboxes now, then exit",
+		help: `Polls every enabled mailbox (or only --mailbox NAME) once, as the daemon
+would, and prints a summary per mailbox. A mailbox that fails is reported
+and the others go on; the exit status is then 1.
+
+--dry-run examines the folder read-only (EXAMINE), classifies what is above
+the stored cursor and prints, per mail, what a real run would record,
+suppress and do with it. It changes nothing: not the server, not the
+database (opened read-only; a missing database is treated as empty).`,
 		run: func(ctx context.Context, e *env, args []string) error {
-			return errors.New("poll: not built yet")
+			fs := newFlagSet("poll")
+			cfgPath := fs.String("config", "bounced.toml", "config `FILE`")
+			only := fs.String("mailbox", "", "poll only the mailbox `NAME`")
+			dry := fs.Bool("dry-run", false, "examine read-only and print what would happen; change nothing")
+			verbose := fs.Bool("verbose", false, "log every step to stderr")
+			pos, err := parseFlags(fs, args)
+			if err != nil {
+				return err
+			}
+			if len(pos) > 0 {
+				return usagef("poll: unexpected argument %q", pos[0])
+			}
+			cfg, err := loadConfig(*cfgPath)
+			if err != nil {
+				return err
+			}
+			level := slog.LevelWarn
+			if *verbose {
+				level = slog.LevelDebug
+			}
+			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+			var db *storage.DB
+			if *dry {
+				var release func()
+				db, release, err = openPreviewDB(ctx, cfg, log)
+				if err != nil {
+					return err
+				}
+				defer release()
+			} else {
+				db, err = openDB(ctx, cfg, log, false)
+				if err != nil {
+					return err
+				}
+				defer db.Close()
+			}
+			ps, err := buildPollers(cfg, db, log, *only)
+			if err != nil {
+				return err
+			}
+			if len(ps) == 0 {
+				return usagef("poll: %s: no enabled mailbox", *cfgPath)
+			}
+			failed := 0
+			for _, p := range ps {
+				if ctx.Err() != nil {
+					break
+				}
+				var sum poller.Summary
+				if *dry {
+					fmt.Fprintf(e.stdout, "%s (dry run):\n", p.Name())
+					sum, err = p.DryRun(ctx, func(pl poller.Planned) { printPlanned(e.stdout, pl) })
+				} else {
+					sum, err = p.PollOnce(ctx)
+				}
+				if err != nil {
+					failed++
+					fmt.Fprintf(e.stderr, "bounced: poll: %v\n", err)
+					continue
+				}
+				printSummary(e.stdout, sum, *dry)
+			}
+			if failed > 0 {
+				return errSilent
+			}
+			return nil
 		},
+	}
+}
+
+// openPreviewDB opens the database read-only for a dry run; when it does
+// not exist yet, an empty one in a temporary directory stands in, so the
+// policy still decides what would be suppressed. close releases either.
+func openPreviewDB(ctx context.Context, cfg configs.Config, log *slog.Logger) (db *storage.DB, close func(), err error) {
+	if _, err := os.Stat(cfg.DB); err == nil {
+		db, err := openDB(ctx, cfg, log, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		return db, func() { db.Close() }, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, err
+	}
+	dir, err := os.MkdirTemp("", "bounced-dry-run-")
+	if err != nil {
+		return nil, nil, err
+	}
+	tmp := cfg
+	tmp.DB = filepath.Join(dir, "empty.db")
+	db, err = openDB(ctx, tmp, log, false)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return db, func() { db.Close(); os.RemoveAll(dir) }, nil
+}
+
+func printPlanned(w io.Writer, pl poller.Planned) {
+	kind := string(pl.Verdict.Kind)
+	if pl.Skipped != "" {
+		kind = "skipped (" + pl.Skipped + ")"
+	}
+	fmt.Fprintf(w, "  uid %-6d %-10s -> %s", pl.UID, kind, pl.Action)
+	if len(pl.Suppress) > 0 {
+		fmt.Fprintf(w, "; would suppress %s", strings.Join(pl.Suppress, ", "))
+	}
+	if len(pl.Alerts) > 0 {
+		fmt.Fprintf(w, "; would alert: %s", strings.Join(pl.Alerts, "; "))
+	}
+	fmt.Fprintln(w)
+}
+
+func printSummary(w io.Writer, s poller.Summary, dry bool) {
+	if dry {
+		fmt.Fprintf(w, "%s: would record %d mails (%d skipped), would suppress %d recipients",
+			s.Mailbox, s.Fetched, s.Skipped, s.Suppressed)
+	} else {
+		fmt.Fprintf(w, "%s: fetched %d, recorded %d, duplicates %d, skipped %d, disposed %d",
+			s.Mailbox, s.Fetched, s.Recorded, s.Duplicates, s.Skipped, s.Disposed)
+		if s.Pending > 0 {
+			fmt.Fprintf(w, " (%d left over from an interrupted run)", s.Pending)
+		}
+		fmt.Fprintf(w, ", suppressed %d", s.Suppressed)
+	}
+	var kinds []string
+	for _, k := range classify.Kinds {
+		if n := s.ByKind[k]; n > 0 {
+			kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
+		}
+	}
+	if len(kinds) > 0 {
+		fmt.Fprintf(w, "; %s", strings.Join(kinds, ", "))
+	}
+	fmt.Fprintln(w)
+	if s.Reset {
+		fmt.Fprintf(w, "%s: UIDVALIDITY changed to %d: the folder was scanned again\n", s.Mailbox, s.UIDValidity)
+	}
+	if s.Stopped {
+		fmt.Fprintf(w, "%s: stopped early by a signal; the rest waits for the next run\n", s.Mailbox)
 	}
 }

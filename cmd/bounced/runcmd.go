@@ -2,17 +2,242 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/configs"
+	"github.com/bounced/bounced/poller"
+	"github.com/bounced/bounced/storage"
 )
 
-// Placeholder: replaced when the command lands.
 func runCommand() command {
 	return command{
 		name:    "run",
-		args:    "--config FILE",
+		args:    "--config FILE [--log text|json]",
 		summary: "the daemon: poll every configured mailbox on its schedule",
+		help: `Polls every enabled mailbox of the config on its own schedule until SIGTERM
+or SIGINT. On the first signal it stops taking work, finishes and commits the
+batch in hand, moves it, logs out and exits 0; a second signal exits at once.
+A mailbox that cannot connect or log in backs off (1m, doubling up to 1h)
+and never stops the others. Logs go to stderr: JSON unless stderr is a
+terminal (--log overrides).`,
 		run: func(ctx context.Context, e *env, args []string) error {
-			return errors.New("run: not built yet")
+			fs := newFlagSet("run")
+			cfgPath := fs.String("config", "bounced.toml", "config `FILE`")
+			logFormat := fs.String("log", "", "log format: text or json (default: text on a terminal, json otherwise)")
+			pos, err := parseFlags(fs, args)
+			if err != nil {
+				return err
+			}
+			if len(pos) > 0 {
+				return usagef("run: unexpected argument %q", pos[0])
+			}
+			cfg, err := loadConfig(*cfgPath)
+			if err != nil {
+				return err
+			}
+			log, err := newLogger(e.stderr, *logFormat, true)
+			if err != nil {
+				return err
+			}
+			db, err := openDB(ctx, cfg, log, false)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			ps, err := buildPollers(cfg, db, log, "")
+			if err != nil {
+				return err
+			}
+			if len(ps) == 0 {
+				return usagef("run: %s: no enabled mailbox", *cfgPath)
+			}
+			log.Info("bounced starting", "version", version, "mailboxes", len(ps), "db", cfg.DB)
+			for _, p := range ps {
+				log.Info("scheduled", "mailbox", p.Name(), "next", p.Next(time.Now()).Format(time.RFC3339))
+			}
+			err = poller.Supervise(ctx, ps)
+			log.Info("bounced stopped")
+			return err
 		},
 	}
+}
+
+// loadConfig loads and validates the config; every problem is a usage
+// error (exit 2).
+func loadConfig(path string) (configs.Config, error) {
+	cfg, err := configs.Load(path)
+	if err != nil {
+		return cfg, usageError{err}
+	}
+	return cfg, nil
+}
+
+// newLogger builds the slog handler: JSON when daemon and stderr is not a
+// terminal (or when asked), text otherwise.
+func newLogger(w io.Writer, format string, daemon bool) (*slog.Logger, error) {
+	switch format {
+	case "":
+		if daemon && !isTerminal(w) {
+			format = "json"
+		} else {
+			format = "text"
+		}
+	case "text", "json":
+	default:
+		return nil, usagef("--log %q: want text or json", format)
+	}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, nil)), nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// openDB opens the config's database with its policy and archive settings.
+func openDB(ctx context.Context, cfg configs.Config, log *slog.Logger, readOnly bool) (*storage.DB, error) {
+	pol, err := storagePolicy(cfg.Policy)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	db, err := storage.Open(ctx, cfg.DB, storage.Options{
+		Logger:      log,
+		Policy:      pol,
+		Archive:     cfg.Archive.Enabled,
+		ArchiveDays: cfg.Archive.RetentionDays,
+		ReadOnly:    readOnly,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// storagePolicy maps the config's policy onto storage's.
+func storagePolicy(p configs.Policy) (storage.Policy, error) {
+	sp := storage.Policy{
+		SoftThreshold: p.SoftThreshold,
+		SoftWindow:    time.Duration(p.SoftWindow),
+		SoftHalfLife:  time.Duration(p.SoftHalfLife),
+		QuietReset:    time.Duration(p.QuietReset),
+	}
+	var errs []error
+	if len(p.Reasons) > 0 {
+		sp.Reasons = map[classify.Reason]storage.PolicyAction{}
+		for r, a := range p.Reasons {
+			pa, err := storage.ParsePolicyAction(a)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("policy.reasons.%s: %w", r, err))
+			}
+			sp.Reasons[classify.Reason(r)] = pa
+		}
+	}
+	if len(p.Complaints) > 0 {
+		sp.Complaints = map[string]storage.PolicyAction{}
+		for t, a := range p.Complaints {
+			pa, err := storage.ParsePolicyAction(a)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("policy.complaints.%s: %w", t, err))
+			}
+			sp.Complaints[t] = pa
+		}
+	}
+	return sp, errors.Join(errs...)
+}
+
+// buildPollers maps every enabled mailbox (or only the one named) onto a
+// poller.
+func buildPollers(cfg configs.Config, store poller.Store, log *slog.Logger, only string) ([]*poller.Poller, error) {
+	if only != "" {
+		if _, ok := cfg.Mailbox(only); !ok {
+			return nil, usagef("no mailbox %q in the config", only)
+		}
+	}
+	var ps []*poller.Poller
+	var errs []error
+	for _, m := range cfg.Mailboxes {
+		if only != "" && m.Name != only || only == "" && m.Disabled {
+			continue
+		}
+		o, err := pollerOptions(m)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		o.Store, o.Logger = store, log
+		p, err := poller.New(o)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ps = append(ps, p)
+	}
+	if len(errs) > 0 {
+		return nil, usageError{errors.Join(errs...)}
+	}
+	return ps, nil
+}
+
+// pollerOptions maps one mailbox of the config onto poller.Options (the
+// poller never sees the config).
+func pollerOptions(m configs.Mailbox) (poller.Options, error) {
+	o := poller.Options{
+		Name:           m.Name,
+		Host:           m.Host,
+		Port:           m.Port,
+		TLS:            poller.TLSMode(m.TLS),
+		Username:       m.Username,
+		Secret:         m.Secret,
+		Auth:           poller.AuthMode(m.Auth),
+		Folder:         m.Folder,
+		Batch:          m.Batch,
+		MaxMessageSize: m.MaxMessage,
+		Timeout:        time.Duration(m.Timeout),
+		Schedule:       m.Schedule,
+		Actions:        map[classify.Kind]poller.Action{},
+	}
+	var errs []error
+	for kind, v := range m.Actions.ByKind() {
+		if v == "" {
+			continue
+		}
+		a, err := poller.ParseAction(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("mailbox %q: actions.%s: %w", m.Name, kind, err))
+			continue
+		}
+		o.Actions[kind] = a
+	}
+	if m.CAFile != "" {
+		pem, err := os.ReadFile(m.CAFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("mailbox %q: ca_file: %w", m.Name, err))
+		} else {
+			// The extra CA is trusted besides the system roots.
+			pool, err := x509.SystemCertPool()
+			if err != nil || pool == nil {
+				pool = x509.NewCertPool()
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				errs = append(errs, fmt.Errorf("mailbox %q: ca_file %s: no PEM certificate", m.Name, m.CAFile))
+			}
+			o.TLSConfig = &tls.Config{RootCAs: pool}
+		}
+	}
+	return o, errors.Join(errs...)
 }

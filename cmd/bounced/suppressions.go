@@ -1,18 +1,128 @@
 package main
 
 import (
+	"bufio"
 	"context"
-	"errors"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/bounced/bounced/storage"
 )
 
-// Placeholder: replaced when the command lands.
 func suppressionsCommand() command {
 	return command{
 		name:    "suppressions",
-		args:    "[--db PATH] [--format csv|json|text] [--since DURATION]",
-		summary: "print the suppression list to feed a mailer",
-		run: func(ctx context.Context, e *env, args []string) error {
-			return errors.New("suppressions: not built yet")
-		},
+		args:    "[--db PATH] [--config FILE] [--format csv|json|text] [--since DURATION]",
+		summary: "the suppression list to feed a mailer",
+		help: `Prints every suppressed address, oldest suppression first: the list to feed
+your mailer. --since 7d lists only the addresses suppressed in that period
+(for incremental feeds).
+
+--format csv (the default) has a header row:
+  address,reason,since,set_by,note,domain,bounces,complaints,score,last_bounce,message_id
+reason is a bounce reason (userunknown, hostunknown, mailboxfull, ...),
+complaint:<feedback type>, or manual; set_by is policy or manual; since and
+last_bounce are UTC RFC 3339 times; message_id is the stored mail that caused
+it (see 'bounced recipient ADDRESS').
+--format json prints a JSON array of objects with the same fields and more;
+--format text prints one aligned line per address.
+The database is opened read-only.`,
+		run: runSuppressions,
 	}
+}
+
+var suppressionsHeader = []string{"address", "reason", "since", "set_by", "note", "domain", "bounces", "complaints", "score", "last_bounce", "message_id"}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func setBy(r storage.Recipient) string {
+	if r.Manual {
+		return "manual"
+	}
+	return "policy"
+}
+
+func runSuppressions(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("suppressions")
+	dbf := addDBFlags(fs)
+	format := fs.String("format", "csv", "output format: csv, json or text")
+	sinceFlag := fs.String("since", "", "only addresses suppressed in the last `DURATION` (36h, 7d)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("suppressions: unexpected argument %q", pos[0])
+	}
+	if *format != "csv" && *format != "json" && *format != "text" {
+		return usagef("suppressions: --format must be csv, json or text, not %q", *format)
+	}
+	since, err := parseSince("suppressions", *sinceFlag, time.Now())
+	if err != nil {
+		return err
+	}
+	db, _, err := dbf.open(ctx, e, true, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	out := bufio.NewWriter(e.stdout)
+	defer out.Flush()
+	var each func(r storage.Recipient) error
+	finish := func() error { return nil }
+	switch *format {
+	case "csv":
+		cw := csv.NewWriter(out)
+		cw.Write(suppressionsHeader)
+		each = func(r storage.Recipient) error {
+			return cw.Write([]string{r.Address, r.Reason, rfc3339(r.Since), setBy(r), r.Note, r.Domain,
+				strconv.Itoa(r.Bounces), strconv.Itoa(r.Complaints), strconv.FormatFloat(r.Score, 'f', 2, 64),
+				rfc3339(r.LastBounce), strconv.FormatInt(r.MessageID, 10)})
+		}
+		finish = func() error { cw.Flush(); return cw.Error() }
+	case "json":
+		n := 0
+		out.WriteString("[")
+		each = func(r storage.Recipient) error {
+			b, err := json.Marshal(struct {
+				storage.Recipient
+				SetBy string `json:"set_by"`
+			}{r, setBy(r)})
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				out.WriteString(",")
+			}
+			n++
+			out.WriteString("\n  ")
+			_, err = out.Write(b)
+			return err
+		}
+		finish = func() error {
+			if n > 0 {
+				out.WriteString("\n")
+			}
+			_, err := out.WriteString("]\n")
+			return err
+		}
+	default:
+		each = func(r storage.Recipient) error {
+			_, err := fmt.Fprintf(out, "%-40s %-18s %s %-6s %s\n", r.Address, r.Reason, r.Since.UTC().Format("2006-01-02 15:04"), setBy(r), r.Note)
+			return err
+		}
+	}
+	if err := db.Suppressions(ctx, since, each); err != nil {
+		return err
+	}
+	return finish()
 }

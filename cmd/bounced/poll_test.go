@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// sampleMails are three plain mails of our own; whatever the classifier
+// says of them, the pipeline must fetch, record and dispose of each once.
+func sampleMails() [][]byte {
+	var out [][]byte
+	for i := 1; i <= 3; i++ {
+		out = append(out, fmt.Appendf(nil, "From: someone%d@example.org\r\nTo: bounces@demo.test\r\nSubject: note %d\r\n"+
+			"Message-Id: <note-%d@example.org>\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\n\r\nHello %d.\r\n", i, i, i, i))
+	}
+	return out
+}
+
+// imapConfig starts a demo server holding mails and writes a config for
+// it; the password comes from the environment.
+func imapConfig(t *testing.T, mails [][]byte, extra string) (cfgPath, dbPath string, srv *demoServer) {
+	t.Helper()
+	srv, err := startDemoServer(mails)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	t.Setenv("BOUNCED_TEST_PASSWORD", srv.Pass)
+	dir := t.TempDir()
+	dbPath = filepath.Join(dir, "bounced.db")
+	cfg := fmt.Sprintf(`db = %q
+[[mailbox]]
+name = "primary"
+host = "127.0.0.1"
+port = %d
+tls = "none"
+username = %q
+password_env = "BOUNCED_TEST_PASSWORD"
+schedule = "@every 1m"
+%s`, dbPath, srv.Port, srv.User, extra)
+	cfgPath = filepath.Join(dir, "bounced.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath, dbPath, srv
+}
+
+func TestPollCommand(t *testing.T) {
+	cfg, dbPath, srv := imapConfig(t, sampleMails(), "")
+
+	out, errOut, code := runCmd(t, "", "poll", "--config", cfg, "--dry-run")
+	if code != 0 || strings.Count(out, "  uid ") != 3 || !strings.Contains(out, "would record 3 mails") {
+		t.Errorf("poll --dry-run: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(dbPath); !os.IsNotExist(err) {
+		t.Errorf("poll --dry-run created the database (stat: %v)", err)
+	}
+
+	out, errOut, code = runCmd(t, "", "poll", "--config", cfg)
+	if code != 0 || !strings.Contains(out, "primary: fetched 3, recorded 3, duplicates 0, skipped 0, disposed 3") {
+		t.Errorf("poll: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = runCmd(t, "", "poll", "--config", cfg, "--mailbox", "primary")
+	if code != 0 || !strings.Contains(out, "primary: fetched 0, recorded 0") {
+		t.Errorf("second poll: exit %d\n%s%s", code, out, errOut)
+	}
+
+	srv.Append("INBOX", []byte("From: x@example.org\r\nSubject: new\r\n\r\nnew\r\n"))
+	out, errOut, code = runCmd(t, "", "status", "--config", cfg)
+	for _, want := range []string{"primary:", "last run:  #2", "ok", "next due:", "backlog:   1 not processed yet"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("status: exit %d, want %q in\n%s%s", code, want, out, errOut)
+		}
+	}
+
+	_, errOut, code = runCmd(t, "", "poll", "--config", cfg, "--mailbox", "nope")
+	if code != 2 || !strings.Contains(errOut, `no mailbox "nope"`) {
+		t.Errorf("poll --mailbox nope: exit %d, %s", code, errOut)
+	}
+}
+
+func TestPollCommandWrongPassword(t *testing.T) {
+	cfg, _, _ := imapConfig(t, sampleMails(), "")
+	t.Setenv("BOUNCED_TEST_PASSWORD", "wrong")
+	_, errOut, code := runCmd(t, "", "poll", "--config", cfg)
+	if code != 1 || !strings.Contains(errOut, "login rejected") || strings.Contains(errOut, "wrong") {
+		t.Errorf("poll with a wrong password: exit %d, stderr %q; want 1, login rejected, no password", code, errOut)
+	}
+}
+
+func TestCheckConfigCommand(t *testing.T) {
+	cfg, _, _ := imapConfig(t, sampleMails(), "")
+	out, errOut, code := runCmd(t, "", "check-config", "--config", cfg)
+	for _, want := range []string{"config ok", "ok   login", "folder INBOX: 3 mails", "MOVE yes, UIDPLUS yes", "Bounces/Processed"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("check-config: exit %d, want %q in\n%s%s", code, want, out, errOut)
+		}
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(bad, []byte("[[mailbox]]\nname = \"x\"\nhost = \"imap.example.com\"\ntls = \"none\"\nschedule = \"61 * * * *\"\nusername = \"u\"\npassword_env = \"P\"\n"), 0o600)
+	out, _, code = runCmd(t, "", "check-config", "--config", bad)
+	if code != 2 || !strings.Contains(out, "loopback") || !strings.Contains(out, "schedule") {
+		t.Errorf("check-config of a bad config: exit %d, want 2 and every problem\n%s", code, out)
+	}
+
+	t.Setenv("BOUNCED_TEST_PASSWORD", "wrong")
+	out, _, code = runCmd(t, "", "check-config", "--config", cfg)
+	if code != 1 || !strings.Contains(out, "FAIL") || !strings.Contains(out, "login rejected") {
+		t.Errorf("check-config with a wrong password: exit %d\n%s", code, out)
+	}
+}
+
+// signalWriter closes seen when a line containing want is written.
+type signalWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return len(p), nil
+}
+
+func TestRunCommandStopsOnSignal(t *testing.T) {
+	cfg, _, _ := imapConfig(t, sampleMails(), "")
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &signalWriter{want: `"msg":"scheduled"`, seen: make(chan struct{})}
+	done := make(chan error)
+	go func() { done <- run(ctx, []string{"run", "--config", cfg}, strings.NewReader(""), &bytes.Buffer{}, w) }()
+	<-w.seen
+	cancel() // what signal.NotifyContext does on SIGTERM
+	if err := <-done; err != nil {
+		t.Errorf("run after the signal: %v, want nil (exit 0)", err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !strings.Contains(w.buf.String(), `"msg":"bounced stopped"`) {
+		t.Errorf("run logs (JSON, stderr is no terminal):\n%s", w.buf.String())
+	}
+}
+
+func TestDemoCommand(t *testing.T) {
+	dir := t.TempDir()
+	for i, m := range sampleMails() {
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("m%d.eml", i)), m, 0o600)
+	}
+	out, errOut, code := runCmd(t, "", "demo", "--testdata", dir)
+	for _, want := range []string{"holds 3 sample mails", "demo: fetched 3, recorded 3", "INBOX"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("demo: exit %d, want %q in\n%s%s", code, want, out, errOut)
+		}
+	}
+	_, errOut, code = runCmd(t, "", "demo", "--testdata", filepath.Join(dir, "missing"))
+	if code != 1 || !strings.Contains(errOut, "run the demo from the repository root") {
+		t.Errorf("demo without sample mails: exit %d, %s", code, errOut)
+	}
+}

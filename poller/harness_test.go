@@ -1,0 +1,512 @@
+package poller
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/textproto"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/emersion/go-sasl"
+
+	"github.com/bounced/bounced/classify"
+)
+
+// backend is an IMAP server the scenarios run against: go-imap's in-process
+// memserver, or a real Dovecot when BOUNCED_TEST_IMAP is set (started by
+// scripts/dovecot, which prints the IMAP_* variables).
+type backend struct {
+	name         string
+	host         string
+	port         int
+	tls          TLSMode
+	tlsConf      *tls.Config
+	user, pass   string
+	user2, pass2 string
+	logins       *atomic.Int64 // memserver only: LOGIN/AUTHENTICATE attempts
+}
+
+var (
+	certOnce sync.Once
+	certErr  error
+	certPair tls.Certificate
+	certPool *x509.CertPool
+)
+
+// testCert is a self-signed certificate for 127.0.0.1 and localhost.
+func testCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	certOnce.Do(func() {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			certErr = err
+			return
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber:          big.NewInt(1),
+			Subject:               pkix.Name{CommonName: "localhost"},
+			NotBefore:             time.Now().Add(-time.Hour),
+			NotAfter:              time.Now().Add(24 * time.Hour),
+			KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+			ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			BasicConstraintsValid: true,
+			IsCA:                  true,
+			DNSNames:              []string{"localhost"},
+			IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			certErr = err
+			return
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			certErr = err
+			return
+		}
+		certPool = x509.NewCertPool()
+		certPool.AddCert(cert)
+		certPair = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}
+	})
+	if certErr != nil {
+		t.Fatal(certErr)
+	}
+	return certPair, certPool
+}
+
+type memConfig struct {
+	caps    imap.CapSet
+	tls     TLSMode
+	xoauth2 bool // accept XOAUTH2 with token "token-ok"
+}
+
+type discardLogger struct{}
+
+func (discardLogger) Printf(string, ...any) {}
+
+// startMem starts an in-process server on 127.0.0.1:0 with the two users
+// of the Dovecot script.
+func startMem(t testing.TB, mc memConfig) *backend {
+	t.Helper()
+	if mc.caps == nil {
+		mc.caps = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapMove: {}, imap.CapUIDPlus: {}}
+	}
+	if mc.tls == "" {
+		mc.tls = TLSNone
+	}
+	mem := imapmemserver.New()
+	for _, up := range [][2]string{{"bounces@example.test", "secret"}, {"bounces2@example.test", "secret2"}} {
+		u := imapmemserver.NewUser(up[0], up[1])
+		if err := u.Create("INBOX", nil); err != nil {
+			t.Fatal(err)
+		}
+		mem.AddUser(u)
+	}
+	b := &backend{name: "mem", host: "127.0.0.1", tls: mc.tls, user: "bounces@example.test", pass: "secret",
+		user2: "bounces2@example.test", pass2: "secret2", logins: new(atomic.Int64)}
+	opts := &imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			sess := mem.NewSession()
+			if mc.xoauth2 {
+				return &xoauthSession{SessionIMAP4rev2: sess.(imapserver.SessionIMAP4rev2), logins: b.logins}, nil, nil
+			}
+			return &countingSession{SessionIMAP4rev2: sess.(imapserver.SessionIMAP4rev2), logins: b.logins}, nil, nil
+		},
+		Caps:         mc.caps,
+		InsecureAuth: true,
+		Logger:       discardLogger{},
+	}
+	var ln net.Listener
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mc.tls != TLSNone {
+		cert, pool := testCert(t)
+		sc := &tls.Config{Certificates: []tls.Certificate{cert}}
+		b.tlsConf = &tls.Config{RootCAs: pool}
+		if mc.tls == TLSImplicit {
+			ln = tls.NewListener(ln, sc)
+		} else {
+			opts.TLSConfig = sc
+			opts.Caps[imap.CapStartTLS] = struct{}{}
+		}
+	}
+	srv := imapserver.New(opts)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	b.port = ln.Addr().(*net.TCPAddr).Port
+	return b
+}
+
+type countingSession struct {
+	imapserver.SessionIMAP4rev2
+	logins *atomic.Int64
+}
+
+func (s *countingSession) Login(user, pass string) error {
+	s.logins.Add(1)
+	return s.SessionIMAP4rev2.Login(user, pass)
+}
+
+// xoauthSession accepts SASL XOAUTH2 with the token "token-ok".
+type xoauthSession struct {
+	imapserver.SessionIMAP4rev2
+	logins *atomic.Int64
+}
+
+func (s *xoauthSession) AuthenticateMechanisms() []string { return []string{"XOAUTH2"} }
+
+func (s *xoauthSession) Authenticate(mech string) (sasl.Server, error) {
+	if mech != "XOAUTH2" {
+		return nil, errors.New("unsupported mechanism")
+	}
+	return &xoauthServer{s: s}, nil
+}
+
+type xoauthServer struct {
+	s      *xoauthSession
+	failed bool
+}
+
+func (x *xoauthServer) Next(resp []byte) ([]byte, bool, error) {
+	if x.failed {
+		return nil, true, errors.New("invalid token")
+	}
+	x.s.logins.Add(1)
+	var user, token string
+	for _, f := range strings.Split(string(resp), "\x01") {
+		if v, ok := strings.CutPrefix(f, "user="); ok {
+			user = v
+		}
+		if v, ok := strings.CutPrefix(f, "auth=Bearer "); ok {
+			token = v
+		}
+	}
+	if token != "token-ok" {
+		x.failed = true
+		return []byte(`{"status":"401"}`), false, nil
+	}
+	if err := x.s.SessionIMAP4rev2.Login(user, "secret"); err != nil {
+		return nil, true, err
+	}
+	return nil, true, nil
+}
+
+// dovecot returns the real server described by the environment, or skips.
+func dovecot(t testing.TB, mode TLSMode) *backend {
+	t.Helper()
+	if os.Getenv("BOUNCED_TEST_IMAP") == "" {
+		t.Skip("BOUNCED_TEST_IMAP not set: no Dovecot (scripts/dovecot start prints the variables)")
+	}
+	get := func(k string) string {
+		v := os.Getenv(k)
+		if v == "" {
+			t.Fatalf("BOUNCED_TEST_IMAP is set but %s is empty", k)
+		}
+		return v
+	}
+	pem, err := os.ReadFile(get("IMAP_CA"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("IMAP_CA %s: no certificate", os.Getenv("IMAP_CA"))
+	}
+	portVar := "IMAP_PORT"
+	if mode == TLSImplicit {
+		portVar = "IMAPS_PORT"
+	}
+	port, err := strconv.Atoi(get(portVar))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass2 := os.Getenv("IMAP_PASS2")
+	if pass2 == "" {
+		pass2 = "secret2"
+	}
+	return &backend{name: "dovecot", host: get("IMAP_HOST"), port: port, tls: mode, tlsConf: &tls.Config{RootCAs: pool},
+		user: get("IMAP_USER"), pass: get("IMAP_PASS"), user2: get("IMAP_USER2"), pass2: pass2}
+}
+
+// backends lists what each scenario runs against: the memserver always,
+// Dovecot over implicit TLS when the environment says so.
+func backends(t *testing.T, run func(t *testing.T, b *backend)) {
+	t.Run("mem", func(t *testing.T) { run(t, startMem(t, memConfig{})) })
+	t.Run("dovecot", func(t *testing.T) { run(t, dovecot(t, TLSImplicit)) })
+}
+
+// admin is a separate client that sets up and inspects the server.
+type admin struct {
+	t *testing.T
+	c *imapclient.Client
+}
+
+func (b *backend) admin(t *testing.T) *admin {
+	t.Helper()
+	addr := net.JoinHostPort(b.host, strconv.Itoa(b.port))
+	opts := &imapclient.Options{TLSConfig: b.tlsConf, DebugWriter: debugW}
+	var c *imapclient.Client
+	var err error
+	switch b.tls {
+	case TLSImplicit:
+		c, err = imapclient.DialTLS(addr, opts)
+	case TLSStartTLS:
+		c, err = imapclient.DialStartTLS(addr, opts)
+	default:
+		c, err = imapclient.DialInsecure(addr, opts)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(b.user, b.pass).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &admin{t: t, c: c}
+}
+
+// fresh returns a new folder name unique to this test, created empty.
+func (a *admin) fresh(prefix string) string {
+	a.t.Helper()
+	name := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+	if err := a.c.Create(name, nil).Wait(); err != nil {
+		a.t.Fatal(err)
+	}
+	a.t.Cleanup(func() { a.deleteTree(name) })
+	return name
+}
+
+func (a *admin) deleteTree(name string) {
+	l, _ := a.c.List("", name+"*", nil).Collect()
+	slices.SortFunc(l, func(x, y *imap.ListData) int { return len(y.Mailbox) - len(x.Mailbox) })
+	for _, d := range l {
+		a.c.Delete(d.Mailbox).Wait()
+	}
+}
+
+// recreate deletes and creates folder again: a new UIDVALIDITY.
+func (a *admin) recreate(folder string) {
+	a.t.Helper()
+	if err := a.c.Unselect().Wait(); err != nil && a.c.State() == imap.ConnStateSelected {
+		a.t.Fatal(err)
+	}
+	if err := a.c.Delete(folder).Wait(); err != nil {
+		a.t.Fatal(err)
+	}
+	if err := a.c.Create(folder, nil).Wait(); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+func (a *admin) append(folder string, mails ...[]byte) {
+	a.t.Helper()
+	for _, m := range mails {
+		cmd := a.c.Append(folder, int64(len(m)), nil)
+		if _, err := cmd.Write(m); err != nil {
+			a.t.Fatal(err)
+		}
+		if err := cmd.Close(); err != nil {
+			a.t.Fatal(err)
+		}
+		if _, err := cmd.Wait(); err != nil {
+			a.t.Fatal(err)
+		}
+	}
+}
+
+// msgState is one mail as the server holds it.
+type msgState struct {
+	UID     uint32
+	Subject string
+	Flags   []imap.Flag
+}
+
+// has reports whether the mail has flag f; keywords are case-insensitive
+// (RFC 9051 §2.3.2) and the memserver lowercases them.
+func (m msgState) has(f imap.Flag) bool {
+	return slices.ContainsFunc(m.Flags, func(g imap.Flag) bool { return strings.EqualFold(string(f), string(g)) })
+}
+
+// list returns the mails of a folder (nil if it does not exist), read-only.
+func (a *admin) list(folder string) []msgState {
+	a.t.Helper()
+	if _, err := a.c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		var ie *imap.Error
+		if errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo {
+			return nil
+		}
+		a.t.Fatal(err)
+	}
+	defer func() { a.c.Unselect().Wait() }()
+	var set imap.UIDSet
+	set.AddRange(1, 0)
+	msgs, err := a.c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true,
+		BodySection: []*imap.FetchItemBodySection{{Specifier: imap.PartSpecifierHeader, Peek: true}}}).Collect()
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	out := []msgState{}
+	for _, m := range msgs {
+		var hdr []byte
+		for _, s := range m.BodySection {
+			hdr = s.Bytes
+		}
+		h, _ := textproto.NewReader(bufio.NewReader(bytes.NewReader(hdr))).ReadMIMEHeader()
+		out = append(out, msgState{UID: uint32(m.UID), Subject: h.Get("Subject"), Flags: m.Flags})
+	}
+	slices.SortFunc(out, func(x, y msgState) int { return int(x.UID) - int(y.UID) })
+	return out
+}
+
+func (a *admin) subjects(folder string) []string {
+	a.t.Helper()
+	var s []string
+	for _, m := range a.list(folder) {
+		s = append(s, m.Subject)
+	}
+	slices.Sort(s)
+	return s
+}
+
+var mailSeq atomic.Int64
+
+// mail builds a test mail whose X-Test-Kind header tells fakeClassify the
+// verdict. Every mail is unique (its Message-Id), so digests differ.
+func mail(subject string, kind classify.Kind) []byte {
+	n := mailSeq.Add(1)
+	return fmt.Appendf(nil, "From: MAILER-DAEMON@example.test\r\nTo: bounces@example.test\r\nSubject: %s\r\n"+
+		"Message-Id: <%d.%d@example.test>\r\nX-Test-Kind: %s\r\n\r\nThe mail to rcpt%d@example.org failed.\r\n",
+		subject, time.Now().UnixNano(), n, kind, n)
+}
+
+// fakeClassify reads the verdict from X-Test-Kind; "panic" panics. A
+// bounce has one hard recipient from the body.
+func fakeClassify(raw []byte) (classify.Verdict, error) {
+	h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw))).ReadMIMEHeader()
+	if err != nil && len(h) == 0 {
+		return classify.Verdict{}, classify.ErrNotMessage
+	}
+	kind := classify.Kind(h.Get("X-Test-Kind"))
+	if kind == "panic" {
+		panic("fake classifier panic")
+	}
+	v := classify.Verdict{Kind: kind, Subject: h.Get("Subject")}
+	if kind == classify.KindBounce {
+		_, rest, _ := bytes.Cut(raw, []byte("mail to "))
+		addr, _, _ := bytes.Cut(rest, []byte(" "))
+		v.Recipients = []classify.Recipient{{Address: string(addr), Action: classify.ActionFailed, Hard: true, Reason: classify.ReasonUserUnknown}}
+	}
+	return v, nil
+}
+
+// testActions keeps moved mail under the test's folder.
+func testActions(base string) map[classify.Kind]Action {
+	return map[classify.Kind]Action{
+		classify.KindBounce:    {OpMove, base + "/Processed"},
+		classify.KindDelay:     {OpMove, base + "/Processed"},
+		classify.KindComplaint: {OpMove, base + "/Complaints"},
+		classify.KindReport:    {OpMove, base + "/Reports"},
+		classify.KindAutoreply: {Op: OpFlag},
+		classify.KindDelivered: {OpMove, base + "/Processed"},
+		classify.KindUnknown:   {OpMove, base + "/Unrecognized"},
+		classify.KindNotBounce: {Op: OpLeave},
+	}
+}
+
+// poller builds a Poller for b's first user on folder.
+func (b *backend) poller(t testing.TB, name, folder string, store Store, mod func(*Options)) *Poller {
+	t.Helper()
+	o := Options{
+		Name:      name,
+		Host:      b.host,
+		Port:      b.port,
+		TLS:       b.tls,
+		TLSConfig: b.tlsConf,
+		Username:  b.user,
+		Secret:    func() (string, error) { return b.pass, nil },
+		Folder:    folder,
+		Actions:   testActions(folder),
+		Timeout:   20 * time.Second,
+		Store:     store,
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	p, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.classify = fakeClassify
+	return p
+}
+
+// fakeClock hands every timer to the test, which fires it.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers chan fakeTimer
+}
+
+type fakeTimer struct {
+	d  time.Duration
+	ch chan time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC), timers: make(chan fakeTimer, 16)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Timer(d time.Duration) (<-chan time.Time, func() bool) {
+	ft := fakeTimer{d: d, ch: make(chan time.Time, 1)}
+	c.timers <- ft
+	return ft.ch, func() bool { return true }
+}
+
+// fire waits for the next timer, advances the clock by its duration and
+// fires it.
+func (c *fakeClock) fire(t *testing.T) time.Duration {
+	t.Helper()
+	select {
+	case ft := <-c.timers:
+		c.mu.Lock()
+		c.now = c.now.Add(ft.d)
+		now := c.now
+		c.mu.Unlock()
+		ft.ch <- now
+		return ft.d
+	case <-time.After(30 * time.Second):
+		t.Fatal("no timer was set within 30s")
+		return 0
+	}
+}
+
+var debugW io.Writer

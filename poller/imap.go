@@ -1,0 +1,524 @@
+package poller
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
+)
+
+// This is the only file that speaks go-imap. Every call that waits on the
+// server runs under a watchdog that closes the connection when the step
+// outlives the time-out: go-imap has no context, and its own read deadline
+// is reset between responses.
+
+// session is one logged-in connection.
+type session struct {
+	c        *imapclient.Client
+	timeout  time.Duration
+	log      *slog.Logger
+	caps     imap.CapSet
+	delim    rune
+	folders  map[string]bool // known to exist
+	timedOut atomic.Bool
+	release  func() bool // stops the context.AfterFunc
+	closeMu  sync.Once
+
+	ignoreMove, ignoreUIDPlus bool
+}
+
+// msgInfo is a UID above the cursor with its RFC822.SIZE.
+type msgInfo struct {
+	UID  uint32
+	Size int64
+}
+
+// folderState is what SELECT or EXAMINE says.
+type folderState struct {
+	UIDValidity uint32
+	UIDNext     uint32
+	Messages    uint32
+}
+
+// dial connects and logs in. The connection is closed when connCtx ends.
+func (p *Poller) dial(connCtx context.Context) (*session, error) {
+	d := net.Dialer{Timeout: p.o.Timeout}
+	conn, err := d.DialContext(connCtx, "tcp", p.addr)
+	if err != nil {
+		return nil, fmt.Errorf("dialing %s: %w: %w", p.addr, ErrConnect, err)
+	}
+	if p.o.TLS == TLSImplicit {
+		tc := p.tlsConf.Clone()
+		if tc.NextProtos == nil {
+			tc.NextProtos = []string{"imap"}
+		}
+		tconn := tls.Client(conn, tc)
+		hctx, cancel := context.WithTimeout(connCtx, p.o.Timeout)
+		err := tconn.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("tls handshake with %s: %w: %w", p.addr, ErrConnect, err)
+		}
+		conn = tconn
+	}
+	s := &session{timeout: p.o.Timeout, log: p.log, folders: map[string]bool{}, ignoreMove: p.ignoreMove, ignoreUIDPlus: p.ignoreUIDPlus}
+	opts := &imapclient.Options{TLSConfig: p.tlsConf.Clone()}
+	if p.o.TLS == TLSStartTLS {
+		// NewStartTLS waits for the greeting and upgrades; guard it with a
+		// deadline on the raw connection.
+		conn.SetDeadline(time.Now().Add(p.o.Timeout))
+		c, err := imapclient.NewStartTLS(conn, opts)
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("starttls with %s: %w: %w", p.addr, ErrConnect, err)
+		}
+		conn.SetDeadline(time.Time{})
+		s.c = c
+	} else {
+		s.c = imapclient.New(conn, opts)
+		if err := s.step(s.c.WaitGreeting); err != nil {
+			s.close()
+			return nil, fmt.Errorf("greeting from %s: %w: %w", p.addr, ErrConnect, err)
+		}
+	}
+	s.release = context.AfterFunc(connCtx, s.close)
+
+	secret, err := p.o.Secret()
+	if err != nil {
+		s.close()
+		return nil, fmt.Errorf("reading secret: %w", err)
+	}
+	var lerr error
+	switch p.o.Auth {
+	case AuthXOAuth2:
+		lerr = s.step(func() error { return s.c.Authenticate(xoauth2{user: p.o.Username, token: secret}) })
+	default:
+		lerr = s.step(func() error { return s.c.Login(p.o.Username, secret).Wait() })
+	}
+	if lerr != nil {
+		s.close()
+		var ie *imap.Error
+		if errors.As(lerr, &ie) {
+			return nil, fmt.Errorf("logging in to %s as %q: %w: %v", p.addr, p.o.Username, ErrAuth, lerr)
+		}
+		return nil, fmt.Errorf("logging in to %s as %q: %w: %w", p.addr, p.o.Username, ErrConnect, lerr)
+	}
+	if err := s.step(func() error {
+		caps, err := s.c.Capability().Wait()
+		s.caps = caps
+		return err
+	}); err != nil {
+		s.close()
+		return nil, fmt.Errorf("asking capabilities: %w", err)
+	}
+	return s, nil
+}
+
+// step runs f under the watchdog.
+func (s *session) step(f func() error) error {
+	t := time.AfterFunc(s.timeout, func() {
+		s.timedOut.Store(true)
+		s.c.Close()
+	})
+	err := f()
+	t.Stop()
+	if err != nil && s.timedOut.Load() {
+		return fmt.Errorf("no answer within %s: %w", s.timeout, err)
+	}
+	return err
+}
+
+func (s *session) close() {
+	s.closeMu.Do(func() {
+		if s.release != nil {
+			s.release()
+		}
+		s.c.Close()
+	})
+}
+
+// logout says goodbye politely, then closes.
+func (s *session) logout() {
+	if err := s.step(func() error { return s.c.Logout().Wait() }); err != nil {
+		s.log.Debug("logout", "err", err)
+	}
+	s.close()
+}
+
+// capList names the capabilities the poller cares about that the server has.
+func (s *session) capList() []string {
+	var l []string
+	for _, c := range []imap.Cap{imap.CapIMAP4rev2, imap.CapMove, imap.CapUIDPlus} {
+		if s.caps.Has(c) {
+			l = append(l, string(c))
+		}
+	}
+	return l
+}
+
+func (s *session) hasMove() bool    { return !s.ignoreMove && s.caps.Has(imap.CapMove) }
+func (s *session) hasUIDPlus() bool { return !s.ignoreUIDPlus && s.caps.Has(imap.CapUIDPlus) }
+
+// open selects (read-write) or examines (read-only) a folder.
+func (s *session) open(folder string, readOnly bool) (folderState, error) {
+	var data *imap.SelectData
+	err := s.step(func() error {
+		var err error
+		data, err = s.c.Select(folder, &imap.SelectOptions{ReadOnly: readOnly}).Wait()
+		return err
+	})
+	if err != nil {
+		verb := "selecting"
+		if readOnly {
+			verb = "examining"
+		}
+		return folderState{}, fmt.Errorf("%s %q: %w", verb, folder, err)
+	}
+	return folderState{UIDValidity: data.UIDValidity, UIDNext: uint32(data.UIDNext), Messages: data.NumMessages}, nil
+}
+
+// status asks STATUS of a folder without selecting it.
+func (s *session) status(folder string) (folderState, error) {
+	var data *imap.StatusData
+	err := s.step(func() error {
+		var err error
+		data, err = s.c.Status(folder, &imap.StatusOptions{NumMessages: true, UIDNext: true, UIDValidity: true}).Wait()
+		return err
+	})
+	if err != nil {
+		return folderState{}, fmt.Errorf("status of %q: %w", folder, err)
+	}
+	st := folderState{UIDValidity: data.UIDValidity, UIDNext: uint32(data.UIDNext)}
+	if data.NumMessages != nil {
+		st.Messages = *data.NumMessages
+	}
+	return st, nil
+}
+
+// above lists the UIDs above last with their sizes, in UID order. "n:*"
+// always matches the highest UID, so the answer is filtered.
+func (s *session) above(last uint32) ([]msgInfo, error) {
+	var set imap.UIDSet
+	set.AddRange(imap.UID(last+1), 0)
+	var out []msgInfo
+	err := s.step(func() error {
+		cmd := s.c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true})
+		for {
+			msg := cmd.Next()
+			if msg == nil {
+				break
+			}
+			var mi msgInfo
+			for item := msg.Next(); item != nil; item = msg.Next() {
+				switch it := item.(type) {
+				case imapclient.FetchItemDataUID:
+					mi.UID = uint32(it.UID)
+				case imapclient.FetchItemDataRFC822Size:
+					mi.Size = it.Size
+				}
+			}
+			if mi.UID > last {
+				out = append(out, mi)
+			}
+		}
+		return cmd.Close()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing uids above %d: %w", last, err)
+	}
+	sortInfos(out)
+	return out, nil
+}
+
+// fetched is one mail read from the server.
+type fetched struct {
+	UID      uint32
+	Internal time.Time
+	Raw      []byte
+	Err      error // the literal could not be read whole
+}
+
+// fetch reads BODY.PEEK[] of uids (which never sets \Seen) and calls fn per
+// mail in the server's order. The watchdog restarts after every mail, so a
+// large batch is fine as long as the server keeps sending.
+func (s *session) fetch(uids []uint32, limit int64, fn func(fetched)) error {
+	set := uidSet(uids)
+	t := time.AfterFunc(s.timeout, func() {
+		s.timedOut.Store(true)
+		s.c.Close()
+	})
+	defer t.Stop()
+	cmd := s.c.Fetch(set, &imap.FetchOptions{
+		UID:          true,
+		InternalDate: true,
+		BodySection:  []*imap.FetchItemBodySection{{Peek: true}},
+	})
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		var f fetched
+		for item := msg.Next(); item != nil; item = msg.Next() {
+			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				f.UID = uint32(it.UID)
+			case imapclient.FetchItemDataInternalDate:
+				f.Internal = it.Time
+			case imapclient.FetchItemDataBodySection:
+				if it.Literal == nil {
+					continue
+				}
+				if n := it.Literal.Size(); n > limit {
+					f.Err = fmt.Errorf("literal of %d bytes exceeds the limit of %d", n, limit)
+					continue
+				}
+				buf := make([]byte, it.Literal.Size())
+				if _, err := io.ReadFull(it.Literal, buf); err != nil {
+					f.Err = fmt.Errorf("reading literal: %w", err)
+					continue
+				}
+				f.Raw = buf
+			}
+		}
+		t.Reset(s.timeout)
+		if f.UID != 0 {
+			fn(f)
+		}
+	}
+	err := cmd.Close()
+	if err != nil {
+		if s.timedOut.Load() {
+			err = fmt.Errorf("no answer within %s: %w", s.timeout, err)
+		}
+		return fmt.Errorf("fetching uids %s: %w", set, err)
+	}
+	return nil
+}
+
+// existing returns those of uids still in the selected folder (UID
+// SEARCH), in the order given.
+func (s *session) existing(uids []uint32) ([]uint32, error) {
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	set := uidSet(uids)
+	var found imap.UIDSet
+	err := s.step(func() error {
+		data, err := s.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, nil).Wait()
+		if err == nil {
+			found = imap.UIDSetNum(data.AllUIDs()...)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("searching uids %s: %w", set, err)
+	}
+	var out []uint32
+	for _, u := range uids {
+		if found.Contains(imap.UID(u)) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// countAbove counts the UIDs above last (for the backlog of status).
+func (s *session) countAbove(last uint32) (int, error) {
+	infos, err := s.above(last)
+	return len(infos), err
+}
+
+// ensureFolder creates folder unless it exists. Config names use "/" as the
+// hierarchy delimiter; the server's own is used on the wire.
+func (s *session) ensureFolder(folder string) (string, error) {
+	name, err := s.wireName(folder)
+	if err != nil {
+		return "", err
+	}
+	if s.folders[name] {
+		return name, nil
+	}
+	var found bool
+	err = s.step(func() error {
+		l, err := s.c.List("", name, nil).Collect()
+		for _, d := range l {
+			if d.Mailbox == name || strings.EqualFold(name, "INBOX") {
+				found = true
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("listing folder %q: %w", name, err)
+	}
+	if !found {
+		err := s.step(func() error { return s.c.Create(name, nil).Wait() })
+		var ie *imap.Error
+		if err != nil && !(errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists) {
+			return "", fmt.Errorf("creating folder %q: %w", name, err)
+		}
+		s.log.Info("created folder", "folder", name)
+	}
+	s.folders[name] = true
+	return name, nil
+}
+
+// folderExists reports whether a folder exists, without creating it.
+func (s *session) folderExists(folder string) (bool, error) {
+	name, err := s.wireName(folder)
+	if err != nil {
+		return false, err
+	}
+	var found bool
+	err = s.step(func() error {
+		l, err := s.c.List("", name, nil).Collect()
+		for _, d := range l {
+			if d.Mailbox == name || strings.EqualFold(name, "INBOX") {
+				found = true
+			}
+		}
+		return err
+	})
+	return found, err
+}
+
+func (s *session) wireName(folder string) (string, error) {
+	if s.delim == 0 {
+		err := s.step(func() error {
+			l, err := s.c.List("", "", nil).Collect()
+			if len(l) > 0 {
+				s.delim = l[0].Delim
+			}
+			return err
+		})
+		if err != nil {
+			return "", fmt.Errorf("asking the hierarchy delimiter: %w", err)
+		}
+		if s.delim == 0 {
+			s.delim = '/'
+		}
+	}
+	if s.delim != '/' {
+		folder = strings.ReplaceAll(folder, "/", string(s.delim))
+	}
+	return folder, nil
+}
+
+// move moves uids into folder and returns what was done: the action as
+// storage records it ("move:<folder>", or "flag" on a server that can
+// neither MOVE nor UID EXPUNGE).
+func (s *session) move(uids []uint32, folder string) (string, error) {
+	name, err := s.ensureFolder(folder)
+	if err != nil {
+		return "", err
+	}
+	set := uidSet(uids)
+	switch {
+	case s.hasMove():
+		err := s.step(func() error {
+			_, err := s.c.Move(set, name).Wait()
+			return err
+		})
+		if err != nil {
+			return "", fmt.Errorf("moving uids %s to %q: %w", set, name, err)
+		}
+	case s.hasUIDPlus():
+		// RFC 4315: COPY, and only once it succeeded mark and expunge
+		// exactly these UIDs.
+		if err := s.step(func() error {
+			_, err := s.c.Copy(set, name).Wait()
+			return err
+		}); err != nil {
+			return "", fmt.Errorf("copying uids %s to %q: %w", set, name, err)
+		}
+		if err := s.expunge(set); err != nil {
+			return "", err
+		}
+	default:
+		// Without UIDPLUS a plain EXPUNGE would remove every \Deleted mail,
+		// including mail we did not process: flag instead.
+		s.log.Warn("server has neither MOVE nor UIDPLUS: flagging instead of moving", "folder", name)
+		if err := s.flag(uids); err != nil {
+			return "", err
+		}
+		return string(OpFlag), nil
+	}
+	return "move:" + folder, nil
+}
+
+// remove deletes uids (opt-in): \Deleted and UID EXPUNGE, or the flag
+// fallback without UIDPLUS.
+func (s *session) remove(uids []uint32) (string, error) {
+	if !s.hasUIDPlus() {
+		s.log.Warn("server lacks UIDPLUS: flagging instead of deleting")
+		if err := s.flag(uids); err != nil {
+			return "", err
+		}
+		return string(OpFlag), nil
+	}
+	if err := s.expunge(uidSet(uids)); err != nil {
+		return "", err
+	}
+	return string(OpDelete), nil
+}
+
+func (s *session) expunge(set imap.UIDSet) error {
+	if err := s.step(func() error {
+		return s.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close()
+	}); err != nil {
+		return fmt.Errorf("marking uids %s deleted: %w", set, err)
+	}
+	if err := s.step(func() error { return s.c.UIDExpunge(set).Close() }); err != nil {
+		return fmt.Errorf("expunging uids %s: %w", set, err)
+	}
+	return nil
+}
+
+// flag sets \Seen and $BouncedProcessed.
+func (s *session) flag(uids []uint32) error {
+	set := uidSet(uids)
+	err := s.step(func() error {
+		return s.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen, Keyword}}, nil).Close()
+	})
+	if err != nil {
+		return fmt.Errorf("flagging uids %s: %w", set, err)
+	}
+	return nil
+}
+
+func uidSet(uids []uint32) imap.UIDSet {
+	var set imap.UIDSet
+	for _, u := range uids {
+		set.AddNum(imap.UID(u))
+	}
+	return set
+}
+
+// xoauth2 is the SASL XOAUTH2 client of Google and Microsoft, which
+// go-sasl lacks: one initial response "user=U^Aauth=Bearer T^A^A". On
+// failure the server sends a JSON challenge that must be answered with an
+// empty response; the command then fails.
+type xoauth2 struct{ user, token string }
+
+var _ sasl.Client = xoauth2{}
+
+func (x xoauth2) Start() (string, []byte, error) {
+	return "XOAUTH2", []byte("user=" + x.user + "\x01auth=Bearer " + x.token + "\x01\x01"), nil
+}
+
+func (x xoauth2) Next(challenge []byte) ([]byte, error) {
+	return []byte{}, nil
+}

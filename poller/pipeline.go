@@ -1,0 +1,601 @@
+package poller
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/storage"
+)
+
+// PollOnce makes one pass over the mailbox: dispose of pending mail, then
+// fetch, classify, commit and dispose everything above the cursor, batch
+// by batch. Cancelling ctx stops it after the batch in hand, which is
+// committed and disposed; the returned Summary then has Stopped set and the
+// error is nil. The run is recorded in the store.
+func (p *Poller) PollOnce(ctx context.Context) (sum Summary, err error) {
+	sum = Summary{Mailbox: p.o.Name, ByKind: map[classify.Kind]int{}}
+	if p.o.Store == nil {
+		return sum, errNoStore
+	}
+	if err := ctx.Err(); err != nil {
+		return sum, err
+	}
+	work := context.WithoutCancel(ctx)
+	runID, err := p.o.Store.StartRun(work, p.o.Name, p.clock.Now().UTC())
+	if err != nil {
+		return sum, fmt.Errorf("starting run record: %w", err)
+	}
+	sum.RunID = runID
+	log := p.log.With("run_id", runID)
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("panic in run", "err", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic in run: %v", r)
+		}
+		if ferr := p.o.Store.FinishRun(work, runID, p.clock.Now().UTC(), sum.stats(err)); ferr != nil {
+			err = errors.Join(err, fmt.Errorf("finishing run record: %w", ferr))
+		}
+	}()
+	err = p.poll(ctx, &sum, log, nil)
+	if err != nil {
+		sum.Errors++
+		return sum, fmt.Errorf("mailbox %q: %w", p.o.Name, err)
+	}
+	return sum, nil
+}
+
+// DryRun examines the folder read-only, classifies what is above the
+// cursor and calls fn with what a real run would record, suppress and do.
+// It changes nothing on the server or in the store.
+func (p *Poller) DryRun(ctx context.Context, fn func(Planned)) (Summary, error) {
+	sum := Summary{Mailbox: p.o.Name, ByKind: map[classify.Kind]int{}}
+	if p.o.Store == nil {
+		return sum, errNoStore
+	}
+	if fn == nil {
+		fn = func(Planned) {}
+	}
+	if err := p.poll(ctx, &sum, p.log, fn); err != nil {
+		return sum, fmt.Errorf("mailbox %q: %w", p.o.Name, err)
+	}
+	return sum, nil
+}
+
+// connect dials and logs in; the connection lives until the returned stop
+// is called, or Grace after ctx is cancelled.
+func (p *Poller) connect(ctx context.Context) (*session, func(), error) {
+	connCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var grace *time.Timer
+	var mu sync.Mutex
+	stopGrace := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		grace = time.AfterFunc(p.o.Grace, cancel)
+		mu.Unlock()
+	})
+	stop := func() {
+		stopGrace()
+		mu.Lock()
+		if grace != nil {
+			grace.Stop()
+		}
+		mu.Unlock()
+	}
+	s, err := p.dial(connCtx)
+	if err != nil {
+		stop()
+		cancel()
+		return nil, nil, err
+	}
+	return s, func() {
+		stop()
+		s.logout()
+		cancel()
+	}, nil
+}
+
+// poll is the pass; preview non-nil makes it a dry run.
+func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, preview func(Planned)) error {
+	dry := preview != nil
+	work := context.WithoutCancel(ctx)
+	s, done, err := p.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+
+	st, err := s.open(p.o.Folder, dry)
+	if err != nil {
+		return err
+	}
+	sum.UIDValidity = st.UIDValidity
+	log = log.With("uidvalidity", st.UIDValidity)
+	cur, err := p.o.Store.Cursor(work, p.o.Name, p.o.Folder)
+	if err != nil {
+		return fmt.Errorf("reading cursor: %w", err)
+	}
+	if cur.UIDValidity != st.UIDValidity {
+		if cur.UIDValidity != 0 {
+			sum.Reset = true
+			log.Warn("uidvalidity changed: rescanning the folder", "old_uidvalidity", cur.UIDValidity)
+		}
+		if !dry {
+			if err := p.o.Store.ResetCursor(work, p.o.Name, p.o.Folder, st.UIDValidity); err != nil {
+				return fmt.Errorf("resetting cursor: %w", err)
+			}
+		}
+		cur = storage.Cursor{UIDValidity: st.UIDValidity}
+	}
+
+	if !dry {
+		pend, err := p.o.Store.Pending(work, p.o.Name, p.o.Folder, st.UIDValidity)
+		if err != nil {
+			return fmt.Errorf("reading pending disposals: %w", err)
+		}
+		if len(pend) > 0 {
+			log.Info("disposing of mail committed by an earlier run", "count", len(pend))
+			// Some may be gone already (moved before the crash, or by
+			// someone else): those are only marked.
+			uids := make([]uint32, len(pend))
+			for i, pd := range pend {
+				uids[i] = pd.UID
+			}
+			there, err := s.existing(uids)
+			if err != nil {
+				return err
+			}
+			present := make(map[uint32]bool, len(there))
+			for _, u := range there {
+				present[u] = true
+			}
+			var items []item
+			var gone []int64
+			for _, pd := range pend {
+				if present[pd.UID] {
+					items = append(items, item{id: pd.MessageID, uid: pd.UID, kind: pd.Kind, skipped: pd.Skipped})
+				} else {
+					gone = append(gone, pd.MessageID)
+				}
+			}
+			if len(gone) > 0 {
+				if err := p.o.Store.MarkDisposed(work, gone, "gone", p.clock.Now().UTC()); err != nil {
+					return fmt.Errorf("marking %d mails gone: %w", len(gone), err)
+				}
+			}
+			n, err := p.dispose(work, s, items, log)
+			sum.Disposed += n + len(gone)
+			sum.Pending += n + len(gone)
+			if err != nil {
+				return err
+			}
+		}
+	}
+
+	infos, err := s.above(cur.LastUID)
+	if err != nil {
+		return err
+	}
+	// Two stages: a producer fetches and classifies batch k+1 while this
+	// goroutine commits and disposes of batch k. Only commands by UID are
+	// in flight together, so EXPUNGE responses from a MOVE cannot confuse
+	// the FETCH. The hand-over is unbuffered: at most two batches (one
+	// being committed, one fetched and waiting) are in memory.
+	// After cancellation the producer takes no new batch; what it already
+	// fetched is committed and disposed.
+	ready := make(chan fetchedBatch)
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		defer close(ready)
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic fetching", "err", fmt.Sprint(r), "stack", string(debug.Stack()))
+				select {
+				case ready <- fetchedBatch{err: fmt.Errorf("panic fetching: %v", r)}:
+				case <-quit:
+				}
+			}
+		}()
+		for len(infos) > 0 {
+			if ctx.Err() != nil {
+				log.Info("stopping: no new batch after cancellation", "left", len(infos))
+				select {
+				case ready <- fetchedBatch{stopped: true}:
+				case <-quit:
+				}
+				return
+			}
+			var batch []msgInfo
+			batch, infos = p.cut(infos)
+			recs, err := p.fetchBatch(s, batch, st.UIDValidity, log)
+			select {
+			case ready <- fetchedBatch{recs: recs, err: err}:
+			case <-quit:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	// A third stage disposes of batch k on the server while batch k+1 is
+	// committed: disposal always follows its own batch's commit.
+	var disp *disposer
+	if !dry {
+		disp = p.startDisposer(s, log)
+		defer disp.wait() // on a panic too: the goroutine never outlives the run
+	}
+	markErr := func() error {
+		if disp == nil {
+			return nil
+		}
+		n, err := p.mark(work, disp.take())
+		sum.Disposed += n
+		return err
+	}
+	err = func() error {
+		for fb := range ready {
+			if fb.err != nil {
+				return fb.err
+			}
+			if fb.stopped {
+				sum.Stopped = true
+				continue
+			}
+			if disp != nil && disp.failed.Load() {
+				return nil // the disposer's error is returned below
+			}
+			if err := markErr(); err != nil {
+				return err
+			}
+			items, err := p.commitBatch(work, fb.recs, sum, log, preview)
+			if err != nil {
+				return err
+			}
+			if disp != nil && len(items) > 0 {
+				disp.q <- items
+			}
+		}
+		return nil
+	}()
+	if disp != nil {
+		derr := disp.wait()
+		err = errors.Join(err, markErr(), derr)
+	}
+	return err
+}
+
+// disposer moves, flags or deletes committed batches on the server, one at
+// a time, in the order they were committed. It does not write to the
+// store: the committing goroutine marks what it did (take), so the two
+// never wait on SQLite's write lock for each other.
+type disposer struct {
+	q      chan []item
+	done   chan struct{}
+	once   sync.Once
+	failed atomic.Bool
+	mu     sync.Mutex
+	acted  []disposal
+	err    error
+}
+
+func (p *Poller) startDisposer(s *session, log *slog.Logger) *disposer {
+	d := &disposer{q: make(chan []item, 1), done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic disposing", "err", fmt.Sprint(r), "stack", string(debug.Stack()))
+				d.fail(fmt.Errorf("panic disposing: %v", r))
+				for range d.q {
+				}
+			}
+		}()
+		// Committed batches are gathered into one MOVE per action of up
+		// to DisposeBatch mails: Dovecot's maildir pays per EXPUNGE for
+		// the size of the folder, so 200 at a time is quadratic on a big
+		// folder. Gathered mail is committed; a crash leaves it pending.
+		var buf []item
+		flush := func() {
+			if len(buf) == 0 || d.failed.Load() {
+				buf = nil
+				return
+			}
+			ds, err := p.act(s, buf, log)
+			buf = nil
+			d.mu.Lock()
+			d.acted = append(d.acted, ds...)
+			d.mu.Unlock()
+			if err != nil {
+				d.fail(err)
+			}
+		}
+		for items := range d.q {
+			if d.failed.Load() {
+				continue // left pending for the next run
+			}
+			buf = append(buf, items...)
+			if len(buf) >= p.o.DisposeBatch {
+				flush()
+			}
+		}
+		flush()
+	}()
+	return d
+}
+
+func (d *disposer) fail(err error) {
+	d.mu.Lock()
+	if d.err == nil {
+		d.err = err
+	}
+	d.mu.Unlock()
+	d.failed.Store(true)
+}
+
+// take returns what was done on the server since the last take.
+func (d *disposer) take() []disposal {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ds := d.acted
+	d.acted = nil
+	return ds
+}
+
+// wait ends the disposer (a second call just waits); then take returns the
+// rest.
+func (d *disposer) wait() error {
+	d.once.Do(func() { close(d.q) })
+	<-d.done
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
+}
+
+// fetchedBatch is what the producer hands over: classified records, or
+// the error that ended fetching, or the news that it stopped.
+type fetchedBatch struct {
+	recs    []storage.Record
+	err     error
+	stopped bool
+}
+
+// cut takes the next batch: at most Batch mails and BatchBytes of mail that
+// will be fetched (skipped mail counts nothing), at least one mail.
+func (p *Poller) cut(infos []msgInfo) (batch, rest []msgInfo) {
+	var bytes int64
+	for i, mi := range infos {
+		if i >= p.o.Batch {
+			return infos[:i], infos[i:]
+		}
+		if mi.Size <= p.o.MaxMessageSize {
+			if i > 0 && bytes+mi.Size > p.o.BatchBytes {
+				return infos[:i], infos[i:]
+			}
+			bytes += mi.Size
+		}
+	}
+	return infos, nil
+}
+
+// item is one mail to dispose of.
+type item struct {
+	id      int64
+	uid     uint32
+	kind    classify.Kind
+	skipped bool // recorded as skipped: disposed like unknown mail
+}
+
+// fetchBatch fetches and classifies one batch; mail above the size limit
+// is not fetched but recorded as skipped.
+func (p *Poller) fetchBatch(s *session, batch []msgInfo, uidValidity uint32, log *slog.Logger) ([]storage.Record, error) {
+	recs := make([]storage.Record, 0, len(batch))
+	seen := make(map[uint32]bool, len(batch))
+	var toFetch []uint32
+	for _, mi := range batch {
+		src := storage.Source{Account: p.o.Name, Folder: p.o.Folder, UIDValidity: uidValidity, UID: mi.UID}
+		if mi.Size > p.o.MaxMessageSize {
+			reason := fmt.Sprintf("too large: %d bytes, limit %d", mi.Size, p.o.MaxMessageSize)
+			log.Warn("skipping mail", "uid", mi.UID, "reason", reason)
+			seen[mi.UID] = true
+			recs = append(recs, storage.Record{Source: src, Size: mi.Size, Skipped: reason, Verdict: classify.Verdict{Kind: classify.KindUnknown}})
+			continue
+		}
+		toFetch = append(toFetch, mi.UID)
+	}
+	if len(toFetch) > 0 {
+		err := s.fetch(toFetch, p.o.MaxMessageSize, func(f fetched) {
+			if seen[f.UID] {
+				return
+			}
+			seen[f.UID] = true
+			src := storage.Source{Account: p.o.Name, Folder: p.o.Folder, UIDValidity: uidValidity, UID: f.UID}
+			rec := storage.Record{Source: src, Raw: f.Raw, Size: int64(len(f.Raw)), ReceivedAt: f.Internal.UTC()}
+			if f.Err != nil {
+				rec.Skipped = "unreadable: " + f.Err.Error()
+				rec.Verdict = classify.Verdict{Kind: classify.KindUnknown}
+				rec.Raw = nil
+			} else {
+				// storage computes the digest (line ends normalised).
+				rec.Verdict, rec.Skipped = p.classifyOne(f.Raw, f.UID, log)
+			}
+			recs = append(recs, rec)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(recs, func(a, b storage.Record) int { return cmp.Compare(a.Source.UID, b.Source.UID) })
+	return recs, nil
+}
+
+// commitBatch commits and disposes of one fetched batch (or, in a dry run,
+// previews it).
+func (p *Poller) commitBatch(ctx context.Context, recs []storage.Record, sum *Summary, log *slog.Logger, preview func(Planned)) ([]item, error) {
+	sum.Fetched += len(recs)
+
+	if preview != nil {
+		for _, r := range recs {
+			pl := Planned{UID: r.Source.UID, Size: r.Size, Skipped: r.Skipped, Verdict: r.Verdict, Action: p.actionFor(r.Verdict.Kind, r.Skipped != "")}
+			if r.Skipped != "" {
+				sum.Skipped++
+			} else {
+				sup, alerts, err := p.o.Store.Preview(ctx, r.Verdict)
+				if err != nil {
+					return nil, fmt.Errorf("previewing uid %d: %w", r.Source.UID, err)
+				}
+				pl.Suppress, pl.Alerts = sup, alerts
+				sum.Suppressed += len(sup)
+			}
+			sum.ByKind[r.Verdict.Kind]++
+			preview(pl)
+		}
+		return nil, nil
+	}
+
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	res, err := p.o.Store.Record(ctx, recs)
+	if err != nil {
+		return nil, fmt.Errorf("recording uids %d-%d: %w", recs[0].Source.UID, recs[len(recs)-1].Source.UID, err)
+	}
+	if len(res) != len(recs) {
+		return nil, fmt.Errorf("recording: store returned %d results for %d records", len(res), len(recs))
+	}
+	items := make([]item, len(recs))
+	for i, r := range res {
+		rec := recs[i]
+		kind := r.Kind
+		if kind == "" {
+			kind = rec.Verdict.Kind
+		}
+		switch {
+		case rec.Skipped != "":
+			sum.Skipped++
+		case r.Duplicate:
+			sum.Duplicates++
+		default:
+			sum.Recorded++
+		}
+		sum.ByKind[kind]++
+		sum.Suppressed += len(r.Suppressed) // storage logs each: it made the decision
+		items[i] = item{id: r.MessageID, uid: rec.Source.UID, kind: kind, skipped: rec.Skipped != ""}
+	}
+	return items, nil
+}
+
+// classifyOne runs the classifier with a recover: a panic or a mail that is
+// no message at all is recorded as skipped, kind unknown, and the run goes
+// on.
+func (p *Poller) classifyOne(raw []byte, uid uint32, log *slog.Logger) (v classify.Verdict, skipped string) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("classifier panic", "uid", uid, "err", fmt.Sprint(r), "stack", string(debug.Stack()))
+			v = classify.Verdict{Kind: classify.KindUnknown}
+			skipped = fmt.Sprintf("classifier panic: %v", r)
+		}
+	}()
+	v, err := p.classify(raw)
+	if err != nil {
+		return classify.Verdict{Kind: classify.KindUnknown}, "not a message: " + err.Error()
+	}
+	if v.Kind == "" {
+		v.Kind = classify.KindUnknown
+	}
+	return v, ""
+}
+
+func (p *Poller) actionFor(kind classify.Kind, skipped bool) Action {
+	if skipped {
+		kind = classify.KindUnknown
+	}
+	a, ok := p.actions[kind]
+	if !ok {
+		return Action{Op: OpLeave}
+	}
+	return a
+}
+
+// disposal is what was done on the server with some committed mails.
+type disposal struct {
+	ids    []int64
+	action string // as storage records it: move:<folder>, flag, delete, leave
+}
+
+// act applies the actions on the server, grouped by action, and returns
+// what was done up to the first error: what is left stays pending for the
+// next run.
+func (p *Poller) act(s *session, items []item, log *slog.Logger) ([]disposal, error) {
+	groups := map[Action][]item{}
+	var order []Action
+	for _, it := range items {
+		a := p.actionFor(it.kind, it.skipped)
+		if _, ok := groups[a]; !ok {
+			order = append(order, a)
+		}
+		groups[a] = append(groups[a], it)
+	}
+	var out []disposal
+	for _, a := range order {
+		g := groups[a]
+		uids := make([]uint32, len(g))
+		ids := make([]int64, len(g))
+		for i, it := range g {
+			uids[i], ids[i] = it.uid, it.id
+		}
+		var done string
+		var err error
+		switch a.Op {
+		case OpMove:
+			done, err = s.move(uids, a.Folder)
+		case OpFlag:
+			done, err = string(OpFlag), s.flag(uids)
+		case OpDelete:
+			done, err = s.remove(uids)
+		default:
+			done = string(OpLeave)
+		}
+		if err != nil {
+			return out, fmt.Errorf("disposing (%s): %w", a, err)
+		}
+		log.Debug("disposed", "action", done, "count", len(g))
+		out = append(out, disposal{ids: ids, action: done})
+	}
+	return out, nil
+}
+
+// mark records disposals in the store and returns how many mails they
+// cover.
+func (p *Poller) mark(ctx context.Context, ds []disposal) (int, error) {
+	n := 0
+	for _, d := range ds {
+		if err := p.o.Store.MarkDisposed(ctx, d.ids, d.action, p.clock.Now().UTC()); err != nil {
+			return n, fmt.Errorf("marking %d mails disposed: %w", len(d.ids), err)
+		}
+		n += len(d.ids)
+	}
+	return n, nil
+}
+
+// dispose acts, then marks what was done.
+func (p *Poller) dispose(ctx context.Context, s *session, items []item, log *slog.Logger) (int, error) {
+	ds, err := p.act(s, items, log)
+	n, merr := p.mark(ctx, ds)
+	if merr != nil {
+		return n, merr
+	}
+	return n, err
+}
+
+func sortInfos(infos []msgInfo) {
+	slices.SortFunc(infos, func(a, b msgInfo) int { return cmp.Compare(a.UID, b.UID) })
+}

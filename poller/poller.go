@@ -1,0 +1,350 @@
+// Package poller reads bounce mailboxes over IMAP (RFC 9051, RFC 3501 with
+// UIDPLUS RFC 4315 and MOVE RFC 6851): on a schedule it fetches what is new
+// by UID, classifies it, commits every outcome to the store and only then
+// moves, flags or deletes the mail on the server.
+//
+// # The safe order
+//
+// A mail is never touched on the server before its outcome is committed. One
+// run of one mailbox does:
+//
+//  1. connect (implicit TLS, STARTTLS or plain to loopback), log in (LOGIN or
+//     SASL XOAUTH2), SELECT the folder;
+//  2. compare the folder's UIDVALIDITY with the stored cursor; when it
+//     changed, reset the cursor and rescan the folder from the start (the
+//     store's digest dedupe keeps the counts right);
+//  3. dispose of mail whose outcome is committed but whose disposal is not
+//     (a crash or kill between commit and move in an earlier run); such
+//     mail that is no longer in the folder is marked disposed as "gone";
+//  4. list the UIDs above the cursor with their RFC822.SIZE, then per batch:
+//     UID FETCH BODY.PEEK[] (never sets \Seen), classify each mail, commit
+//     the whole batch in one transaction (which advances the cursor), then
+//     dispose of the committed mail per kind, gathered into commands of up
+//     to DisposeBatch mails.
+//
+// A mail larger than MaxMessageSize is never fetched: it is recorded as
+// skipped, with kind unknown, and disposed like unknown mail. Mail that is no
+// bounce is recorded too, so it is never read again.
+//
+// Disposal uses MOVE where the server has it. Without MOVE it issues UID COPY
+// and, only once the COPY succeeded, UID STORE +FLAGS \Deleted and UID
+// EXPUNGE of exactly those UIDs; a server without UIDPLUS cannot expunge by
+// UID, so there the mail is flagged instead, because a plain EXPUNGE could
+// remove mail another client marked. go-imap's own MOVE fallback pipelines
+// COPY, STORE and EXPUNGE without waiting and is not used. QRESYNC is never
+// enabled.
+//
+// A crash or kill at any point followed by another run leaves every mail
+// processed exactly once: before the commit nothing was changed and the
+// mail is fetched again; after the commit the mail is pending and disposed
+// at the start of the next run; a rerun of a committed UID is a duplicate
+// for the store.
+//
+// # Cancellation and time-outs
+//
+// go-imap has no context. The connection is closed when the run ends, when a
+// network step outlives Options.Timeout (a watchdog per step), or Grace after
+// the run's context is cancelled. Cancelling the context means "stop taking
+// work": the batch in hand is still fetched, committed and disposed, then the
+// poller logs out.
+//
+// # What the package does not do
+//
+// It does not parse mail (classify does), hold SQL (storage does) or read
+// the config file (cmd maps the config onto Options).
+package poller
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/storage"
+)
+
+// TLSMode is how the connection is secured.
+type TLSMode string
+
+const (
+	TLSImplicit TLSMode = "implicit" // TLS from the first byte (port 993)
+	TLSStartTLS TLSMode = "starttls" // plain, then STARTTLS before login (port 143)
+	TLSNone     TLSMode = "none"     // no TLS: loopback addresses only
+)
+
+// AuthMode is how the poller logs in.
+type AuthMode string
+
+const (
+	AuthLogin   AuthMode = "login"   // IMAP LOGIN with a password
+	AuthXOAuth2 AuthMode = "xoauth2" // SASL XOAUTH2 with an OAuth 2.0 access token
+)
+
+// Store is what the poller needs from storage; *storage.DB has it.
+type Store interface {
+	Record(ctx context.Context, recs []storage.Record) ([]storage.Result, error)
+	Cursor(ctx context.Context, account, folder string) (storage.Cursor, error)
+	ResetCursor(ctx context.Context, account, folder string, uidValidity uint32) error
+	Pending(ctx context.Context, account, folder string, uidValidity uint32) ([]storage.Pending, error)
+	MarkDisposed(ctx context.Context, ids []int64, action string, at time.Time) error
+	StartRun(ctx context.Context, account string, at time.Time) (int64, error)
+	FinishRun(ctx context.Context, id int64, at time.Time, stats storage.RunStats) error
+	Preview(ctx context.Context, v classify.Verdict) (suppress, alerts []string, err error)
+}
+
+// Clock is the time source of the schedule and of run records. Network
+// time-outs always use the real clock.
+type Clock interface {
+	Now() time.Time
+	// Timer returns a channel that receives once after d, and a stop
+	// function.
+	Timer(d time.Duration) (<-chan time.Time, func() bool)
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+func (realClock) Timer(d time.Duration) (<-chan time.Time, func() bool) {
+	t := time.NewTimer(d)
+	return t.C, t.Stop
+}
+
+// Options configure one mailbox. Zero values take the defaults noted.
+type Options struct {
+	Name      string      // account name in the store and in logs; required
+	Host      string      // required
+	Port      int         // default 993, or 143 for starttls and none
+	TLS       TLSMode     // default implicit
+	TLSConfig *tls.Config // nil: system roots; ServerName defaults to Host
+
+	Username string
+	// Secret returns the password (AuthLogin) or the access token
+	// (AuthXOAuth2). It is called at every login, so a rotated secret or a
+	// refreshed token is picked up.
+	Secret func() (string, error)
+	Auth   AuthMode // default login
+
+	Folder         string        // default INBOX
+	Batch          int           // mails per fetch and commit; default 200
+	BatchBytes     int64         // raw bytes per batch at most; default 16 MiB (two batches are in memory at most)
+	MaxMessageSize int64         // larger mail is skipped unread; default 10 MiB
+	DisposeBatch   int           // committed mails moved (flagged, deleted) per command at most; default 5000
+	Timeout        time.Duration // per network step; default 60s
+	Grace          time.Duration // after cancellation, before the connection is cut; default 30s
+
+	// Actions per kind; a kind missing here takes DefaultActions.
+	Actions map[classify.Kind]Action
+
+	Schedule   string        // robfig/cron spec for Run; default "@every 5m"
+	BackoffMin time.Duration // first wait after a connection or login failure; default 1m
+	BackoffMax time.Duration // longest wait; default 1h
+
+	Store  Store        // required by PollOnce, DryRun and Backlog; Check needs none
+	Logger *slog.Logger // nil: discard
+	Clock  Clock        // nil: real time
+}
+
+// Poller polls one mailbox.
+type Poller struct {
+	o        Options
+	sched    cron.Schedule
+	log      *slog.Logger
+	clock    Clock
+	addr     string
+	tlsConf  *tls.Config
+	actions  map[classify.Kind]Action
+	classify func([]byte) (classify.Verdict, error)
+
+	// Tests against a real server that has MOVE and UIDPLUS use these to
+	// take the fallback paths.
+	ignoreMove, ignoreUIDPlus bool
+}
+
+// Sentinel errors a caller can branch on.
+var (
+	// ErrConnect is wrapped by failures to reach or greet the server, or to
+	// set up TLS.
+	ErrConnect = errors.New("poller: cannot connect")
+	// ErrAuth is wrapped by a login the server rejected. Retrying soon with
+	// the same secret will not help.
+	ErrAuth = errors.New("poller: login rejected")
+)
+
+// New checks opts and returns a Poller.
+func New(opts Options) (*Poller, error) {
+	o := opts
+	var errs []error
+	if o.Name == "" {
+		errs = append(errs, errors.New("name is empty"))
+	}
+	if o.Host == "" {
+		errs = append(errs, errors.New("host is empty"))
+	}
+	if o.Secret == nil {
+		errs = append(errs, errors.New("secret is nil"))
+	}
+	if o.TLS == "" {
+		o.TLS = TLSImplicit
+	}
+	switch o.TLS {
+	case TLSImplicit, TLSStartTLS:
+	case TLSNone:
+		if !isLoopback(o.Host) {
+			errs = append(errs, fmt.Errorf("tls: none is allowed to a loopback address only, not %q", o.Host))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("tls: unknown mode %q", o.TLS))
+	}
+	if o.Auth == "" {
+		o.Auth = AuthLogin
+	}
+	if o.Auth != AuthLogin && o.Auth != AuthXOAuth2 {
+		errs = append(errs, fmt.Errorf("auth: unknown mode %q", o.Auth))
+	}
+	if o.Port == 0 {
+		o.Port = 993
+		if o.TLS != TLSImplicit {
+			o.Port = 143
+		}
+	}
+	if o.Folder == "" {
+		o.Folder = "INBOX"
+	}
+	if o.Batch <= 0 {
+		o.Batch = 200
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = 16 << 20
+	}
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = 10 << 20
+	}
+	if o.DisposeBatch <= 0 {
+		o.DisposeBatch = 5000
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 60 * time.Second
+	}
+	if o.Grace <= 0 {
+		o.Grace = 30 * time.Second
+	}
+	if o.Schedule == "" {
+		o.Schedule = "@every 5m"
+	}
+	if o.BackoffMin <= 0 {
+		o.BackoffMin = time.Minute
+	}
+	if o.BackoffMax < o.BackoffMin {
+		o.BackoffMax = max(time.Hour, o.BackoffMin)
+	}
+	sched, err := cron.ParseStandard(o.Schedule)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("schedule: bad cron spec %q: %v", o.Schedule, err))
+	}
+	actions := DefaultActions()
+	for k, a := range o.Actions {
+		if a.Op == OpMove && a.Folder == "" {
+			errs = append(errs, fmt.Errorf("actions: %s: move needs a folder", k))
+		}
+		actions[k] = a
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("mailbox %q: %w", o.Name, errors.Join(errs...))
+	}
+	tc := o.TLSConfig.Clone()
+	if tc == nil {
+		tc = &tls.Config{}
+	}
+	if tc.ServerName == "" {
+		tc.ServerName = o.Host
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	clock := o.Clock
+	if clock == nil {
+		clock = realClock{}
+	}
+	return &Poller{
+		o:        o,
+		sched:    sched,
+		log:      log.With("mailbox", o.Name),
+		clock:    clock,
+		addr:     net.JoinHostPort(o.Host, fmt.Sprint(o.Port)),
+		tlsConf:  tc,
+		actions:  actions,
+		classify: classify.Message,
+	}, nil
+}
+
+// errNoStore is returned by the methods that need Options.Store without one.
+var errNoStore = errors.New("poller: no store")
+
+// Name returns the mailbox's name.
+func (p *Poller) Name() string { return p.o.Name }
+
+// Next returns when the schedule is next due after t.
+func (p *Poller) Next(t time.Time) time.Time { return p.sched.Next(t) }
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Summary is the result of one pass over one mailbox.
+type Summary struct {
+	Mailbox     string
+	RunID       int64 // 0 for a dry run
+	UIDValidity uint32
+	Reset       bool // UIDVALIDITY changed: the folder was rescanned
+
+	Fetched    int // mails read from the server (or skipped by size)
+	Recorded   int // new outcomes committed
+	Duplicates int // already known by digest
+	Skipped    int // too large or unreadable: recorded as skipped
+	Disposed   int // moved, flagged, deleted or left, including pending ones
+	Pending    int // of Disposed: committed by an earlier run that stopped before disposing
+	Errors     int
+	Suppressed int // recipients newly suppressed
+	ByKind     map[classify.Kind]int
+
+	Stopped bool // the context was cancelled: stopped after the batch in hand
+}
+
+func (s *Summary) stats(err error) storage.RunStats {
+	st := storage.RunStats{
+		Fetched:    s.Fetched,
+		Recorded:   s.Recorded,
+		Duplicates: s.Duplicates,
+		Skipped:    s.Skipped,
+		Disposed:   s.Disposed,
+		Errors:     s.Errors,
+		ByKind:     s.ByKind,
+	}
+	if err != nil {
+		st.Err = err.Error()
+	}
+	return st
+}
+
+// Planned is what a dry run would do with one mail.
+type Planned struct {
+	UID      uint32
+	Size     int64
+	Skipped  string // why the mail would be recorded as skipped
+	Verdict  classify.Verdict
+	Suppress []string // recipients the outcome would add to the suppression list
+	Alerts   []string // sender-side alerts it would raise
+	Action   Action
+}

@@ -1,0 +1,209 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/bounced/bounced/classify"
+)
+
+// Run polls the mailbox on its schedule until ctx is cancelled, then
+// returns nil. Runs never overlap: the next one is planned when the last
+// one ended. After a connection or login failure it waits BackoffMin, then
+// twice as long after each further failure up to BackoffMax, or until the
+// schedule is next due if that is later; a successful run resets the
+// backoff. A panic ends the run, not the loop.
+func (p *Poller) Run(ctx context.Context) error {
+	var backoff time.Duration
+	for {
+		now := p.clock.Now()
+		next := p.sched.Next(now)
+		if backoff > 0 {
+			if retry := now.Add(backoff); retry.After(next) {
+				next = retry
+			}
+		}
+		p.log.Debug("next run", "at", next)
+		ch, stop := p.clock.Timer(next.Sub(now))
+		select {
+		case <-ctx.Done():
+			stop()
+			return nil
+		case <-ch:
+		}
+		sum, err := p.safePoll(ctx)
+		switch {
+		case err == nil:
+			backoff = 0
+			p.log.Info("run done", "run_id", sum.RunID, "fetched", sum.Fetched, "recorded", sum.Recorded,
+				"duplicates", sum.Duplicates, "skipped", sum.Skipped, "disposed", sum.Disposed, "suppressed", sum.Suppressed)
+		case errors.Is(err, ErrAuth), errors.Is(err, ErrConnect):
+			backoff = min(max(2*backoff, p.o.BackoffMin), p.o.BackoffMax)
+			p.log.Error("run failed, backing off", "run_id", sum.RunID, "err", err, "backoff", backoff.String())
+		case ctx.Err() != nil:
+			return nil
+		default:
+			p.log.Error("run failed", "run_id", sum.RunID, "err", err)
+		}
+	}
+}
+
+// safePoll is PollOnce with a recover, so a panic outside the per-message
+// guard ends one run only.
+func (p *Poller) safePoll(ctx context.Context) (sum Summary, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.log.Error("panic in run", "err", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic in run: %v", r)
+		}
+	}()
+	return p.PollOnce(ctx)
+}
+
+// Supervise runs every poller on its own schedule until ctx is cancelled.
+// Each mailbox is isolated: a failing login or a panic in one never stops
+// the others. It returns when all have stopped.
+func Supervise(ctx context.Context, ps []*Poller) error {
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		wg.Go(func() {
+			for {
+				err := p.runGuarded(ctx)
+				if ctx.Err() != nil {
+					return
+				}
+				// Run only returns early after a panic outside a run:
+				// start the loop again after the backoff.
+				p.log.Error("poll loop ended, restarting", "err", err)
+				ch, stop := p.clock.Timer(p.o.BackoffMin)
+				select {
+				case <-ctx.Done():
+					stop()
+					return
+				case <-ch:
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+func (p *Poller) runGuarded(ctx context.Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.log.Error("panic in poll loop", "err", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return p.Run(ctx)
+}
+
+// Backlog is what the server holds for the poller.
+type Backlog struct {
+	UIDValidity uint32
+	Messages    uint32 // mails in the folder
+	Unprocessed int    // mails above the stored cursor (all of them after a UIDVALIDITY change)
+	Reset       bool   // the stored cursor belongs to another UIDVALIDITY
+}
+
+// Backlog logs in, asks STATUS of the folder and counts the UIDs above the
+// stored cursor (read-only: EXAMINE).
+func (p *Poller) Backlog(ctx context.Context) (Backlog, error) {
+	if p.o.Store == nil {
+		return Backlog{}, errNoStore
+	}
+	s, done, err := p.connect(ctx)
+	if err != nil {
+		return Backlog{}, err
+	}
+	defer done()
+	st, err := s.status(p.o.Folder)
+	if err != nil {
+		return Backlog{}, err
+	}
+	b := Backlog{UIDValidity: st.UIDValidity, Messages: st.Messages}
+	cur, err := p.o.Store.Cursor(ctx, p.o.Name, p.o.Folder)
+	if err != nil {
+		return b, fmt.Errorf("reading cursor: %w", err)
+	}
+	last := cur.LastUID
+	if cur.UIDValidity != st.UIDValidity {
+		b.Reset = cur.UIDValidity != 0
+		last = 0
+	}
+	if last == 0 || st.Messages == 0 {
+		b.Unprocessed = int(st.Messages)
+		return b, nil
+	}
+	if st.UIDNext != 0 && last+1 >= st.UIDNext {
+		return b, nil
+	}
+	if _, err := s.open(p.o.Folder, true); err != nil {
+		return b, err
+	}
+	n, err := s.countAbove(last)
+	if err != nil {
+		return b, err
+	}
+	b.Unprocessed = n
+	return b, nil
+}
+
+// Check is what check-config found on the server.
+type Check struct {
+	Caps          []string // the capabilities that matter, as found: IMAP4rev2, MOVE, UIDPLUS
+	Move, UIDPlus bool
+	Messages      uint32   // in the folder
+	Missing       []string // action folders that do not exist yet (the poller creates them)
+	Notes         []string // what the poller will do differently on this server
+}
+
+// Check logs in, examines the folder read-only and looks for the action
+// folders, without creating anything.
+func (p *Poller) Check(ctx context.Context) (Check, error) {
+	s, done, err := p.connect(ctx)
+	if err != nil {
+		return Check{}, err
+	}
+	defer done()
+	var c Check
+	c.Caps = s.capList()
+	c.Move, c.UIDPlus = s.hasMove(), s.hasUIDPlus()
+	st, err := s.open(p.o.Folder, true)
+	if err != nil {
+		return c, err
+	}
+	c.Messages = st.Messages
+	seen := map[string]bool{}
+	uses := map[Op]bool{}
+	for _, k := range classify.Kinds {
+		a := p.actions[k]
+		uses[a.Op] = true
+		if a.Op != OpMove || seen[a.Folder] {
+			continue
+		}
+		seen[a.Folder] = true
+		ok, err := s.folderExists(a.Folder)
+		if err != nil {
+			return c, fmt.Errorf("looking for folder %q: %w", a.Folder, err)
+		}
+		if !ok {
+			c.Missing = append(c.Missing, a.Folder)
+		}
+	}
+	switch {
+	case uses[OpMove] && !c.Move && c.UIDPlus:
+		c.Notes = append(c.Notes, "no MOVE: moves are done as UID COPY, then \\Deleted and UID EXPUNGE")
+	case uses[OpMove] && !c.Move:
+		c.Notes = append(c.Notes, "neither MOVE nor UIDPLUS: mail to move is flagged instead")
+	}
+	if uses[OpDelete] && !c.UIDPlus {
+		c.Notes = append(c.Notes, "no UIDPLUS: mail to delete is flagged instead")
+	}
+	return c, nil
+}

@@ -1,0 +1,111 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bounced/bounced/classify"
+)
+
+// Cursor is where the poller is in one IMAP folder.
+type Cursor struct {
+	UIDValidity, LastUID uint32
+}
+
+// Cursor returns the cursor of (account, folder); the zero Cursor if none.
+func (db *DB) Cursor(ctx context.Context, account, folder string) (Cursor, error) {
+	var v, last int64
+	err := db.sql.QueryRowContext(ctx, `SELECT uidvalidity, last_uid FROM cursors WHERE account = ? AND folder = ?`,
+		account, folder).Scan(&v, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Cursor{}, nil
+	}
+	if err != nil {
+		return Cursor{}, fmt.Errorf("reading cursor of %s/%s: %w", account, folder, err)
+	}
+	return Cursor{UIDValidity: uint32(v), LastUID: uint32(last)}, nil
+}
+
+// ResetCursor is called on a UIDVALIDITY change: it stores the new
+// validity with LastUID 0, so the folder is scanned again (the digest
+// dedupe of Record keeps the counts right).
+func (db *DB) ResetCursor(ctx context.Context, account, folder string, uidValidity uint32) error {
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO cursors(account, folder, uidvalidity, last_uid, updated_at) VALUES (?,?,?,0,?)
+			ON CONFLICT(account, folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = 0, updated_at = excluded.updated_at`,
+			account, folder, int64(uidValidity), fmtTime(db.now()))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("resetting cursor of %s/%s: %w", account, folder, err)
+	}
+	db.log.Info("reset cursor", "mailbox", account, "folder", folder, "uidvalidity", uidValidity)
+	return nil
+}
+
+// Pending is a recorded IMAP mail not yet disposed of on the server.
+type Pending struct {
+	MessageID int64
+	UID       uint32
+	Kind      classify.Kind
+	Skipped   bool
+}
+
+// Pending lists, by UID, the recorded mails of that folder and validity
+// not yet disposed of (a crash between commit and move).
+func (db *DB) Pending(ctx context.Context, account, folder string, uidValidity uint32) ([]Pending, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT id, uid, kind, skipped <> '' FROM messages
+		WHERE account = ? AND folder = ? AND uidvalidity = ? AND uid > 0 AND disposed_at IS NULL ORDER BY uid`,
+		account, folder, int64(uidValidity))
+	if err != nil {
+		return nil, fmt.Errorf("listing pending mail of %s/%s: %w", account, folder, err)
+	}
+	defer rows.Close()
+	var ps []Pending
+	for rows.Next() {
+		var p Pending
+		var uid int64
+		var kind string
+		if err := rows.Scan(&p.MessageID, &uid, &kind, &p.Skipped); err != nil {
+			return nil, err
+		}
+		p.UID, p.Kind = uint32(uid), classify.Kind(kind)
+		ps = append(ps, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing pending mail of %s/%s: %w", account, folder, err)
+	}
+	return ps, nil
+}
+
+// MarkDisposed records what was done with the mails on the server
+// ("move:<folder>", "flag", "delete", "leave") and when.
+func (db *DB) MarkDisposed(ctx context.Context, ids []int64, action string, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		for len(ids) > 0 {
+			n := min(len(ids), 500)
+			args := make([]any, 0, n+2)
+			args = append(args, action, fmtTime(at))
+			for _, id := range ids[:n] {
+				args = append(args, id)
+			}
+			q := `UPDATE messages SET disposed_action = ?, disposed_at = ? WHERE id IN (?` + strings.Repeat(",?", n-1) + `)`
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+			ids = ids[n:]
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("marking %d mails disposed: %w", len(ids), err)
+	}
+	return nil
+}

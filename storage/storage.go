@@ -1,0 +1,334 @@
+// Package storage keeps what bounced learned in SQLite (modernc.org/sqlite,
+// pure Go, WAL): every processed mail, one outcome per reported recipient,
+// recipient states decided by a per-reason policy, sender-side alerts, poll
+// runs and IMAP cursors, and an optional compressed archive of the raw mail.
+//
+// It does not fetch, classify or move mail: the poller and the commands
+// hand it verdicts (classify.Verdict) and it remembers them, exactly once.
+//
+// Every write is one transaction. Record takes a whole batch in one
+// transaction, so a crash, a locked or read-only file or a full disk leaves
+// the database as it was before the batch. The schema lives in embedded
+// migrations (migrations/NNNN_name.sql), applied in order at Open, one
+// transaction each, and recorded in schema_migrations.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Options configure a DB. The zero value is usable: default policy, no
+// archive, a discarding logger and the real clock.
+type Options struct {
+	Logger      *slog.Logger     // nil: discard
+	Policy      Policy           // zero value: DefaultPolicy()
+	Archive     bool             // keep the raw mail (gzip) for reclassify
+	ArchiveDays int              // retention of the archive in days; 0 keeps it forever
+	Now         func() time.Time // nil: time.Now
+
+	// ReadOnly opens the file without write access (reports, dry runs):
+	// every write fails with an error and the file is never changed.
+	// Migrations are not applied; Open fails when the file is missing.
+	ReadOnly bool
+	// NoSync skips the fsync at each commit (SQLite synchronous=NORMAL in
+	// WAL mode): several times faster on slow disks and still safe against
+	// a crash of the process, but a power loss may undo the last commits.
+	// For idempotent work that can simply be run again (import,
+	// reclassify), never for the daemon, which moves mail after a commit.
+	NoSync bool
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// connection or process before it fails (default 5s).
+	BusyTimeout time.Duration
+}
+
+// DB is an open bounced database. It is safe for concurrent use.
+type DB struct {
+	sql    *sql.DB
+	log    *slog.Logger
+	policy Policy
+	opts   Options
+	now    func() time.Time
+}
+
+// ErrReadOnly is returned by writes on a DB opened with Options.ReadOnly.
+var ErrReadOnly = errors.New("storage: database opened read-only")
+
+// Open opens (creating it when missing) the database at path, sets WAL,
+// foreign keys and a busy timeout, and applies pending migrations.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("opening database: empty path")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 5 * time.Second
+	}
+	if opts.Policy.isZero() {
+		opts.Policy = DefaultPolicy()
+	} else {
+		opts.Policy = opts.Policy.withDefaults()
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10))
+	q.Set("_foreign_keys", "1")
+	q.Set("_txlock", "immediate") // writers take the lock at BEGIN: no deadlocked upgrades
+	if opts.ReadOnly {
+		q.Set("mode", "ro")
+		q.Set("_query_only", "1")
+	} else {
+		q.Set("_journal_mode", "WAL")
+		// FULL: a committed batch survives a power loss too, so that mail
+		// moved or deleted after the commit is never lost. NORMAL (NoSync)
+		// survives a crash of the process, never corrupts, but a power
+		// loss may undo the last commits.
+		if opts.NoSync {
+			q.Set("_synchronous", "NORMAL")
+		} else {
+			q.Set("_synchronous", "FULL")
+		}
+	}
+	q.Add("_pragma", "cache_size(-32000)") // 32 MB of page cache per connection
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	db := &DB{sql: sqldb, log: opts.Logger, policy: opts.Policy, opts: opts, now: opts.Now}
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if opts.ReadOnly {
+		if err := db.checkSchema(ctx); err != nil {
+			sqldb.Close()
+			return nil, fmt.Errorf("opening database %s: %w", path, err)
+		}
+		return db, nil
+	}
+	if err := db.migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if opts.Archive && opts.ArchiveDays > 0 {
+		if _, err := db.PruneArchive(ctx); err != nil {
+			sqldb.Close()
+			return nil, fmt.Errorf("opening database %s: %w", path, err)
+		}
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Policy returns the policy the DB applies.
+func (db *DB) Policy() Policy { return db.policy }
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".sql") {
+			continue
+		}
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name is not NNNN_name.sql", name)
+		}
+		b, err := migrationFS.ReadFile(path.Join("migrations", name))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(name, ".sql"), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s share a number", ms[i-1].name, ms[i].name)
+		}
+	}
+	return ms, nil
+}
+
+// migrate applies the migrations not yet recorded, each in its own
+// transaction. Two processes opening a new file at once are serialised by
+// the write lock taken at BEGIN; the loser sees the winner's rows.
+func (db *DB) migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("creating schema_migrations: %w", err)
+	}
+	for _, m := range ms {
+		err := db.tx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)`,
+				m.version, m.name, fmtTime(db.now()))
+			if err == nil {
+				db.log.Info("applied migration", "migration", m.name)
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("applying migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// checkSchema tells a read-only caller that the file is no bounced
+// database, or one written by a newer bounced.
+func (db *DB) checkSchema(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	var have int
+	err = db.sql.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&have)
+	if err != nil {
+		return fmt.Errorf("reading schema version (not a bounced database?): %w", err)
+	}
+	if want := ms[len(ms)-1].version; have < want {
+		return fmt.Errorf("schema version %d is older than %d: open it once for writing to migrate", have, want)
+	}
+	return nil
+}
+
+// Migrations lists the applied migrations, oldest first.
+func (db *DB) Migrations(ctx context.Context) ([]string, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT name FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		return nil, fmt.Errorf("listing migrations: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
+// tx runs fn in one write transaction: committed when fn returns nil,
+// rolled back otherwise.
+func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// timeFormat is SQLite's own text format for times, always UTC, fixed
+// width, so that text order is time order.
+const timeFormat = "2006-01-02 15:04:05.000"
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// nullTime stores the zero time as NULL.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return fmtTime(t)
+}
+
+// parseTime reads a stored time. It is hot in listings, so the fixed
+// format is read by hand; anything else goes to time.Parse.
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	if len(s) == len(timeFormat) && s[4] == '-' && s[7] == '-' && s[10] == ' ' && s[13] == ':' && s[16] == ':' && s[19] == '.' {
+		n := func(i, j int) (int, bool) {
+			v := 0
+			for _, c := range s[i:j] {
+				if c < '0' || c > '9' {
+					return 0, false
+				}
+				v = v*10 + int(c-'0')
+			}
+			return v, true
+		}
+		y, ok1 := n(0, 4)
+		mo, ok2 := n(5, 7)
+		d, ok3 := n(8, 10)
+		h, ok4 := n(11, 13)
+		mi, ok5 := n(14, 16)
+		sec, ok6 := n(17, 19)
+		ms, ok7 := n(20, 23)
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 {
+			return time.Date(y, time.Month(mo), d, h, mi, sec, ms*int(time.Millisecond), time.UTC)
+		}
+	}
+	t, err := time.ParseInLocation(timeFormat, s, time.UTC)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+func parseNullTime(s sql.NullString) time.Time {
+	if !s.Valid {
+		return time.Time{}
+	}
+	return parseTime(s.String)
+}
