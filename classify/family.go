@@ -124,7 +124,7 @@ func (c *classifier) family() string {
 		case "received":
 			v = ""
 			for _, fl := range c.m.Header {
-				if len(fl.Name) == len("Received") && strings.EqualFold(fl.Name, "Received") && indexFold(fl.Value, f.marker) >= 0 {
+				if len(fl.Name) == len("Received") && strings.EqualFold(fl.Name, "Received") && indexFold(fl.value(), f.marker) >= 0 {
 					v = f.marker
 					break
 				}

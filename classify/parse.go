@@ -22,11 +22,17 @@ const (
 	maxRecipients  = 1000     // DSN recipient blocks kept
 )
 
-// field is one header field, unfolded.
+// field is one header field.
 type field struct {
-	Name  string // as written, trimmed
-	Value string // unfolded, trimmed, not decoded
+	Name string // as written, trimmed
+	// raw is the value as written, folding included; value() unfolds it.
+	// Most fields of a bounce (signatures, trace fields) are never read,
+	// so they are never unfolded.
+	raw string
 }
+
+// value returns the field's value unfolded and trimmed, not decoded.
+func (f field) value() string { return unfold(f.raw) }
 
 // header is an ordered list of fields; lookups are case-insensitive.
 type header []field
@@ -35,7 +41,7 @@ type header []field
 func (h header) get(name string) string {
 	for _, f := range h {
 		if len(f.Name) == len(name) && strings.EqualFold(f.Name, name) {
-			return f.Value
+			return f.value()
 		}
 	}
 	return ""
@@ -160,7 +166,7 @@ func readHeaderMode(b []byte, loose bool) (header, []byte) {
 		hs := string(b[:spans[len(spans)-1].valEnd])
 		h := make(header, len(spans))
 		for i, sp := range spans {
-			h[i] = field{Name: hs[sp.nameStart:sp.nameEnd], Value: unfold(hs[sp.valStart:sp.valEnd])}
+			h[i] = field{Name: hs[sp.nameStart:sp.nameEnd], raw: hs[sp.valStart:sp.valEnd]}
 		}
 		return h
 	}
