@@ -155,9 +155,16 @@ func (c *classifier) run() {
 	if family != "" {
 		decoder = family
 	}
-	texts := transcriptRecipients(c.report, c.exclusions(true))
-	if len(texts) == 0 {
-		texts = scanText(c.report, c.exclusions(true))
+	texts := scanText(c.report, c.exclusions(true))
+	if tr := transcriptRecipients(c.report, c.exclusions(true)); len(tr) > 0 {
+		// An old sendmail's transcript ties each reply to its recipient;
+		// recipients the transcript does not name keep their prose.
+		for _, t := range texts {
+			if textFor(tr, t.Addr) == "" {
+				tr = append(tr, t)
+			}
+		}
+		texts = tr
 	}
 	if len(texts) == 0 {
 		// the sender may be anonymised to the recipient's address

@@ -243,3 +243,26 @@ func TestTranscriptRecipients(t *testing.T) {
 		t.Errorf("transcriptRecipients without a transcript = %+v, want nil", got)
 	}
 }
+
+// TestTranscriptKeepsOtherRecipients checks that a recipient the V5
+// transcript does not name is still reported from its prose.
+func TestTranscriptKeepsOtherRecipients(t *testing.T) {
+	raw := []byte("From: Mail Delivery Subsystem <MAILER-DAEMON@old.shop.example>\n" +
+		"To: news@shop.example\nSubject: Returned mail: User unknown\nDate: Tue, 10 Mar 2026 09:00:00 +0900\n\n" +
+		"   ----- Transcript of session follows -----\n" +
+		"550 nowhere.example (smtp)... 550 Host unknown\n" +
+		"554 <paul@nowhere.example>... 550 Host unknown (Authoritative answer from name server)\n\n" +
+		"qux@corp.example: 550 5.1.1 mailbox unavailable\n\n" +
+		"   ----- Unsent message follows -----\nFrom: news@shop.example\nTo: paul@nowhere.example\nSubject: x\n\nbody\n")
+	v, err := Message(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Reason{}
+	for _, r := range v.Recipients {
+		got[r.Address] = r.Reason
+	}
+	if got["paul@nowhere.example"] != ReasonHostUnknown || got["qux@corp.example"] != ReasonUserUnknown || len(got) != 2 {
+		t.Errorf("Message(transcript and prose): recipients %v, want paul hostunknown and qux userunknown", got)
+	}
+}
