@@ -147,8 +147,8 @@ func readQuotedHeader(b []byte) header {
 
 func readHeaderMode(b []byte, loose bool) (header, []byte) {
 	// The fields are located first (offsets into b), then the header
-	// block becomes one string and every name and one-line value is a
-	// slice of it: one allocation per header, not several per field.
+	// block becomes one string and every name and raw value is a slice
+	// of it: one allocation per header, not several per field.
 	type span struct{ nameStart, nameEnd, valStart, valEnd int }
 	var buf [48]span // most headers fit: no allocation for the offsets
 	spans := buf[:0]
@@ -483,7 +483,7 @@ func transferDecode(cte string, body []byte) []byte {
 // decodeQP decodes a quoted-printable body (RFC 2045 §6.7) in one pass and
 // one allocation. It is lenient where mime/quotedprintable stops with an
 // error: an "=" that starts no escape and no soft line break is kept as
-// it is, and so is everything after it. Blanks at the end of a line are
+// it is, and decoding goes on after it. Blanks at the end of a line are
 // transport padding and dropped (rule 3); encoded ones ("=20") are kept.
 func decodeQP(b []byte) []byte {
 	out := make([]byte, 0, len(b))
