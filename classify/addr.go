@@ -61,7 +61,11 @@ func findAddrs(s string) []addrAt {
 		}
 		start := at - len(local)
 		end := at + 1 + len(domain)
-		out = append(out, addrAt{Addr: local + "@" + domain, Start: start, End: end})
+		addr := s[start:end] // the address as written, when contiguous
+		if s[start:at] != local {
+			addr = local + "@" + domain // local part trimmed on its right
+		}
+		out = append(out, addrAt{Addr: addr, Start: start, End: end})
 		from = end
 		if from <= at {
 			from = at + 1

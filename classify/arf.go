@@ -19,18 +19,18 @@ func parseARF(b []byte) arfReport {
 		switch strings.ToLower(f.Name) {
 		case "feedback-type":
 			if r.FeedbackType == "" {
-				r.FeedbackType = strings.ToLower(strings.TrimSpace(f.Value))
+				r.FeedbackType = strings.ToLower(f.value())
 			}
 		case "original-rcpt-to", "removal-recipient":
-			if a := cleanAddr(f.Value); a != "" {
+			if a := cleanAddr(f.value()); a != "" {
 				r.Recipients = append(r.Recipients, a)
 			}
 		case "arrival-date", "received-date":
 			if r.ArrivalDate == "" {
-				r.ArrivalDate = f.Value
+				r.ArrivalDate = f.value()
 			}
 		case "reporting-mta":
-			r.ReportingMTA = f.Value
+			r.ReportingMTA = f.value()
 		}
 	}
 	return r

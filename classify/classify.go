@@ -59,6 +59,29 @@ type classifier struct {
 	depth  int // 1 inside a returned message
 
 	lower string // the first 8 KiB of report, lower case; see lowerReport
+
+	exclAll map[string]bool // see exclusions
+
+	// extra is what the classifier knows of a recipient beyond its
+	// Recipient fields, by lower-case address.
+	extra map[string]recipientExtra
+}
+
+// recipientExtra is what finish needs to know of a recipient that the
+// Verdict does not carry.
+type recipientExtra struct {
+	diagType   string // type of the DSN's Diagnostic-Code ("smtp", "x-unix")
+	prose      string // the report's lines about this recipient, beside a DSN
+	transcript string // the reply lines of the report, when the DSN has one recipient the prose does not name
+	fromReport bool   // the diagnostic is the whole report, not the recipient's own
+}
+
+// note records what the classifier knows of addr's recipient.
+func (c *classifier) note(addr string, x recipientExtra) {
+	if c.extra == nil {
+		c.extra = map[string]recipientExtra{}
+	}
+	c.extra[strings.ToLower(addr)] = x
 }
 
 // lowerReport returns the start of the report text in lower case, computed
@@ -126,13 +149,23 @@ func (c *classifier) run() {
 			dsn = d
 		}
 	}
-	v.ReportingMTA = stripDiagType(dsn.ReportingMTA)
+	v.ReportingMTA = cleanHost(stripDiagType(dsn.ReportingMTA))
 	v.ArrivalDate = parseDate(dsn.ArrivalDate)
 	family := c.family()
 	if family != "" {
 		decoder = family
 	}
 	texts := scanText(c.report, c.exclusions(true))
+	if tr := transcriptRecipients(c.report, c.exclusions(true)); len(tr) > 0 {
+		// An old sendmail's transcript ties each reply to its recipient;
+		// recipients the transcript does not name keep their prose.
+		for _, t := range texts {
+			if textFor(tr, t.Addr) == "" {
+				tr = append(tr, t)
+			}
+		}
+		texts = tr
+	}
 	if len(texts) == 0 {
 		// the sender may be anonymised to the recipient's address
 		texts = scanText(c.report, c.exclusions(false))
@@ -145,11 +178,12 @@ func (c *classifier) run() {
 			if addr == "" {
 				continue
 			}
+			diagType, diag := splitDiagType(r.Diagnostic)
 			rec := Recipient{
 				Address:    addr,
 				Action:     normAction(r.Action),
 				Status:     findStatus(r.Status),
-				Diagnostic: stripDiagType(r.Diagnostic),
+				Diagnostic: diag,
 				RemoteMTA:  cleanHost(stripDiagType(r.RemoteMTA)),
 			}
 			rec.LastAttempt = parseDate(r.LastAttempt)
@@ -163,13 +197,25 @@ func (c *classifier) run() {
 					rec.Action = ActionFailed
 				}
 			}
-			if t := textFor(texts, addr); t != "" && (rec.Diagnostic == "" || findReplyCode(rec.Diagnostic) == "" && findReplyCode(t) != "") {
+			t := textFor(texts, addr)
+			if t != "" && (rec.Diagnostic == "" || findReplyCode(rec.Diagnostic) == "" && findReplyCode(t) != "") {
 				if rec.Diagnostic == "" {
 					rec.Diagnostic = t
 				} else {
 					rec.Diagnostic += " " + t
 				}
 			}
+			x := recipientExtra{diagType: diagType, prose: t}
+			if len(dsn.Recipients) == 1 && findFailReply(rec.Diagnostic) == "" {
+				// "X-Unix; 255" from "|/home/u/bin/filter": the session
+				// transcript of the report holds the reply ("554 5.3.0
+				// unknown mailer error 255")
+				x.transcript = codeLines(t)
+				if findFailReply(x.transcript) == "" {
+					x.transcript = codeLines(c.report)
+				}
+			}
+			c.note(addr, x)
 			v.Recipients = append(v.Recipients, rec)
 		}
 		if len(v.Recipients) > 0 {
@@ -243,10 +289,15 @@ func (c *classifier) run() {
 	}
 	for i := range v.Recipients {
 		r := &v.Recipients[i]
+		fromReport, section := false, false
 		if weakDiagnostic(r.Diagnostic) {
-			r.Diagnostic = c.reportDiagnostic()
+			if fr := failureReasons(c.report); fr != "" {
+				r.Diagnostic, section = fr, true
+			} else {
+				r.Diagnostic, fromReport = c.reportDiagnostic(), true
+			}
 		}
-		if len(v.Recipients) == 1 && !hasCode([]string{r.Diagnostic}) {
+		if len(v.Recipients) == 1 && !section && !hasCode([]string{r.Diagnostic}) {
 			// the reply may stand apart from the address ("Could not be
 			// delivered because of 550 5.1.1 User unknown ... recipients:")
 			if cl := codeLines(c.report); cl != "" {
@@ -254,9 +305,10 @@ func (c *classifier) run() {
 			} else if !c.failureText(r.Diagnostic) {
 				// or the reason is prose elsewhere ("reject reason:
 				// Mailbox full ... target mail address: ...")
-				r.Diagnostic = c.reportDiagnostic()
+				r.Diagnostic, fromReport = c.reportDiagnostic(), true
 			}
 		}
+		c.note(r.Address, recipientExtra{fromReport: fromReport})
 	}
 	if len(v.Recipients) == 0 && c.nested() {
 		return
@@ -266,6 +318,7 @@ func (c *classifier) run() {
 		// the recipient that failed.
 		if to := headerAddrs(c.orig.get("To")); len(to) == 1 {
 			v.Recipients = append(v.Recipients, Recipient{Address: to[0], Action: action, Diagnostic: c.reportDiagnostic()})
+			c.note(to[0], recipientExtra{fromReport: true})
 			c.finish(decoder, "original-to")
 			return
 		}
@@ -292,6 +345,36 @@ func (c *classifier) failureText(d string) bool {
 func weakDiagnostic(d string) bool {
 	d = strings.TrimSpace(d)
 	return d == "" || bareAddr(d)
+}
+
+// failureReasons returns the section of a Lotus Notes report headed
+// "------- Failure Reasons --------" (the reason, then the address), up to
+// the next decorated line, or "".
+func failureReasons(report string) string {
+	i := indexFold(report, "failure reasons")
+	if i < 0 {
+		return ""
+	}
+	rest := report[i:]
+	if j := strings.IndexByte(rest, '\n'); j >= 0 {
+		rest = rest[j+1:]
+	} else {
+		return ""
+	}
+	var b strings.Builder
+	for _, line := range strings.SplitN(clip(rest, 2000), "\n", 20) {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "---") {
+			break
+		}
+		if t != "" {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(t)
+		}
+	}
+	return b.String()
 }
 
 // reportDiagnostic is the whole report text, unfolded and bounded: the
@@ -323,37 +406,74 @@ func (c *classifier) finish(decoder, how string) {
 			}
 			continue
 		}
+		x := c.extra[strings.ToLower(r.Address)]
 		r.Diagnostic = collapseSpace(r.Diagnostic)
-		if s := findFailStatus(r.Diagnostic); s != "" {
+		reply := quotedReply(r.Diagnostic)
+		s := findFailStatus(reply)
+		if s == "" {
+			s = findFailStatus(r.Diagnostic) // the relay's label
+		}
+		if s != "" {
 			// The reply's own code is more precise than a DSN Status that
 			// MTAs fill with a generic or timeout code.
-			if r.Status == "" || sameClass(s, r.Status) && !strings.HasSuffix(s, ".0.0") {
+			switch {
+			case r.Status == "" || sameClass(s, r.Status) && !strings.HasSuffix(s, ".0.0"):
+				r.Status = s
+			case r.Action == ActionFailed && s[0] == '5' && r.Status[0] == '4':
+				// a transient Status on a recipient that failed for good
+				// on a permanent reply (Postfix, refused at the greeting)
 				r.Status = s
 			}
 		}
-		r.ReplyCode = findFailReply(r.Diagnostic)
+		r.ReplyCode = findFailReply(reply)
+		if r.ReplyCode == "" && x.transcript != "" {
+			r.ReplyCode = findFailReply(x.transcript)
+			if s := findFailStatus(x.transcript); s != "" && sameClass(s, r.Status) && strings.HasSuffix(r.Status, ".0.0") {
+				r.Status = s
+			}
+		}
 		if r.RemoteMTA == "" {
 			r.RemoteMTA = findRemoteMTA(r.Diagnostic)
 		}
 		r.Command = findCommand(r.Diagnostic)
+		if r.Command == "" && x.prose != "" {
+			// the DSN's diagnostic names no command, the report's lines
+			// about this recipient may ("(in reply to RCPT TO command)")
+			r.Command = proseCommand(x.prose)
+		}
 		if r.Command == "" && len(v.Recipients) == 1 {
-			r.Command = findCommand(c.report)
+			// only the explicit forms: the report's prose may say
+			// "cannot connect to database" or "mail from you"
+			r.Command = proseCommandLower(c.lowerReport())
 		}
-		reason, rule := familyReason(decoder), "family:"+decoder
+		reasonText := reply
+		if bracketedReply(r.Diagnostic) != "" {
+			// the notice's own words say why it gave up ("Message
+			// expired"), the last reply only what happened last
+			reasonText = r.Diagnostic
+		}
+		reason, rule := reasonFor(reasonInput{
+			Diagnostic: reasonText,
+			Status:     r.Status,
+			ReplyCode:  r.ReplyCode,
+			Command:    r.Command,
+			Action:     string(r.Action),
+			Decoder:    decoder,
+			DiagType:   x.diagType,
+		})
 		if reason == "" {
-			reason, rule = reasonFor(reasonInput{
-				Diagnostic: r.Diagnostic,
-				Status:     r.Status,
-				ReplyCode:  r.ReplyCode,
-				Command:    r.Command,
-				Action:     string(r.Action),
-				Decoder:    decoder,
-			})
+			reason, rule = familyReason(decoder), "family:"+decoder
 		}
 		if reason == "" {
-			if r.Action == ActionDelayed {
+			switch {
+			case r.Action == ActionDelayed:
 				reason, rule = ReasonExpired, how+":delayed"
-			} else {
+			case r.Diagnostic != "" && !x.fromReport:
+				// The recipient's own diagnostic says something no rule
+				// knows: a person must read it (the reference parser's
+				// "onhold"). Without one, nothing is known: "undefined".
+				reason, rule = ReasonOnHold, how+":onhold"
+			default:
 				reason, rule = ReasonUndefined, how+":undefined"
 			}
 		}
@@ -412,8 +532,19 @@ func (c *classifier) arf(r arfReport) {
 
 // exclusions are the addresses in bounce prose that are no recipients:
 // the bounce's own addressee (the sender of the original) and the
-// original's sender.
+// original's sender. With all false, only the bounce's From. The sets are
+// made once per message.
 func (c *classifier) exclusions(all bool) map[string]bool {
+	if all {
+		if c.exclAll == nil {
+			c.exclAll = c.makeExclusions(true)
+		}
+		return c.exclAll
+	}
+	return c.makeExclusions(false)
+}
+
+func (c *classifier) makeExclusions(all bool) map[string]bool {
 	ex := map[string]bool{}
 	for _, a := range headerAddrs(c.m.Header.get("From")) {
 		ex[a] = true

@@ -53,7 +53,7 @@ func parseDSN(b []byte) dsnReport {
 			last = nil
 			continue
 		}
-		name = strings.ToLower(strings.TrimSpace(name))
+		name = dsnFieldName(strings.TrimSpace(name))
 		value = strings.TrimSpace(value)
 		if len(rep.Recipients) > maxRecipients {
 			rep.Recipients = rep.Recipients[:maxRecipients]
@@ -139,6 +139,21 @@ func parseDSN(b []byte) dsnReport {
 	return rep
 }
 
+// dsnFields are the DSN field names parseDSN reads, lower case.
+var dsnFields = []string{"reporting-mta", "arrival-date", "final-recipient", "original-recipient",
+	"x-actual-recipient", "action", "status", "remote-mta", "diagnostic-code", "last-attempt-date"}
+
+// dsnFieldName returns the lower-case name of a DSN field parseDSN reads,
+// or "" for any other name, without allocating.
+func dsnFieldName(name string) string {
+	for _, f := range dsnFields {
+		if len(f) == len(name) && strings.EqualFold(f, name) {
+			return f
+		}
+	}
+	return ""
+}
+
 // address picks the recipient's address: the Final-Recipient when it is a
 // mail address, else the X-Actual-Recipient or Original-Recipient.
 func (r dsnRecipient) address() string {
@@ -174,9 +189,17 @@ func normAction(a string) Action {
 // stripDiagType drops the diagnostic type of a Diagnostic-Code ("smtp;",
 // "X-Postfix;", "X-Unix;").
 func stripDiagType(d string) string {
+	_, text := splitDiagType(d)
+	return text
+}
+
+// splitDiagType splits a Diagnostic-Code (RFC 3464 §2.3.6: diagnostic-type
+// ";" *text) into its type, lower case ("smtp", "x-unix", "x-postfix"), and
+// its text. A value without a type yields "" and the value.
+func splitDiagType(d string) (typ, text string) {
 	d = strings.TrimSpace(d)
 	if i := strings.IndexByte(d, ';'); i > 0 && i < 16 && !strings.ContainsAny(d[:i], " <@") {
-		return strings.TrimSpace(d[i+1:])
+		return strings.ToLower(strings.TrimSpace(d[:i])), strings.TrimSpace(d[i+1:])
 	}
-	return d
+	return "", d
 }

@@ -22,6 +22,7 @@ var familyRules = []familyRule{
 	{"amazonses", "X-SES-Outgoing", ""},
 	{"dragonfly", "text", "dragonfly mail agent"},
 	{"opensmtpd", "text", "opensmtpd"},
+	{"opensmtpd", "text", "this is the mailer-daemon, please do not reply to this email"},
 	{"qmail", "text", "this is the qmail-send program"},
 	{"qmail", "text", "qmail-send"},
 	{"qmail", "received", "invoked for bounce"},
@@ -36,6 +37,7 @@ var familyRules = []familyRule{
 	{"exim", "X-Failed-Recipients", ""},
 	{"exim", "text", "this message was created automatically by mail delivery software"},
 	{"v5sendmail", "text", "unsent message follows"},
+	{"v5sendmail", "quoted", "unsent message follows"}, // the report is cut there
 	{"sendmail", "text", "transcript of session follows"},
 	{"sendmail", "text", "the original message was received at"},
 	{"googlegroups", "subject", "group"},
@@ -72,18 +74,47 @@ var familyRules = []familyRule{
 	{"apachejames", "text", "james"},
 	{"zoho", "from", "zoho.com"},
 	{"zoho", "X-Zohomail", ""},
+	{"opensmtpd", "received", "(opensmtpd)"}, // last: a relay may run it
+}
+
+// familyText finds every "text" marker of familyRules in one pass over
+// the report; familyTextID is each rule's pattern id (-1: not a text rule).
+var familyText, familyTextID = newFamilyText()
+
+func newFamilyText() (phraseMatcher, []int32) {
+	ids := make([]int32, len(familyRules))
+	seen := map[string]int32{}
+	var pats []string
+	for i, f := range familyRules {
+		ids[i] = -1
+		if f.where != "text" {
+			continue
+		}
+		id, ok := seen[f.marker]
+		if !ok {
+			id = int32(len(pats))
+			seen[f.marker] = id
+			pats = append(pats, f.marker)
+		}
+		ids[i] = id
+	}
+	return newPhraseMatcher(pats), ids
 }
 
 // family names the MTA or provider family of a bounce, or "".
 func (c *classifier) family() string {
-	lr := c.lowerReport()
+	var found [maxPhrasePatterns / 64]uint64
+	familyText.scan(c.lowerReport(), &found)
 	from := strings.ToLower(c.m.Header.get("From"))
 	subj := strings.ToLower(decodeWords(c.m.Header.get("Subject")))
-	for _, f := range familyRules {
+	for i, f := range familyRules {
 		var v string
 		switch f.where {
 		case "text":
-			v = lr
+			if id := familyTextID[i]; found[id/64]&(1<<(id%64)) != 0 {
+				return f.family
+			}
+			continue
 		case "from":
 			v = from
 		case "subject":
@@ -93,7 +124,7 @@ func (c *classifier) family() string {
 		case "received":
 			v = ""
 			for _, fl := range c.m.Header {
-				if strings.EqualFold(fl.Name, "Received") && strings.Contains(strings.ToLower(fl.Value), f.marker) {
+				if len(fl.Name) == len("Received") && strings.EqualFold(fl.Name, "Received") && indexFold(fl.value(), f.marker) >= 0 {
 					v = f.marker
 					break
 				}

@@ -107,6 +107,18 @@ func TestFixtureKinds(t *testing.T) {
 		{"yahoo/mailbox-not-found.eml", KindBounce, "cleo@yahoo.example", "", ReasonUserUnknown, true, ""},
 		{"gmail/address-not-found.eml", KindBounce, "dan@gmail.example", "", ReasonUserUnknown, true, ""},
 		{"amazonses/bounce-json.eml", KindBounce, "yara@example.org", "5.1.1", ReasonUserUnknown, true, ""},
+		{"dragonfly/rcpt-rejected.eml", KindBounce, "nina@mail.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"opensmtpd/mailbox-quota.eml", KindBounce, "omar@fastmail.example", "5.2.2", ReasonMailboxFull, false, ""},
+		{"googlegroups/no-such-account.eml", KindBounce, "shop-owners@googlegroups.com", "5.1.1", ReasonUserUnknown, true, ""},
+		{"googlegroups/not-a-member.eml", KindBounce, "board@googlegroups.com", "", ReasonRejected, false, ""},
+		{"v5sendmail/transcript.eml", KindBounce, "paul@nowhere.example", "5.1.2", ReasonHostUnknown, true, ""},
+		{"notes/failure-reasons.eml", KindBounce, "ulla@notes.corp.example", "", ReasonUserUnknown, true, ""},
+		{"amazonses/quoted-reply.eml", KindBounce, "sara@mail.example", "5.2.2", ReasonMailboxFull, false, ""},
+		{"sendmail/pipe-exit-status.eml", KindBounce, "tickets@shop.example", "5.3.0", ReasonMailerError, false, ""},
+		{"multi/postfix-two-recipients.eml", KindBounce, "uwe@isp.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"courier/mailbox-full.eml", KindBounce, "wim@host.example", "5.2.2", ReasonMailboxFull, false, ""},
+		{"exchange/exchange2007-admin-info.eml", KindBounce, "xena@corp.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"messagingserver/over-quota.eml", KindBounce, "yuki@ims.example.jp", "5.2.2", ReasonMailboxFull, false, ""},
 	}
 	for _, tt := range tests {
 		raw, err := os.ReadFile(filepath.Join("..", "testdata", "bounces", tt.file))

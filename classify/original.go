@@ -23,7 +23,7 @@ func originalFrom(h header) Original {
 			}
 			k := textproto.CanonicalMIMEHeaderKey(f.Name)
 			if _, dup := o.Headers[k]; !dup {
-				o.Headers[k] = decodeWords(f.Value)
+				o.Headers[k] = decodeWords(f.value())
 			}
 		}
 	}

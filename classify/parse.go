@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"mime/quotedprintable"
 	"strings"
 	"unicode/utf8"
 
@@ -23,11 +22,17 @@ const (
 	maxRecipients  = 1000     // DSN recipient blocks kept
 )
 
-// field is one header field, unfolded.
+// field is one header field.
 type field struct {
-	Name  string // as written, trimmed
-	Value string // unfolded, trimmed, not decoded
+	Name string // as written, trimmed
+	// raw is the value as written, folding included; value() unfolds it.
+	// Most fields of a bounce (signatures, trace fields) are never read,
+	// so they are never unfolded.
+	raw string
 }
+
+// value returns the field's value unfolded and trimmed, not decoded.
+func (f field) value() string { return unfold(f.raw) }
 
 // header is an ordered list of fields; lookups are case-insensitive.
 type header []field
@@ -36,7 +41,7 @@ type header []field
 func (h header) get(name string) string {
 	for _, f := range h {
 		if len(f.Name) == len(name) && strings.EqualFold(f.Name, name) {
-			return f.Value
+			return f.value()
 		}
 	}
 	return ""
@@ -141,15 +146,29 @@ func readQuotedHeader(b []byte) header {
 }
 
 func readHeaderMode(b []byte, loose bool) (header, []byte) {
-	var h header
-	// The field being read: its value runs from valStart to valEnd in b,
-	// continuation lines included, and is unfolded once when it ends.
-	name, valStart, valEnd := "", -1, -1
+	// The fields are located first (offsets into b), then the header
+	// block becomes one string and every name and raw value is a slice
+	// of it: one allocation per header, not several per field.
+	type span struct{ nameStart, nameEnd, valStart, valEnd int }
+	var buf [48]span // most headers fit: no allocation for the offsets
+	spans := buf[:0]
+	cur := span{valStart: -1}
 	flush := func() {
-		if valStart >= 0 && len(h) < maxHeaderLines {
-			h = append(h, field{Name: name, Value: unfold(b[valStart:valEnd])})
+		if cur.valStart >= 0 && len(spans) < maxHeaderLines {
+			spans = append(spans, cur)
 		}
-		valStart = -1
+		cur.valStart = -1
+	}
+	build := func() header {
+		if len(spans) == 0 {
+			return nil
+		}
+		hs := string(b[:spans[len(spans)-1].valEnd])
+		h := make(header, len(spans))
+		for i, sp := range spans {
+			h[i] = field{Name: hs[sp.nameStart:sp.nameEnd], raw: hs[sp.valStart:sp.valEnd]}
+		}
+		return h
 	}
 	pos := 0
 	for pos < len(b) {
@@ -164,39 +183,42 @@ func readHeaderMode(b []byte, loose bool) (header, []byte) {
 		}
 		lineEnd := pos + len(line)
 		if isBlank(line) {
-			if len(line) == 0 || valStart >= 0 || len(h) > 0 {
+			if len(line) == 0 || cur.valStart >= 0 || len(spans) > 0 {
 				flush()
-				return h, b[next:]
+				return build(), b[next:]
 			}
 			pos = next
 			continue
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			if valStart >= 0 {
-				valEnd = lineEnd
+			if cur.valStart >= 0 {
+				cur.valEnd = lineEnd
 			}
 			pos = next
 			continue
 		}
 		if colon := bytes.IndexByte(line, ':'); colon > 0 && isFieldName(line[:colon]) {
 			flush()
-			name = strings.TrimRight(string(line[:colon]), " \t")
-			valStart, valEnd = pos+colon+1, lineEnd
+			nameEnd := colon
+			for nameEnd > 0 && (line[nameEnd-1] == ' ' || line[nameEnd-1] == '\t') {
+				nameEnd--
+			}
+			cur = span{nameStart: pos, nameEnd: pos + nameEnd, valStart: pos + colon + 1, valEnd: lineEnd}
 			pos = next
 			continue
 		}
-		if valStart >= 0 && (loose || looksLikeParam(line) && isContentField(name)) {
-			valEnd = lineEnd
+		if cur.valStart >= 0 && (loose || looksLikeParam(line) && isContentField(string(b[cur.nameStart:cur.nameEnd]))) {
+			cur.valEnd = lineEnd
 			pos = next
 			continue
 		}
 		// Not a header line: the body starts here (a header without the
 		// blank line that should end it).
 		flush()
-		return h, b[pos:]
+		return build(), b[pos:]
 	}
 	flush()
-	return h, nil
+	return build(), nil
 }
 
 func isBlank(line []byte) bool {
@@ -209,34 +231,35 @@ func isBlank(line []byte) bool {
 }
 
 // unfold joins the lines of a folded field value with single spaces,
-// each line trimmed (RFC 5322 §2.2.3), in one pass.
-func unfold(seg []byte) string {
-	if bytes.IndexByte(seg, '\n') < 0 {
-		return string(bytes.TrimSpace(seg))
+// each line trimmed (RFC 5322 §2.2.3), in one pass. A one-line value is
+// returned as a slice of seg.
+func unfold(seg string) string {
+	if strings.IndexByte(seg, '\n') < 0 {
+		return strings.TrimSpace(seg)
 	}
 	var sb strings.Builder
 	sb.Grow(len(seg))
 	for len(seg) > 0 {
 		line := seg
-		if i := bytes.IndexByte(seg, '\n'); i >= 0 {
+		if i := strings.IndexByte(seg, '\n'); i >= 0 {
 			line, seg = seg[:i], seg[i+1:]
 		} else {
-			seg = nil
+			seg = ""
 		}
-		t := bytes.TrimSpace(line)
+		t := strings.TrimSpace(line)
 		if len(t) == 0 {
 			continue
 		}
 		if sb.Len() > 0 {
 			sb.WriteByte(' ')
 		}
-		sb.Write(t)
+		sb.WriteString(t)
 	}
 	return sb.String()
 }
 
 func isContentField(name string) bool {
-	return strings.HasPrefix(strings.ToLower(name), "content-")
+	return hasPrefixFold(name, "content-")
 }
 
 // looksLikeParam reports whether a line is a MIME parameter such as
@@ -452,17 +475,73 @@ func transferDecode(cte string, body []byte) []byte {
 		}
 		return out[:n]
 	case "quoted-printable":
-		out, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
-		if err != nil && len(out) == 0 {
-			return body
-		}
-		if err != nil {
-			// keep what decoded and the undecoded rest as it was
-			return out
-		}
-		return out
+		return decodeQP(body)
 	}
 	return body
+}
+
+// decodeQP decodes a quoted-printable body (RFC 2045 §6.7) in one pass and
+// one allocation. It is lenient where mime/quotedprintable stops with an
+// error: an "=" that starts no escape and no soft line break is kept as
+// it is, and decoding goes on after it. Blanks at the end of a line are
+// transport padding and dropped (rule 3); encoded ones ("=20") are kept.
+func decodeQP(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	keep := 0 // out[:keep] is not trailing padding: a line start or after an escape
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch c {
+		case '=':
+			j := i + 1
+			for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
+				j++
+			}
+			if j == len(b) || b[j] == '\n' || b[j] == '\r' && j+1 < len(b) && b[j+1] == '\n' {
+				// soft line break: the line goes on
+				if j < len(b) && b[j] == '\r' {
+					j++
+				}
+				i = j
+				keep = len(out)
+				continue
+			}
+			if i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]) {
+				out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
+				i += 2
+				keep = len(out)
+				continue
+			}
+			out = append(out, c)
+			keep = len(out)
+		case '\n':
+			k := len(out)
+			for k > keep && (out[k-1] == ' ' || out[k-1] == '\t' || out[k-1] == '\r') {
+				k--
+			}
+			out = append(out[:k], c)
+			keep = len(out)
+		case ' ', '\t', '\r':
+			out = append(out, c)
+		default:
+			out = append(out, c)
+			keep = len(out)
+		}
+	}
+	return out
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'F' || c >= 'a' && c <= 'f'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
 }
 
 // toUTF8 converts text in the named charset to UTF-8. Unknown charsets and

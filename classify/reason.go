@@ -14,6 +14,9 @@ type reasonInput struct {
 	Command    string // failed SMTP command (RCPT, DATA, MAIL, CONN, HELO...) or ""
 	Action     string // failed | delayed | ...
 	Decoder    string // family that decoded the bounce: rfc3464, postfix, exim, qmail, gmail, ...
+	// DiagType is the type of the DSN's Diagnostic-Code, lower case:
+	// "smtp", "x-unix" (a local delivery program), "x-postfix", or "".
+	DiagType string
 }
 
 // maxReasonText bounds the diagnostic text that the phrase rules read, so
@@ -65,10 +68,11 @@ func reasonFor(in reasonInput) (Reason, string) {
 	}
 	specific, specificOK := specificStatus[statusDetail(status)]
 
-	if isExitStatus(text) {
+	localProgram := in.DiagType == "x-unix"
+	if localProgram && isExitStatus(text) {
 		// "Diagnostic-Code: X-Unix; 75": the exit status of a local
 		// delivery program.
-		return ReasonMailerError, "text:" + string(ReasonMailerError)
+		return ReasonMailerError, "diagtype:x-unix"
 	}
 	if r, code := orangeCode(text); r != "" {
 		return r, "code:orange-" + code
@@ -96,6 +100,11 @@ func reasonFor(in reasonInput) (Reason, string) {
 	}
 	if specificOK {
 		return specific, "status:" + status
+	}
+	if localProgram {
+		// A local delivery program failed and its words named nothing
+		// more precise ("X-Unix; temporary failure").
+		return ReasonMailerError, "diagtype:x-unix"
 	}
 	switch cmd {
 	case "STAR":
@@ -620,7 +629,7 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"taille limite du message", "mail size too large", "email is too large", "size exceeds",
 		"too big for"),
 	phrases(ReasonMailerError, "",
-		"x-unix;", "mailer error", "command failed: ", "command died with status", "command output:",
+		"mailer error", "command failed: ", "command died with status", "command output:",
 		"procmail:", "bin/procmail", "bin/maildrop", "pipe to |", " || exit ", "unknown mailer error"),
 	phrases(ReasonSuspend, "",
 		"is currently suspended", "has been suspended", "mailbox currently suspended", "user suspended",
@@ -936,7 +945,8 @@ var commandHints = []struct{ hint, cmd string }{
 }
 
 // isExitStatus reports whether text is only a small decimal number, as the
-// X-Unix diagnostics of local delivery programs are, and no SMTP reply.
+// X-Unix diagnostics of local delivery programs are (a sysexits.h code
+// such as 75 or 255), and no SMTP reply.
 func isExitStatus(text string) bool {
 	if text == "" || len(text) > 3 {
 		return false

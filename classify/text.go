@@ -103,6 +103,9 @@ func originalStart(text string) int {
 			decorated := strings.HasPrefix(strings.TrimSpace(line), "-") || strings.HasPrefix(strings.TrimSpace(line), "=") ||
 				strings.HasPrefix(strings.TrimSpace(line), "*") || strings.HasPrefix(strings.TrimSpace(line), "_")
 			for _, mk := range cutMarkers {
+				if t[0]|0x20 != mk[0] && t[0] != mk[0] {
+					continue // cheap first-byte test before the folded compare
+				}
 				if hasPrefixFold(t, mk) {
 					if (mk == "original message" || mk == "returned message") && !decorated {
 						// undecorated, the words must stand alone after a
@@ -138,11 +141,11 @@ func stripHTML(s string) string {
 			if j < 0 {
 				break
 			}
-			tag := strings.ToLower(s[i+1 : i+j])
-			tag = strings.TrimPrefix(tag, "/")
+			tag := strings.TrimPrefix(s[i+1:i+j], "/")
 			if k := strings.IndexAny(tag, " \t\n/"); k >= 0 {
 				tag = tag[:k]
 			}
+			tag = strings.ToLower(tag) // the name only, not the attributes
 			switch tag {
 			case "br", "p", "div", "tr", "li", "table", "h1", "h2", "h3", "h4", "pre", "blockquote":
 				b.WriteByte('\n')
@@ -197,13 +200,49 @@ func stripHTML(s string) string {
 }
 
 // indexFold is strings.Index for an ASCII lower-case needle, ignoring
-// the case of s.
+// the case of s. Candidates are found with IndexByte on the needle's first
+// byte in either case, so the scan runs at memchr speed; the next position
+// of each case is remembered, so the whole search is linear.
 func indexFold(s, needle string) int {
 	n := len(needle)
-	for i := 0; i+n <= len(s); i++ {
+	if n == 0 {
+		return 0
+	}
+	if n > len(s) {
+		return -1
+	}
+	lo, up := needle[0], needle[0]
+	if lo >= 'a' && lo <= 'z' {
+		up = lo - 'a' + 'A'
+	}
+	last := len(s) - n // the last start a match can have
+	nextLo, nextUp := -1, -1
+	if up == lo {
+		nextUp = len(s) // never
+	}
+	for i := 0; i <= last; {
+		if nextLo < i {
+			if j := strings.IndexByte(s[i:last+1], lo); j >= 0 {
+				nextLo = i + j
+			} else {
+				nextLo = len(s)
+			}
+		}
+		if nextUp < i {
+			if j := strings.IndexByte(s[i:last+1], up); j >= 0 {
+				nextUp = i + j
+			} else {
+				nextUp = len(s)
+			}
+		}
+		i = min(nextLo, nextUp)
+		if i > last {
+			return -1
+		}
 		if strings.EqualFold(s[i:i+n], needle) {
 			return i
 		}
+		i++
 	}
 	return -1
 }
@@ -235,7 +274,7 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 	addrLine := make([]bool, len(lines))
 	mentions := map[string][]int{}
 	for i, line := range lines {
-		if skipAddrLine(line) {
+		if strings.IndexByte(line, '@') < 0 || skipAddrLine(line) {
 			continue
 		}
 		for _, a := range findAddrs(line) {
@@ -265,11 +304,12 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 			parts = append(parts, c.text)
 		}
 		used := map[int]bool{c.line: true}
+		coded := hasCode(parts) // whether parts hold a reply or status code
 		for j := c.line + 1; j < len(lines) && j < c.line+12; j++ {
 			t := strings.TrimSpace(lines[j])
 			if t == "" {
 				// a paragraph that names no SMTP reply goes on into the next
-				if hasCode(parts) {
+				if coded {
 					break
 				}
 				continue
@@ -278,18 +318,96 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 				break
 			}
 			parts = append(parts, t)
+			coded = coded || hasCode([]string{t})
 			used[j] = true
 		}
 		for _, j := range mentions[strings.ToLower(c.addr)] {
-			if !used[j] {
-				parts = append(parts, strings.TrimSpace(lines[j]))
-				used[j] = true
+			if used[j] {
+				continue
+			}
+			parts = append(parts, strings.TrimSpace(lines[j]))
+			used[j] = true
+			if bareAddr(lines[j]) {
+				// an address alone on its line heads what is said of
+				// it: "kijitora@example.com" then "Remote Server
+				// returned '550 5.1.10 ...'" (Exchange's diagnostic
+				// information for administrators)
+				for k := j + 1; k < len(lines) && k < j+4 && !used[k] && !addrLine[k]; k++ {
+					t := strings.TrimSpace(lines[k])
+					if t == "" || bareAddr(t) {
+						break // the end, or the next address's heading
+					}
+					parts = append(parts, t)
+					used[k] = true
+				}
 			}
 		}
 		diag := clip(strings.Join(parts, " "), 2000)
 		out = append(out, textRecipient{Addr: c.addr, Diagnostic: diag})
 	}
 	return out
+}
+
+// transcriptRecipients reads the session transcript of an old sendmail
+// (V5) bounce, which has no DSN part: each failed recipient is a line
+// "554 <a@b.example>... reason", and the exchange that led to it comes
+// before, not after: "While talking to mx.b.example:", ">>> RCPT To:<a@b>",
+// "<<< 550 No such user", or a host's own line "550 b.example (smtp)... 550
+// Host unknown". A recipient's diagnostic is those lines (since the last
+// recipient line or "While talking to", whichever is later) and its own
+// line, so that the first reply in it is the remote server's. It returns
+// nil when the report has no such lines.
+func transcriptRecipients(report string, exclude map[string]bool) []textRecipient {
+	i := indexFold(report, "transcript of session follows")
+	if i < 0 {
+		return nil
+	}
+	rest := report[i:]
+	if j := strings.IndexByte(rest, '\n'); j >= 0 {
+		rest = rest[j+1:] // the transcript starts on the next line
+	} else {
+		return nil
+	}
+	var out []textRecipient
+	var ctx []string
+	for _, line := range strings.Split(rest, "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "-----") {
+			continue
+		}
+		if hasPrefixFold(t, "while talking to") {
+			ctx = append(ctx[:0], t)
+			continue
+		}
+		if addr, ok := transcriptRecipient(t); ok {
+			key := strings.ToLower(addr)
+			if !exclude[key] && !isSystemAddr(key) && len(out) < maxRecipients {
+				diag := clip(strings.Join(append(ctx, t), " "), 2000)
+				out = append(out, textRecipient{Addr: addr, Diagnostic: diag})
+			}
+			ctx = ctx[:0]
+			continue
+		}
+		if len(ctx) < 20 {
+			ctx = append(ctx, t)
+		}
+	}
+	return out
+}
+
+// transcriptRecipient reports whether a transcript line is sendmail's
+// verdict on one recipient, "554 <a@b.example>... text", and returns the
+// address.
+func transcriptRecipient(line string) (string, bool) {
+	if len(line) < 8 || findFailReply(line[:3]) != line[:3] || line[3] != ' ' || line[4] != '<' {
+		return "", false
+	}
+	end := strings.Index(line, ">...")
+	if end < 0 {
+		return "", false
+	}
+	a := cleanAddr(line[5:end])
+	return a, a != ""
 }
 
 // clip cuts s to at most n bytes without splitting a UTF-8 sequence.

@@ -60,9 +60,9 @@ type Policy struct {
 	Complaints map[string]string `toml:"complaints"`
 }
 
-// PolicyActions are the values allowed in [policy.reasons] and
+// PolicyActions returns the values allowed in [policy.reasons] and
 // [policy.complaints].
-var PolicyActions = []string{"suppress", "score", "alert", "ignore"}
+func PolicyActions() []string { return []string{"suppress", "score", "alert", "ignore"} }
 
 // Mailbox is one bounce mailbox to poll.
 type Mailbox struct {
@@ -184,9 +184,27 @@ func Load(path string) (Config, error) {
 	}
 	c, err := Parse(data)
 	if err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", path, err)
+		// Each problem names the file, not only the first line of them.
+		var errs []error
+		for _, e := range flatten(err) {
+			errs = append(errs, fmt.Errorf("%s: %w", path, e))
+		}
+		return Config{}, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// flatten lists the problems inside joined errors, one per element.
+func flatten(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, flatten(e)...)
+	}
+	return out
 }
 
 // Parse decodes, defaults and validates a config.
@@ -197,22 +215,63 @@ func Parse(data []byte) (Config, error) {
 		return Config{}, err
 	}
 	var errs []error
+	var raw struct {
+		Mailbox []map[string]any `toml:"mailbox"`
+	}
+	if len(md.Undecoded()) > 0 {
+		// Only to name the mailbox of an unknown key: TOML keys of an
+		// array of tables carry no index.
+		toml.Decode(string(data), &raw)
+	}
 	for _, k := range md.Undecoded() {
-		key := k.String()
-		if last := k[len(k)-1]; last == "password" || last == "token" {
-			errs = append(errs, fmt.Errorf("%s: inline secrets are not allowed: use %s_env or %s_file", key, last, last))
-			continue
+		for _, key := range undecodedKeys(k, raw.Mailbox) {
+			if last := k[len(k)-1]; last == "password" || last == "token" {
+				errs = append(errs, fmt.Errorf("%s: inline secrets are not allowed: use %s_env or %s_file", key, last, last))
+				continue
+			}
+			errs = append(errs, fmt.Errorf("%s: unknown key", key))
 		}
-		errs = append(errs, fmt.Errorf("%s: unknown key", key))
 	}
 	c.applyDefaults()
 	if err := c.Validate(); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, flatten(err)...)
 	}
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// undecodedKeys names an unknown key the way Validate names fields: inside
+// a [[mailbox]], as `mailbox "NAME": key` for every mailbox that has it.
+func undecodedKeys(k toml.Key, mailboxes []map[string]any) []string {
+	if len(k) < 2 || k[0] != "mailbox" {
+		return []string{k.String()}
+	}
+	var out []string
+	for i, m := range mailboxes {
+		var v any = m
+		for _, part := range k[1:] {
+			t, ok := v.(map[string]any)
+			if !ok {
+				v = nil
+				break
+			}
+			v = t[part]
+		}
+		if v == nil {
+			continue
+		}
+		label := fmt.Sprintf("mailbox %d", i+1)
+		if name, ok := m["name"].(string); ok && name != "" {
+			label = fmt.Sprintf("mailbox %q", name)
+		}
+		out = append(out, label+": "+strings.Join(k[1:], "."))
+	}
+	if len(out) == 0 {
+		return []string{k.String()}
+	}
+	return out
 }
 
 func (c *Config) applyDefaults() {
@@ -306,19 +365,19 @@ func (p Policy) validate() []error {
 			errs = append(errs, fmt.Errorf("policy.reasons: unknown reason %q", r))
 		}
 		if !validPolicyAction(p.Reasons[r]) {
-			errs = append(errs, fmt.Errorf("policy.reasons.%s: bad action %q (want one of %s)", r, p.Reasons[r], strings.Join(PolicyActions, ", ")))
+			errs = append(errs, fmt.Errorf("policy.reasons.%s: bad action %q (want one of %s)", r, p.Reasons[r], strings.Join(PolicyActions(), ", ")))
 		}
 	}
 	for _, t := range sortedKeys(p.Complaints) {
 		if !validPolicyAction(p.Complaints[t]) {
-			errs = append(errs, fmt.Errorf("policy.complaints.%s: bad action %q (want one of %s)", t, p.Complaints[t], strings.Join(PolicyActions, ", ")))
+			errs = append(errs, fmt.Errorf("policy.complaints.%s: bad action %q (want one of %s)", t, p.Complaints[t], strings.Join(PolicyActions(), ", ")))
 		}
 	}
 	return errs
 }
 
 func validPolicyAction(s string) bool {
-	for _, a := range PolicyActions {
+	for _, a := range PolicyActions() {
 		if s == a {
 			return true
 		}
@@ -442,7 +501,8 @@ func isLoopback(host string) bool {
 // Secret returns the mailbox's password (auth login) or OAuth2 access token
 // (auth xoauth2), read from the environment or a file now, so that a
 // rotated secret is picked up at the next login. A trailing newline of a
-// file is dropped.
+// file is dropped. Errors name the key, not the mailbox: the caller adds
+// that context.
 func (m Mailbox) Secret() (string, error) {
 	env, file := m.PasswordEnv, m.PasswordFile
 	what := "password"
@@ -452,20 +512,20 @@ func (m Mailbox) Secret() (string, error) {
 	if env != "" {
 		v, ok := os.LookupEnv(env)
 		if !ok || v == "" {
-			return "", fmt.Errorf("mailbox %q: %s_env: environment variable %s is not set", m.Name, what, env)
+			return "", fmt.Errorf("%s_env: environment variable %s is not set", what, env)
 		}
 		return v, nil
 	}
 	if file == "" {
-		return "", fmt.Errorf("mailbox %q: no %s configured", m.Name, what)
+		return "", fmt.Errorf("no %s configured", what)
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return "", fmt.Errorf("mailbox %q: %s_file: %w", m.Name, what, err)
+		return "", fmt.Errorf("%s_file: %w", what, err)
 	}
 	v := strings.TrimRight(string(b), "\r\n")
 	if v == "" {
-		return "", fmt.Errorf("mailbox %q: %s_file %s is empty", m.Name, what, file)
+		return "", fmt.Errorf("%s_file %s is empty", what, file)
 	}
 	return v, nil
 }

@@ -3,6 +3,8 @@ package configs
 import (
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -75,13 +77,20 @@ name = "primary"
 host = ""
 username = "u"
 password_env = "A"
+[[mailbox]]
+host = "imap.example.com"
+username = "u"
+password_env = "A"
+[mailbox.actions]
+colour = "move:Red"
 `))
 	if err == nil {
 		t.Fatal("Parse accepted a bad config")
 	}
 	want := []string{
 		`colour: unknown key`,
-		`mailbox.password: inline secrets are not allowed`,
+		`mailbox "primary": password: inline secrets are not allowed`,
+		`mailbox 3: actions.colour: unknown key`,
 		`policy.reasons.userunknown: bad action "nuke"`,
 		`policy.reasons: unknown reason "nosuchreason"`,
 		`mailbox "primary": tls: "none" is only allowed to a loopback address`,
@@ -109,6 +118,18 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "bad.toml") {
 		t.Errorf("Load(syntax error) = %v, want an error naming the file", err)
 	}
+	// Every problem is one line that names the file.
+	os.WriteFile(p, []byte("colour = 1\n[[mailbox]]\nname = \"m\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\nbatch = -1\nschedule = \"x\"\n"), 0o600)
+	_, err := Load(p)
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok || len(j.Unwrap()) != 3 {
+		t.Fatalf("Load(3 problems) = %v, want 3 joined errors", err)
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if !strings.HasPrefix(line, p+": ") {
+			t.Errorf("Load: problem %q does not name the file %s", line, p)
+		}
+	}
 }
 
 func TestSecret(t *testing.T) {
@@ -132,6 +153,10 @@ func TestSecret(t *testing.T) {
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("Secret(%s) error = %v, want %q", tt.m.Name, err, tt.wantErr)
+			}
+			// One piece of context per layer: the caller names the mailbox.
+			if err != nil && strings.Contains(err.Error(), "mailbox") {
+				t.Errorf("Secret(%s) error = %v: names the mailbox, its callers do too", tt.m.Name, err)
 			}
 			continue
 		}
@@ -165,4 +190,69 @@ func TestValidateAction(t *testing.T) {
 			t.Errorf("ValidateAction(%q) = nil", bad)
 		}
 	}
+}
+
+// FuzzParse: Parse never panics, and a config it accepts is valid, with
+// every mailbox default applied.
+func FuzzParse(f *testing.F) {
+	f.Add(Example())
+	f.Add([]byte("db = \"x.db\"\n[[mailbox]]\nname = \"m\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nusername = \"u\"\npassword_env = \"X\"\n"))
+	f.Add([]byte("[policy]\nsoft_window = \"3d\"\n[policy.reasons]\nmailboxfull = \"suppress\"\n"))
+	f.Add([]byte("[[mailbox]]\nname = \"x\"\nschedule = \"61 * * * *\"\n[mailbox.actions]\nbounce = \"move:\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("Parse accepted a config that Validate rejects: %v", err)
+		}
+		if c.DB == "" {
+			t.Fatal("Parse accepted a config without a database path")
+		}
+		for _, m := range c.Mailboxes {
+			if m.Port == 0 || m.Batch <= 0 || m.Folder == "" || m.Schedule == "" || m.Timeout <= 0 || m.MaxMessage <= 0 {
+				t.Fatalf("mailbox %q without its defaults: %+v", m.Name, m)
+			}
+			if _, err := ParseSchedule(m.Schedule); err != nil {
+				t.Fatalf("mailbox %q: accepted schedule %q: %v", m.Name, m.Schedule, err)
+			}
+		}
+	})
+}
+
+// TestExampleDocumentsEveryKey: the example config names every key of
+// Config (issue 4: it "documents every key").
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	ex := string(Example())
+	var walk func(typ reflect.Type, prefix string)
+	walk = func(typ reflect.Type, prefix string) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			key := f.Tag.Get("toml")
+			if key == "" {
+				continue
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+			}
+			switch {
+			case ft.Kind() == reflect.Struct:
+				if !strings.Contains(ex, "["+prefix+key+"]") && !strings.Contains(ex, "[["+prefix+key+"]]") {
+					t.Errorf("example config has no [%s%s] table", prefix, key)
+				}
+				walk(ft, prefix+key+".")
+			case ft.Kind() == reflect.Map:
+				if !strings.Contains(ex, "["+prefix+key+"]") {
+					t.Errorf("example config has no [%s%s] table", prefix, key)
+				}
+			default:
+				if !regexp.MustCompile(`\b` + key + ` = `).MatchString(ex) {
+					t.Errorf("example config does not document %s%s", prefix, key)
+				}
+			}
+		}
+	}
+	walk(reflect.TypeOf(Config{}), "")
 }

@@ -308,6 +308,33 @@ func (s *session) fetch(uids []uint32, limit int64, fn func(fetched)) error {
 	return nil
 }
 
+// existing returns those of uids still in the selected folder (UID
+// SEARCH), in the order given.
+func (s *session) existing(uids []uint32) ([]uint32, error) {
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	set := uidSet(uids)
+	var found imap.UIDSet
+	err := s.step(func() error {
+		data, err := s.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{set}}, nil).Wait()
+		if err == nil {
+			found = imap.UIDSetNum(data.AllUIDs()...)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("searching uids %s: %w", set, err)
+	}
+	var out []uint32
+	for _, u := range uids {
+		if found.Contains(imap.UID(u)) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
 // countAbove counts the UIDs above last (for the backlog of status).
 func (s *session) countAbove(last uint32) (int, error) {
 	infos, err := s.above(last)

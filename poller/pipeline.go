@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bounced/bounced/classify"
@@ -141,13 +142,37 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 		}
 		if len(pend) > 0 {
 			log.Info("disposing of mail committed by an earlier run", "count", len(pend))
-			items := make([]item, len(pend))
+			// Some may be gone already (moved before the crash, or by
+			// someone else): those are only marked.
+			uids := make([]uint32, len(pend))
 			for i, pd := range pend {
-				items[i] = item{id: pd.MessageID, uid: pd.UID, kind: pd.Kind, skipped: pd.Skipped}
+				uids[i] = pd.UID
+			}
+			there, err := s.existing(uids)
+			if err != nil {
+				return err
+			}
+			present := make(map[uint32]bool, len(there))
+			for _, u := range there {
+				present[u] = true
+			}
+			var items []item
+			var gone []int64
+			for _, pd := range pend {
+				if present[pd.UID] {
+					items = append(items, item{id: pd.MessageID, uid: pd.UID, kind: pd.Kind, skipped: pd.Skipped})
+				} else {
+					gone = append(gone, pd.MessageID)
+				}
+			}
+			if len(gone) > 0 {
+				if err := p.o.Store.MarkDisposed(work, gone, "gone", p.clock.Now().UTC()); err != nil {
+					return fmt.Errorf("marking %d mails gone: %w", len(gone), err)
+				}
 			}
 			n, err := p.dispose(work, s, items, log)
-			sum.Disposed += n
-			sum.Pending += n
+			sum.Disposed += n + len(gone)
+			sum.Pending += n + len(gone)
 			if err != nil {
 				return err
 			}
@@ -161,10 +186,11 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 	// Two stages: a producer fetches and classifies batch k+1 while this
 	// goroutine commits and disposes of batch k. Only commands by UID are
 	// in flight together, so EXPUNGE responses from a MOVE cannot confuse
-	// the FETCH. At most one fetched batch waits, so memory stays bounded.
+	// the FETCH. The hand-over is unbuffered: at most two batches (one
+	// being committed, one fetched and waiting) are in memory.
 	// After cancellation the producer takes no new batch; what it already
 	// fetched is committed and disposed.
-	ready := make(chan fetchedBatch, 1)
+	ready := make(chan fetchedBatch)
 	quit := make(chan struct{})
 	defer close(quit)
 	go func() {
@@ -200,19 +226,138 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 			}
 		}
 	}()
-	for fb := range ready {
-		if fb.err != nil {
-			return fb.err
-		}
-		if fb.stopped {
-			sum.Stopped = true
-			continue
-		}
-		if err := p.commitBatch(work, s, fb.recs, sum, log, preview); err != nil {
-			return err
-		}
+	// A third stage disposes of batch k on the server while batch k+1 is
+	// committed: disposal always follows its own batch's commit.
+	var disp *disposer
+	if !dry {
+		disp = p.startDisposer(s, log)
+		defer disp.wait() // on a panic too: the goroutine never outlives the run
 	}
-	return nil
+	markErr := func() error {
+		if disp == nil {
+			return nil
+		}
+		n, err := p.mark(work, disp.take())
+		sum.Disposed += n
+		return err
+	}
+	err = func() error {
+		for fb := range ready {
+			if fb.err != nil {
+				return fb.err
+			}
+			if fb.stopped {
+				sum.Stopped = true
+				continue
+			}
+			if disp != nil && disp.failed.Load() {
+				return nil // the disposer's error is returned below
+			}
+			if err := markErr(); err != nil {
+				return err
+			}
+			items, err := p.commitBatch(work, fb.recs, sum, log, preview)
+			if err != nil {
+				return err
+			}
+			if disp != nil && len(items) > 0 {
+				disp.q <- items
+			}
+		}
+		return nil
+	}()
+	if disp != nil {
+		derr := disp.wait()
+		err = errors.Join(err, markErr(), derr)
+	}
+	return err
+}
+
+// disposer moves, flags or deletes committed batches on the server, one at
+// a time, in the order they were committed. It does not write to the
+// store: the committing goroutine marks what it did (take), so the two
+// never wait on SQLite's write lock for each other.
+type disposer struct {
+	q      chan []item
+	done   chan struct{}
+	once   sync.Once
+	failed atomic.Bool
+	mu     sync.Mutex
+	acted  []disposal
+	err    error
+}
+
+func (p *Poller) startDisposer(s *session, log *slog.Logger) *disposer {
+	d := &disposer{q: make(chan []item, 1), done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic disposing", "err", fmt.Sprint(r), "stack", string(debug.Stack()))
+				d.fail(fmt.Errorf("panic disposing: %v", r))
+				for range d.q {
+				}
+			}
+		}()
+		// Committed batches are gathered into one MOVE per action of up
+		// to DisposeBatch mails: Dovecot's maildir pays per EXPUNGE for
+		// the size of the folder, so 200 at a time is quadratic on a big
+		// folder. Gathered mail is committed; a crash leaves it pending.
+		var buf []item
+		flush := func() {
+			if len(buf) == 0 || d.failed.Load() {
+				buf = nil
+				return
+			}
+			ds, err := p.act(s, buf, log)
+			buf = nil
+			d.mu.Lock()
+			d.acted = append(d.acted, ds...)
+			d.mu.Unlock()
+			if err != nil {
+				d.fail(err)
+			}
+		}
+		for items := range d.q {
+			if d.failed.Load() {
+				continue // left pending for the next run
+			}
+			buf = append(buf, items...)
+			if len(buf) >= p.o.DisposeBatch {
+				flush()
+			}
+		}
+		flush()
+	}()
+	return d
+}
+
+func (d *disposer) fail(err error) {
+	d.mu.Lock()
+	if d.err == nil {
+		d.err = err
+	}
+	d.mu.Unlock()
+	d.failed.Store(true)
+}
+
+// take returns what was done on the server since the last take.
+func (d *disposer) take() []disposal {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ds := d.acted
+	d.acted = nil
+	return ds
+}
+
+// wait ends the disposer (a second call just waits); then take returns the
+// rest.
+func (d *disposer) wait() error {
+	d.once.Do(func() { close(d.q) })
+	<-d.done
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
 }
 
 // fetchedBatch is what the producer hands over: classified records, or
@@ -294,7 +439,7 @@ func (p *Poller) fetchBatch(s *session, batch []msgInfo, uidValidity uint32, log
 
 // commitBatch commits and disposes of one fetched batch (or, in a dry run,
 // previews it).
-func (p *Poller) commitBatch(ctx context.Context, s *session, recs []storage.Record, sum *Summary, log *slog.Logger, preview func(Planned)) error {
+func (p *Poller) commitBatch(ctx context.Context, recs []storage.Record, sum *Summary, log *slog.Logger, preview func(Planned)) ([]item, error) {
 	sum.Fetched += len(recs)
 
 	if preview != nil {
@@ -305,7 +450,7 @@ func (p *Poller) commitBatch(ctx context.Context, s *session, recs []storage.Rec
 			} else {
 				sup, alerts, err := p.o.Store.Preview(ctx, r.Verdict)
 				if err != nil {
-					return fmt.Errorf("previewing uid %d: %w", r.Source.UID, err)
+					return nil, fmt.Errorf("previewing uid %d: %w", r.Source.UID, err)
 				}
 				pl.Suppress, pl.Alerts = sup, alerts
 				sum.Suppressed += len(sup)
@@ -313,18 +458,18 @@ func (p *Poller) commitBatch(ctx context.Context, s *session, recs []storage.Rec
 			sum.ByKind[r.Verdict.Kind]++
 			preview(pl)
 		}
-		return nil
+		return nil, nil
 	}
 
 	if len(recs) == 0 {
-		return nil
+		return nil, nil
 	}
 	res, err := p.o.Store.Record(ctx, recs)
 	if err != nil {
-		return fmt.Errorf("recording uids %d-%d: %w", recs[0].Source.UID, recs[len(recs)-1].Source.UID, err)
+		return nil, fmt.Errorf("recording uids %d-%d: %w", recs[0].Source.UID, recs[len(recs)-1].Source.UID, err)
 	}
 	if len(res) != len(recs) {
-		return fmt.Errorf("recording: store returned %d results for %d records", len(res), len(recs))
+		return nil, fmt.Errorf("recording: store returned %d results for %d records", len(res), len(recs))
 	}
 	items := make([]item, len(recs))
 	for i, r := range res {
@@ -342,15 +487,10 @@ func (p *Poller) commitBatch(ctx context.Context, s *session, recs []storage.Rec
 			sum.Recorded++
 		}
 		sum.ByKind[kind]++
-		sum.Suppressed += len(r.Suppressed)
-		for _, addr := range r.Suppressed {
-			log.Info("suppressed", "recipient", addr, "uid", rec.Source.UID, "message_id", r.MessageID)
-		}
+		sum.Suppressed += len(r.Suppressed) // storage logs each: it made the decision
 		items[i] = item{id: r.MessageID, uid: rec.Source.UID, kind: kind, skipped: rec.Skipped != ""}
 	}
-	n, err := p.dispose(ctx, s, items, log)
-	sum.Disposed += n
-	return err
+	return items, nil
 }
 
 // classifyOne runs the classifier with a recover: a panic or a mail that is
@@ -385,10 +525,16 @@ func (p *Poller) actionFor(kind classify.Kind, skipped bool) Action {
 	return a
 }
 
-// dispose applies the actions, grouped, and marks what was done in the
-// store. It stops at the first server error: what is left stays pending
-// for the next run.
-func (p *Poller) dispose(ctx context.Context, s *session, items []item, log *slog.Logger) (int, error) {
+// disposal is what was done on the server with some committed mails.
+type disposal struct {
+	ids    []int64
+	action string // as storage records it: move:<folder>, flag, delete, leave
+}
+
+// act applies the actions on the server, grouped by action, and returns
+// what was done up to the first error: what is left stays pending for the
+// next run.
+func (p *Poller) act(s *session, items []item, log *slog.Logger) ([]disposal, error) {
 	groups := map[Action][]item{}
 	var order []Action
 	for _, it := range items {
@@ -398,7 +544,7 @@ func (p *Poller) dispose(ctx context.Context, s *session, items []item, log *slo
 		}
 		groups[a] = append(groups[a], it)
 	}
-	n := 0
+	var out []disposal
 	for _, a := range order {
 		g := groups[a]
 		uids := make([]uint32, len(g))
@@ -419,15 +565,35 @@ func (p *Poller) dispose(ctx context.Context, s *session, items []item, log *slo
 			done = string(OpLeave)
 		}
 		if err != nil {
-			return n, fmt.Errorf("disposing (%s): %w", a, err)
+			return out, fmt.Errorf("disposing (%s): %w", a, err)
 		}
-		if err := p.o.Store.MarkDisposed(ctx, ids, done, p.clock.Now().UTC()); err != nil {
-			return n, fmt.Errorf("marking %d mails disposed: %w", len(ids), err)
-		}
-		n += len(g)
 		log.Debug("disposed", "action", done, "count", len(g))
+		out = append(out, disposal{ids: ids, action: done})
+	}
+	return out, nil
+}
+
+// mark records disposals in the store and returns how many mails they
+// cover.
+func (p *Poller) mark(ctx context.Context, ds []disposal) (int, error) {
+	n := 0
+	for _, d := range ds {
+		if err := p.o.Store.MarkDisposed(ctx, d.ids, d.action, p.clock.Now().UTC()); err != nil {
+			return n, fmt.Errorf("marking %d mails disposed: %w", len(d.ids), err)
+		}
+		n += len(d.ids)
 	}
 	return n, nil
+}
+
+// dispose acts, then marks what was done.
+func (p *Poller) dispose(ctx context.Context, s *session, items []item, log *slog.Logger) (int, error) {
+	ds, err := p.act(s, items, log)
+	n, merr := p.mark(ctx, ds)
+	if merr != nil {
+		return n, merr
+	}
+	return n, err
 }
 
 func sortInfos(infos []msgInfo) {

@@ -14,11 +14,13 @@
 //     changed, reset the cursor and rescan the folder from the start (the
 //     store's digest dedupe keeps the counts right);
 //  3. dispose of mail whose outcome is committed but whose disposal is not
-//     (a crash or kill between commit and move in an earlier run);
+//     (a crash or kill between commit and move in an earlier run); such
+//     mail that is no longer in the folder is marked disposed as "gone";
 //  4. list the UIDs above the cursor with their RFC822.SIZE, then per batch:
 //     UID FETCH BODY.PEEK[] (never sets \Seen), classify each mail, commit
 //     the whole batch in one transaction (which advances the cursor), then
-//     dispose of the batch per kind.
+//     dispose of the committed mail per kind, gathered into commands of up
+//     to DisposeBatch mails.
 //
 // A mail larger than MaxMessageSize is never fetched: it is recorded as
 // skipped, with kind unknown, and disposed like unknown mail. Mail that is no
@@ -131,8 +133,9 @@ type Options struct {
 
 	Folder         string        // default INBOX
 	Batch          int           // mails per fetch and commit; default 200
-	BatchBytes     int64         // raw bytes per batch at most; default 32 MiB
+	BatchBytes     int64         // raw bytes per batch at most; default 16 MiB (two batches are in memory at most)
 	MaxMessageSize int64         // larger mail is skipped unread; default 10 MiB
+	DisposeBatch   int           // committed mails moved (flagged, deleted) per command at most; default 5000
 	Timeout        time.Duration // per network step; default 60s
 	Grace          time.Duration // after cancellation, before the connection is cut; default 30s
 
@@ -140,6 +143,7 @@ type Options struct {
 	Actions map[classify.Kind]Action
 
 	Schedule   string        // robfig/cron spec for Run; default "@every 5m"
+	RunAtStart bool          // Run polls once at once, then follows Schedule (a first run, or one overdue)
 	BackoffMin time.Duration // first wait after a connection or login failure; default 1m
 	BackoffMax time.Duration // longest wait; default 1h
 
@@ -218,10 +222,13 @@ func New(opts Options) (*Poller, error) {
 		o.Batch = 200
 	}
 	if o.BatchBytes <= 0 {
-		o.BatchBytes = 32 << 20
+		o.BatchBytes = 16 << 20
 	}
 	if o.MaxMessageSize <= 0 {
 		o.MaxMessageSize = 10 << 20
+	}
+	if o.DisposeBatch <= 0 {
+		o.DisposeBatch = 5000
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 60 * time.Second

@@ -511,3 +511,164 @@ func TestParseAction(t *testing.T) {
 		}
 	}
 }
+
+// markFailStore fails the first MarkDisposed, as if the process died after
+// the move but before the store learnt of it.
+type markFailStore struct {
+	Store
+	failed atomic.Bool
+}
+
+func (m *markFailStore) MarkDisposed(ctx context.Context, ids []int64, action string, at time.Time) error {
+	if m.failed.CompareAndSwap(false, true) {
+		return errors.New("killed after the move")
+	}
+	return m.Store.MarkDisposed(ctx, ids, action, at)
+}
+
+func TestPollCrashBetweenMoveAndMark(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		a := b.admin(t)
+		folder := a.fresh("crashmark")
+		a.append(folder, mail("b1", classify.KindBounce), mail("b2", classify.KindBounce))
+		st := newTestStore(t)
+		p := b.poller(t, "primary", folder, &markFailStore{Store: st}, nil)
+		if _, err := p.PollOnce(t.Context()); err == nil {
+			t.Fatal("the crashing run succeeded")
+		}
+		wantSubjects(t, a, folder+"/Processed", "b1", "b2")
+		// The next run moves UIDs that are gone already: a no-op on the
+		// server, and the store learns they are disposed.
+		sum, err := p.PollOnce(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Pending != 2 || sum.Fetched != 0 {
+			t.Errorf("recovery run: %+v, want 2 pending disposed, nothing fetched", sum)
+		}
+		wantSubjects(t, a, folder+"/Processed", "b1", "b2")
+		if _, total, undisposed := st.counts(); total != 2 || undisposed != 0 {
+			t.Errorf("store: %d outcomes, %d undisposed; want 2, 0", total, undisposed)
+		}
+	})
+}
+
+func TestPollDeleteAction(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		for _, tc := range []struct {
+			name      string
+			noUIDPlus bool
+		}{{"uidplus", false}, {"flag-fallback", true}} {
+			t.Run(tc.name, func(t *testing.T) {
+				a := b.admin(t)
+				folder := a.fresh("delete")
+				a.append(folder, mail("b1", classify.KindBounce), mail("n1", classify.KindNotBounce))
+				st := newTestStore(t)
+				p := b.poller(t, "primary", folder, st, func(o *Options) {
+					o.Actions = map[classify.Kind]Action{classify.KindBounce: {Op: OpDelete}}
+				})
+				p.ignoreUIDPlus = tc.noUIDPlus
+				if _, err := p.PollOnce(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				if !tc.noUIDPlus {
+					wantSubjects(t, a, folder, "n1")
+				} else {
+					wantSubjects(t, a, folder, "b1", "n1")
+				}
+				want := map[bool]string{false: "delete", true: "flag"}[tc.noUIDPlus]
+				for _, id := range st.ids {
+					if m := st.message(id); m.Verdict.Kind == classify.KindBounce && m.DisposedAction != want {
+						t.Errorf("bounce disposed as %q, want %q", m.DisposedAction, want)
+					}
+				}
+			})
+		}
+	})
+}
+
+// panicStore panics in Record, outside any per-message guard.
+type panicStore struct{ Store }
+
+func (panicStore) Record(context.Context, []storage.Record) ([]storage.Result, error) {
+	panic("store exploded")
+}
+
+func TestPollRecoversFromPanic(t *testing.T) {
+	b := startMem(t, memConfig{})
+	a := b.admin(t)
+	folder := a.fresh("panic")
+	a.append(folder, mail("b1", classify.KindBounce))
+	st := newTestStore(t)
+	p := b.poller(t, "primary", folder, panicStore{st}, nil)
+	_, err := p.PollOnce(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "panic in run: store exploded") {
+		t.Fatalf("PollOnce: %v, want the panic as an error", err)
+	}
+	if errs := st.runErrs(); !strings.Contains(errs["primary"], "store exploded") {
+		t.Errorf("run record: %q, want the panic", errs)
+	}
+	wantSubjects(t, a, folder, "b1") // nothing disposed before a commit
+	// The next run with a working store processes the mail.
+	p = b.poller(t, "primary", folder, st, nil)
+	if sum, err := p.PollOnce(t.Context()); err != nil || sum.Recorded != 1 {
+		t.Errorf("next run: %+v, %v", sum, err)
+	}
+}
+
+func TestCutBatches(t *testing.T) {
+	p := &Poller{o: Options{Batch: 3, BatchBytes: 100, MaxMessageSize: 80}}
+	infos := []msgInfo{{1, 10}, {2, 10}, {3, 10}, {4, 10}, {5, 60}, {6, 50}, {7, 500}, {8, 70}}
+	var got [][]uint32
+	for len(infos) > 0 {
+		var b []msgInfo
+		b, infos = p.cut(infos)
+		var uids []uint32
+		for _, mi := range b {
+			uids = append(uids, mi.UID)
+		}
+		got = append(got, uids)
+	}
+	// 3 per batch; 60+50 > 100 bytes; a skipped (too large) mail weighs nothing.
+	want := [][]uint32{{1, 2, 3}, {4, 5}, {6, 7}, {8}}
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("batches %v, want %v", got, want)
+	}
+}
+
+// TestRunAtStart: with RunAtStart the first run does not wait for the
+// schedule (a daemon started for the first time, or after a long stop,
+// shows at once that it works); then the schedule rules.
+func TestRunAtStart(t *testing.T) {
+	b := startMem(t, memConfig{})
+	a := b.admin(t)
+	folder := a.fresh("atstart")
+	a.append(folder, mail("s1", classify.KindBounce))
+	st := newTestStore(t)
+	st.finished = make(chan int64, 2)
+	clock := newFakeClock()
+	p := b.poller(t, "primary", folder, st, func(o *Options) {
+		o.Schedule = "@every 1m"
+		o.RunAtStart = true
+		o.Clock = clock
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- p.Run(ctx) }()
+	select {
+	case <-st.finished:
+	case ft := <-clock.timers:
+		cancel()
+		<-done
+		t.Fatalf("Run waited %v for the schedule before its first run", ft.d)
+	}
+	ft := <-clock.timers
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if ft.d != time.Minute {
+		t.Errorf("wait after the first run = %v, want the schedule's 1m", ft.d)
+	}
+	wantSubjects(t, a, folder+"/Processed", "s1")
+}

@@ -12,28 +12,33 @@ import (
 )
 
 // Run polls the mailbox on its schedule until ctx is cancelled, then
-// returns nil. Runs never overlap: the next one is planned when the last
-// one ended. After a connection or login failure it waits BackoffMin, then
-// twice as long after each further failure up to BackoffMax, or until the
-// schedule is next due if that is later; a successful run resets the
-// backoff. A panic ends the run, not the loop.
+// returns nil. With RunAtStart the first run starts at once. Runs never
+// overlap: the next one is planned when the last one ended. After a
+// connection or login failure it waits BackoffMin, then twice as long after
+// each further failure up to BackoffMax, or until the schedule is next due
+// if that is later; a successful run resets the backoff. A panic ends the
+// run, not the loop.
 func (p *Poller) Run(ctx context.Context) error {
 	var backoff time.Duration
-	for {
-		now := p.clock.Now()
-		next := p.sched.Next(now)
-		if backoff > 0 {
-			if retry := now.Add(backoff); retry.After(next) {
-				next = retry
+	for first := true; ; first = false {
+		if !first || !p.o.RunAtStart {
+			now := p.clock.Now()
+			next := p.sched.Next(now)
+			if backoff > 0 {
+				if retry := now.Add(backoff); retry.After(next) {
+					next = retry
+				}
 			}
-		}
-		p.log.Debug("next run", "at", next)
-		ch, stop := p.clock.Timer(next.Sub(now))
-		select {
-		case <-ctx.Done():
-			stop()
+			p.log.Debug("next run", "at", next)
+			ch, stop := p.clock.Timer(next.Sub(now))
+			select {
+			case <-ctx.Done():
+				stop()
+				return nil
+			case <-ch:
+			}
+		} else if ctx.Err() != nil {
 			return nil
-		case <-ch:
 		}
 		sum, err := p.safePoll(ctx)
 		switch {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/bounced/bounced/configs"
@@ -15,12 +17,15 @@ func checkConfigCommand() command {
 		name:    "check-config",
 		args:    "--config FILE [--offline]",
 		summary: "validate the config, then try every mailbox",
-		help: `Reports every problem of the config at once (exit status 2). Then, per
-enabled mailbox: reads the secret, connects, logs in, examines the folder
-read-only, looks for the action folders (missing ones are created by the
-first run) and says which capabilities the server has (MOVE, UIDPLUS) and
-what the poller does without them. Nothing is changed on the server.
-Exit status 1 if a mailbox failed. --offline stops after the config.`,
+		help: `Reports every problem of the config at once (exit status 2). Then checks
+the database (an existing file opens as a bounced database; a missing one
+has a directory to be created in) and, per enabled mailbox: reads the
+secret, connects, logs in, examines the folder read-only, looks for the
+action folders (missing ones are created by the first run) and says which
+capabilities the server has (MOVE, UIDPLUS) and what the poller does
+without them. Nothing is changed on the server.
+Exit status 1 if the database or a mailbox failed. --offline stops after
+the config and the database.`,
 		run: func(ctx context.Context, e *env, args []string) error {
 			fs := newFlagSet("check-config")
 			cfgPath := fs.String("config", "bounced.toml", "config `FILE`")
@@ -44,7 +49,7 @@ Exit status 1 if a mailbox failed. --offline stops after the config.`,
 				}
 				fmt.Fprintf(e.stdout, "%s: %d problem(s):\n", *cfgPath, len(problems))
 				for _, p := range problems {
-					fmt.Fprintf(e.stdout, "  - %s\n", p)
+					fmt.Fprintf(e.stdout, "  - %s\n", strings.TrimPrefix(p, *cfgPath+": "))
 				}
 				return usageError{errors.New("check-config: the config has problems")}
 			}
@@ -55,11 +60,20 @@ Exit status 1 if a mailbox failed. --offline stops after the config.`,
 				}
 			}
 			fmt.Fprintf(e.stdout, "%s: config ok: %d mailbox(es), %d enabled, database %s\n", *cfgPath, len(cfg.Mailboxes), enabled, cfg.DB)
-			if *offline {
-				return nil
-			}
 			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 			failed := false
+			if msg, err := checkDatabase(ctx, cfg, log); err != nil {
+				failed = true
+				fmt.Fprintf(e.stdout, "  FAIL database %s: %v\n", cfg.DB, err)
+			} else {
+				fmt.Fprintf(e.stdout, "  ok   database %s: %s\n", cfg.DB, msg)
+			}
+			if *offline {
+				if failed {
+					return errSilent
+				}
+				return nil
+			}
 			for _, m := range cfg.Mailboxes {
 				if m.Disabled {
 					fmt.Fprintf(e.stdout, "mailbox %q: disabled, not tried\n", m.Name)
@@ -102,6 +116,31 @@ Exit status 1 if a mailbox failed. --offline stops after the config.`,
 			return nil
 		},
 	}
+}
+
+// checkDatabase says whether the daemon will be able to use the database,
+// without creating or changing it: an existing file must open as a bounced
+// database; a missing one needs a directory it can be created in.
+func checkDatabase(ctx context.Context, cfg configs.Config, log *slog.Logger) (string, error) {
+	if _, err := os.Stat(cfg.DB); err == nil {
+		db, err := openDB(ctx, cfg, log, true)
+		if err != nil {
+			return "", err
+		}
+		db.Close()
+		return "exists and opens", nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	dir := filepath.Dir(cfg.DB)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", fmt.Errorf("directory %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("%s is not a directory", dir)
+	}
+	return "does not exist yet; the first run creates it in " + dir, nil
 }
 
 func yesNo(b bool) string {

@@ -22,7 +22,8 @@ lines that follow a blank line) or - for stdin.
 --format jsonl prints one JSON object per message: the verdict's fields plus
 "source" (the path) and "index" (message number inside an mbox, 1 otherwise).
 --format text (the default) prints one line per recipient:
-  SOURCE[#INDEX] KIND ADDRESS ACTION STATUS REASON hard|soft DECODER/RULE
+  SOURCE[#INDEX] KIND[/FEEDBACK_TYPE] ADDRESS ACTION STATUS REASON hard|soft DECODER/RULE
+A message without recipients prints one line with dashes in their place.
 
 An unreadable file is reported on stderr and the others go on; the exit
 status is then 1.`,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,5 +86,50 @@ func TestClassifyUsage(t *testing.T) {
 		if code := exitCode(err, &errb); code != 2 {
 			t.Errorf("run(%q): exit %d, want 2 (err %v)", args, code, err)
 		}
+	}
+}
+
+// TestWalkMaildir: in a maildir only cur/ and new/ hold mail; tmp/ (mail
+// still being delivered) and the server's own files beside them (a real
+// Dovecot maildir has dovecot.index, dovecot-uidlist, maildirfolder) are
+// no mail and no error.
+func TestWalkMaildir(t *testing.T) {
+	root := t.TempDir()
+	md := filepath.Join(root, "Maildir")
+	mailText := func(subj string) []byte {
+		return []byte("From: friend@example.org\r\nTo: s@shop.example\r\nSubject: " + subj + "\r\n\r\nHello.\r\n")
+	}
+	files := map[string][]byte{
+		"cur/1.host:2,S":           mailText("in cur"),
+		"new/2.host":               mailText("in new"),
+		"tmp/3.host":               []byte("From: half"),
+		"dovecot.index":            {0, 1, 2, 3},
+		"dovecot-uidlist":          []byte("3 V1 N3\n1 :1.host\n"),
+		"maildirfolder":            nil,
+		".Sent/cur/4.host:2,S":     mailText("subfolder"),
+		".Sent/maildirfolder":      nil,
+		"../loose-mail-beside.eml": mailText("beside the maildir"),
+	}
+	for name, data := range files {
+		p := filepath.Join(md, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	err := walkMail([]string{root}, strings.NewReader(""), func(m mail) error {
+		rel, _ := filepath.Rel(root, m.Source)
+		got = append(got, filepath.ToSlash(rel))
+		return nil
+	}, func(path string, err error) { t.Errorf("walkMail reported %s: %v", path, err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Maildir/cur/1.host:2,S", "Maildir/new/2.host", "loose-mail-beside.eml"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("walkMail read %q, want %q", got, want)
 	}
 }

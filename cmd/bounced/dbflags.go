@@ -26,7 +26,7 @@ type dbFlags struct {
 func addDBFlags(fs *flag.FlagSet) *dbFlags {
 	return &dbFlags{
 		fs:     fs,
-		db:     fs.String("db", configs.Default().DB, "database `PATH` (default: the config's db, else bounced.db)"),
+		db:     fs.String("db", "", "database `PATH` (default: the config's db, else bounced.db)"),
 		config: fs.String("config", "", "config `FILE`: database path, policy and archive settings"),
 	}
 }
@@ -62,8 +62,8 @@ func (f *dbFlags) open(ctx context.Context, e *env, readOnly, noSync bool) (*sto
 		return nil, cfg, err
 	}
 	if readOnly {
-		if _, err := os.Stat(cfg.DB); errors.Is(err, os.ErrNotExist) {
-			return nil, cfg, fmt.Errorf("database %s does not exist (fill it with 'bounced import' or 'bounced run')", cfg.DB)
+		if err := mustExist(cfg.DB); err != nil {
+			return nil, cfg, err
 		}
 	}
 	pol, err := storagePolicy(cfg.Policy)
@@ -79,6 +79,27 @@ func (f *dbFlags) open(ctx context.Context, e *env, readOnly, noSync bool) (*sto
 		NoSync:      noSync,
 	})
 	return db, cfg, err
+}
+
+// openExisting is open for a command that writes but works only on what
+// is already stored (reclassify): it refuses a missing database rather
+// than creating an empty one.
+func (f *dbFlags) openExisting(ctx context.Context, e *env, noSync bool) (*storage.DB, configs.Config, error) {
+	cfg, err := f.configs()
+	if err != nil {
+		return nil, cfg, err
+	}
+	if err := mustExist(cfg.DB); err != nil {
+		return nil, cfg, err
+	}
+	return f.open(ctx, e, false, noSync)
+}
+
+func mustExist(path string) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("database %s does not exist (fill it with 'bounced import' or 'bounced run')", path)
+	}
+	return nil
 }
 
 // parseSince reads --since: a Go duration or a number of days ("30d"),

@@ -110,7 +110,7 @@ func runDemo(ctx context.Context, e *env, dbPath, dir string) error {
 	for _, f := range folders {
 		fmt.Fprintf(e.stdout, "  %-24s %d\n", f.Name, f.Messages)
 	}
-	return printDemoReport(ctx, e, db)
+	return printDemoReport(ctx, e, db, dbPath)
 }
 
 // demoServer is go-imap's in-memory server on a loopback port with one
@@ -223,13 +223,17 @@ func (d *demoServer) Folders() ([]folderCount, error) {
 func (d *demoServer) Close() error { return d.srv.Close() }
 
 // printDemoReport prints the report and the suppression list of the demo
-// database.
-func printDemoReport(ctx context.Context, e *env, db *storage.DB) error {
-	c, err := db.Counts(ctx)
+// database with the printers of 'bounced report' and 'bounced
+// suppressions'.
+func printDemoReport(ctx context.Context, e *env, db *storage.DB, dbPath string) error {
+	r, err := db.Report(ctx, storage.ReportOptions{Top: 5})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\n== stored: %d mails, %d duplicates, %d outcomes, %d recipients, %d suppressed, %d alerts\n",
-		c.Messages, c.Duplicates, c.Outcomes, c.Recipients, c.Suppressed, c.Alerts)
-	return nil
+	fmt.Fprintf(e.stdout, "\n== bounced report --db %s\n", dbPath)
+	if err := writeReportText(e.stdout, r); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\n== bounced suppressions --db %s --format text\n", dbPath)
+	return runSuppressions(ctx, e, []string{"--db", dbPath, "--format", "text"})
 }

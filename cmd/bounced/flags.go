@@ -6,8 +6,15 @@ import (
 	"strings"
 )
 
+// helpRequest is what parseFlags returns for -h, -help or --help: the
+// dispatcher prints the command's help, with these flags, on stdout and
+// exits 0. `bounced help CMD` gets a command's flags the same way.
+type helpRequest struct{ flags string }
+
+func (h helpRequest) Error() string { return "help requested" }
+
 // newFlagSet returns a FlagSet whose errors become usage errors (exit 2)
-// and whose -h prints the command's help.
+// and whose -h asks for the command's help (helpRequest).
 func newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -21,7 +28,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if err == flag.ErrHelp {
-				return nil, usagef("%s: flags:\n%s", fs.Name(), flagDefaults(fs))
+				return nil, helpRequest{flags: flagDefaults(fs)}
 			}
 			return nil, usagef("%s: %v", fs.Name(), err)
 		}

@@ -38,6 +38,7 @@ const importBatch = 200
 
 type importStats struct {
 	read, recorded, duplicates int
+	notMail                    int // read, but no mail (classify.ErrNotMessage)
 	byKind                     map[classify.Kind]int
 	suppressed                 int
 }
@@ -99,6 +100,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 			if m.Index > 1 {
 				name = fmt.Sprintf("%s#%d", m.Source, m.Index)
 			}
+			st.notMail++
 			onErr(name, err)
 			return nil
 		}
@@ -145,6 +147,9 @@ func runImport(ctx context.Context, e *env, args []string) error {
 
 func printImport(e *env, st importStats) {
 	fmt.Fprintf(e.stdout, "read %d mails: %d new, %d already stored", st.read, st.recorded, st.duplicates)
+	if st.notMail > 0 {
+		fmt.Fprintf(e.stdout, ", %d no mail at all", st.notMail)
+	}
 	if st.suppressed > 0 {
 		fmt.Fprintf(e.stdout, "; %d addresses suppressed", st.suppressed)
 	}

@@ -14,6 +14,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -97,10 +99,39 @@ func commands() []command {
 			if len(args) > 0 {
 				return usagef("version takes no arguments")
 			}
-			fmt.Fprintf(e.stdout, "bounced %s\n", version)
+			bi, _ := debug.ReadBuildInfo()
+			fmt.Fprintf(e.stdout, "bounced %s\n", versionString(version, bi))
 			return nil
 		}},
 	}
+}
+
+// versionString is the version set at build time; a plain build ("dev")
+// adds the commit it was built from, when the go command recorded it.
+func versionString(v string, bi *debug.BuildInfo) string {
+	if v != "dev" || bi == nil {
+		return v
+	}
+	var rev string
+	modified := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return v
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if modified {
+		rev += "+modified"
+	}
+	return v + " (" + rev + ")"
 }
 
 // run is main without the process: tests call it directly.
@@ -124,7 +155,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		for _, c := range cmds {
 			if c.name == args[1] {
-				printHelp(stdout, c)
+				printHelp(stdout, c, commandFlags(ctx, e, c))
 				return nil
 			}
 		}
@@ -132,7 +163,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	for _, c := range cmds {
 		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
+			err := c.run(ctx, e, args[1:])
+			var hr helpRequest
+			if errors.As(err, &hr) {
+				printHelp(stdout, c, hr.flags)
+				return nil
+			}
+			return err
 		}
 	}
 	printUsage(stderr, cmds)
@@ -147,9 +184,23 @@ func printUsage(w io.Writer, cmds []command) {
 	fmt.Fprintf(w, "\nRun 'bounced help COMMAND' for a command's flags.\nExit status: 0 ok, 1 runtime failure, 2 usage or config error.\n")
 }
 
-func printHelp(w io.Writer, c command) {
-	fmt.Fprintf(w, "Usage: bounced %s %s\n\n%s\n", c.name, c.args, c.summary)
+// commandFlags returns the flag list of a command: every command parses
+// its flags before doing anything, so asking it for -h has no effect
+// besides the helpRequest.
+func commandFlags(ctx context.Context, e *env, c command) string {
+	var hr helpRequest
+	if err := c.run(ctx, e, []string{"-h"}); errors.As(err, &hr) {
+		return hr.flags
+	}
+	return ""
+}
+
+func printHelp(w io.Writer, c command, flags string) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", strings.TrimSpace("bounced "+c.name+" "+c.args), c.summary)
 	if c.help != "" {
 		fmt.Fprintf(w, "\n%s\n", c.help)
+	}
+	if flags != "" {
+		fmt.Fprintf(w, "\nFlags:\n%s", flags)
 	}
 }

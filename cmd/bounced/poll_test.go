@@ -9,6 +9,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/bounced/bounced/configs"
+	"github.com/bounced/bounced/storage"
 )
 
 // sampleMails are three plain mails of our own; whatever the classifier
@@ -54,7 +58,19 @@ schedule = "@every 1m"
 func TestPollCommand(t *testing.T) {
 	cfg, dbPath, srv := imapConfig(t, sampleMails(), "")
 
-	out, errOut, code := runCmd(t, "", "poll", "--config", cfg, "--dry-run")
+	// Before the first run: no database, the whole folder is backlog, and
+	// status creates nothing.
+	out, errOut, code := runCmd(t, "", "status", "--config", cfg)
+	for _, want := range []string{"last run:  never", "backlog:   3 not processed yet"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("status before the first run: exit %d, want %q in\n%s%s", code, want, out, errOut)
+		}
+	}
+	if _, err := os.Stat(dbPath); !os.IsNotExist(err) {
+		t.Errorf("status created the database (stat: %v)", err)
+	}
+
+	out, errOut, code = runCmd(t, "", "poll", "--config", cfg, "--dry-run")
 	if code != 0 || strings.Count(out, "  uid ") != 3 || !strings.Contains(out, "would record 3 mails") {
 		t.Errorf("poll --dry-run: exit %d\n%s%s", code, out, errOut)
 	}
@@ -73,7 +89,7 @@ func TestPollCommand(t *testing.T) {
 
 	srv.Append("INBOX", []byte("From: x@example.org\r\nSubject: new\r\n\r\nnew\r\n"))
 	out, errOut, code = runCmd(t, "", "status", "--config", cfg)
-	for _, want := range []string{"primary:", "last run:  #2", "ok", "next due:", "backlog:   1 not processed yet"} {
+	for _, want := range []string{"primary:", "last run:  #2", "UTC, took", "ok", "next due:", "backlog:   1 not processed yet"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("status: exit %d, want %q in\n%s%s", code, want, out, errOut)
 		}
@@ -168,5 +184,86 @@ func TestDemoCommand(t *testing.T) {
 	_, errOut, code = runCmd(t, "", "demo", "--testdata", filepath.Join(dir, "missing"))
 	if code != 1 || !strings.Contains(errOut, "run the demo from the repository root") {
 		t.Errorf("demo without sample mails: exit %d, %s", code, errOut)
+	}
+}
+
+// TestRunCommandPollsOverdueAtStart: a daemon started on a fresh database
+// polls at once instead of waiting a whole period of its schedule.
+func TestRunCommandPollsOverdueAtStart(t *testing.T) {
+	cfg, dbPath, _ := imapConfig(t, sampleMails(), "")
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &signalWriter{want: `"msg":"run done"`, seen: make(chan struct{})}
+	done := make(chan error)
+	go func() { done <- run(ctx, []string{"run", "--config", cfg}, strings.NewReader(""), &bytes.Buffer{}, w) }()
+	select {
+	case <-w.seen:
+	case <-time.After(20 * time.Second):
+		t.Error("no run at start within 20s (the schedule is @every 1m)")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	out, errOut, code := runCmd(t, "", "report", "--db", dbPath, "--format", "json")
+	if code != 0 || !strings.Contains(out, `"total": 3`) {
+		t.Errorf("report after the run at start: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+func TestOverdueMailboxes(t *testing.T) {
+	cfgPath, dbPath, _ := imapConfig(t, sampleMails(), "")
+	cfg, err := configs.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := storage.Open(context.Background(), dbPath, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now()
+	check := func(at time.Time, want bool) {
+		t.Helper()
+		due, err := overdueMailboxes(context.Background(), db, cfg, at)
+		if err != nil || due["primary"] != want {
+			t.Errorf("overdueMailboxes(%v) = %v, %v; want primary %v", at, due, err, want)
+		}
+	}
+	check(now, true) // never run
+	id, err := db.StartRun(context.Background(), "primary", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(now, true) // started, never finished: killed
+	if err := db.FinishRun(context.Background(), id, now, storage.RunStats{}); err != nil {
+		t.Fatal(err)
+	}
+	check(now.Add(30*time.Second), false) // @every 1m: next due in 30s
+	check(now.Add(2*time.Minute), true)   // a period was missed
+}
+
+// TestCheckConfigDatabase: check-config says whether the database can be
+// used, without creating it.
+func TestCheckConfigDatabase(t *testing.T) {
+	cfg, dbPath, _ := imapConfig(t, sampleMails(), "")
+	out, errOut, code := runCmd(t, "", "check-config", "--config", cfg, "--offline")
+	if code != 0 || !strings.Contains(out, "ok   database") || !strings.Contains(out, "first run creates it") {
+		t.Errorf("check-config, no database yet: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(dbPath); !os.IsNotExist(err) {
+		t.Errorf("check-config created the database (stat: %v)", err)
+	}
+	data, _ := os.ReadFile(cfg)
+	bad := strings.Replace(string(data), dbPath, filepath.Join(t.TempDir(), "missing-dir", "b.db"), 1)
+	os.WriteFile(cfg, []byte(bad), 0o600)
+	out, errOut, code = runCmd(t, "", "check-config", "--config", cfg, "--offline")
+	if code != 1 || !strings.Contains(out, "FAIL database") {
+		t.Errorf("check-config, database in a missing directory: exit %d\n%s%s", code, out, errOut)
+	}
+	os.WriteFile(dbPath, []byte("not a database"), 0o600)
+	os.WriteFile(cfg, data, 0o600)
+	out, errOut, code = runCmd(t, "", "check-config", "--config", cfg, "--offline")
+	if code != 1 || !strings.Contains(out, "FAIL database") {
+		t.Errorf("check-config, a file that is no database: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -85,6 +85,13 @@ func runRecipient(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *format == "json" {
+		// Empty lists are [], not null, for the scripts that read them.
+		if h.Events == nil {
+			h.Events = []storage.Event{}
+		}
+		if h.Outcomes == nil {
+			h.Outcomes = []storage.Outcome{}
+		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)

@@ -41,7 +41,7 @@ func runReclassify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, _, err := dbf.open(ctx, e, false, true)
+	db, _, err := dbf.openExisting(ctx, e, true)
 	if err != nil {
 		return err
 	}

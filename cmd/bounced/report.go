@@ -60,6 +60,9 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *top < 1 {
+		return usagef("report: --top %d: want at least 1", *top)
+	}
 	db, _, err := dbf.open(ctx, e, true, false)
 	if err != nil {
 		return err
@@ -108,7 +111,7 @@ func writeReportText(w io.Writer, r *storage.Report) error {
 	}
 	fmt.Fprintf(b, "bounced report, %s\n\n", period)
 	m := r.Messages
-	fmt.Fprintf(b, "Mails: %d (plus %d duplicate deliveries, %d skipped as too large)\n", m.Total, m.Duplicates, m.Skipped)
+	fmt.Fprintf(b, "Mails: %d (plus %d duplicate deliveries, %d skipped: too large, or no mail)\n", m.Total, m.Duplicates, m.Skipped)
 	for _, k := range classify.Kinds {
 		if n := m.ByKind[k]; n > 0 {
 			fmt.Fprintf(b, "  %-12s %8d\n", k, n)
@@ -164,7 +167,7 @@ func writeReportText(w io.Writer, r *storage.Report) error {
 	if len(r.Alerts) > 0 {
 		fmt.Fprintf(b, "\nSender-side alerts (your sending has a problem; recipients are not blamed):\n")
 		for _, a := range r.Alerts {
-			fmt.Fprintf(b, "  %-16s %-26s %6d  last %s\n", a.Reason, a.Domain, a.Count, a.Last.Format("2006-01-02 15:04"))
+			fmt.Fprintf(b, "  %-16s %-26s %6d  last %s\n", a.Reason, a.Domain, a.Count, a.Last.UTC().Format("2006-01-02 15:04"))
 		}
 	}
 	if len(r.Runs) > 0 {
@@ -175,7 +178,7 @@ func writeReportText(w io.Writer, r *storage.Report) error {
 				state = fmt.Sprintf("took %s", run.Ended.Sub(run.Started).Round(time.Millisecond))
 			}
 			fmt.Fprintf(b, "  %-16s %s, %s: fetched %d, recorded %d, duplicates %d, skipped %d, disposed %d, errors %d",
-				run.Account, run.Started.Format("2006-01-02 15:04:05"), state, run.Stats.Fetched, run.Stats.Recorded,
+				run.Account, run.Started.UTC().Format("2006-01-02 15:04:05 UTC"), state, run.Stats.Fetched, run.Stats.Recorded,
 				run.Stats.Duplicates, run.Stats.Skipped, run.Stats.Disposed, run.Stats.Errors)
 			if run.Stats.Err != "" {
 				fmt.Fprintf(b, " (%s)", run.Stats.Err)

@@ -23,7 +23,8 @@ func runCommand() command {
 		args:    "--config FILE [--log text|json]",
 		summary: "the daemon: poll every configured mailbox on its schedule",
 		help: `Polls every enabled mailbox of the config on its own schedule until SIGTERM
-or SIGINT. On the first signal it stops taking work, finishes and commits the
+or SIGINT. A mailbox that is due already (never polled, or its last run
+older than its schedule) is polled at once at start. On the first signal it stops taking work, finishes and commits the
 batch in hand, moves it, logs out and exits 0; a second signal exits at once.
 A mailbox that cannot connect or log in backs off (1m, doubling up to 1h)
 and never stops the others. Logs go to stderr: JSON unless stderr is a
@@ -52,7 +53,11 @@ terminal (--log overrides).`,
 				return err
 			}
 			defer db.Close()
-			ps, err := buildPollers(cfg, db, log, "")
+			overdue, err := overdueMailboxes(ctx, db, cfg, time.Now())
+			if err != nil {
+				return err
+			}
+			ps, err := buildPollers(cfg, db, log, "", func(o *poller.Options) { o.RunAtStart = overdue[o.Name] })
 			if err != nil {
 				return err
 			}
@@ -61,13 +66,46 @@ terminal (--log overrides).`,
 			}
 			log.Info("bounced starting", "version", version, "mailboxes", len(ps), "db", cfg.DB)
 			for _, p := range ps {
-				log.Info("scheduled", "mailbox", p.Name(), "next", p.Next(time.Now()).Format(time.RFC3339))
+				next := p.Next(time.Now())
+				if overdue[p.Name()] {
+					next = time.Now()
+				}
+				log.Info("scheduled", "mailbox", p.Name(), "next", next.UTC().Format(time.RFC3339))
 			}
 			err = poller.Supervise(ctx, ps)
 			log.Info("bounced stopped")
 			return err
 		},
 	}
+}
+
+// overdueMailboxes names the mailboxes whose run is due already: never run,
+// last run unfinished (killed), or the schedule's next time after the last
+// run has passed while no daemon ran. The daemon runs them at once instead
+// of waiting a whole period (a daily schedule could wait a day).
+func overdueMailboxes(ctx context.Context, db *storage.DB, cfg configs.Config, now time.Time) (map[string]bool, error) {
+	runs, err := db.LastRuns(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the last runs: %w", err)
+	}
+	last := map[string]storage.Run{}
+	for _, r := range runs {
+		last[r.Account] = r
+	}
+	due := map[string]bool{}
+	for _, m := range cfg.Mailboxes {
+		r, ok := last[m.Name]
+		if !ok || r.Ended.IsZero() {
+			due[m.Name] = true
+			continue
+		}
+		sched, err := configs.ParseSchedule(m.Schedule)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("mailbox %q: schedule: %w", m.Name, err)}
+		}
+		due[m.Name] = !sched.Next(r.Ended).After(now)
+	}
+	return due, nil
 }
 
 // loadConfig loads and validates the config; every problem is a usage
@@ -162,7 +200,7 @@ func storagePolicy(p configs.Policy) (storage.Policy, error) {
 
 // buildPollers maps every enabled mailbox (or only the one named) onto a
 // poller.
-func buildPollers(cfg configs.Config, store poller.Store, log *slog.Logger, only string) ([]*poller.Poller, error) {
+func buildPollers(cfg configs.Config, store poller.Store, log *slog.Logger, only string, mods ...func(*poller.Options)) ([]*poller.Poller, error) {
 	if only != "" {
 		if _, ok := cfg.Mailbox(only); !ok {
 			return nil, usagef("no mailbox %q in the config", only)
@@ -180,6 +218,9 @@ func buildPollers(cfg configs.Config, store poller.Store, log *slog.Logger, only
 			continue
 		}
 		o.Store, o.Logger = store, log
+		for _, mod := range mods {
+			mod(&o)
+		}
 		p, err := poller.New(o)
 		if err != nil {
 			errs = append(errs, err)

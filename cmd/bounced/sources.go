@@ -24,8 +24,9 @@ type mail struct {
 }
 
 // walkMail calls fn for every message under paths: files, directories
-// (walked in name order; maildirs are directories), mboxes (split into
-// their messages) and "-" for stdin. A path that cannot be read is
+// (walked in name order; in a maildir only the mail in cur/ and new/ is
+// read, and folders whose name starts with a dot are skipped, as are dot
+// files), mboxes (split into their messages) and "-" for stdin. A path that cannot be read is
 // reported to onErr and the walk goes on; walkMail returns the first error
 // that fn returns.
 func walkMail(paths []string, stdin io.Reader, fn func(m mail) error, onErr func(path string, err error)) error {
@@ -53,6 +54,7 @@ func walkMail(paths []string, stdin io.Reader, fn func(m mail) error, onErr func
 			continue
 		}
 		var files []string
+		maildirs := map[string]bool{}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				onErr(path, err)
@@ -68,7 +70,22 @@ func walkMail(paths []string, stdin io.Reader, fn func(m mail) error, onErr func
 				}
 				return nil
 			}
-			if d.IsDir() || !d.Type().IsRegular() || skipWalked(name) {
+			if d.IsDir() {
+				if isMaildir(path) {
+					maildirs[path] = true
+				}
+				// A maildir's tmp/ holds mail still being delivered.
+				if name == "tmp" && maildirs[filepath.Dir(path)] {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			// Beside cur/ and new/, a maildir holds the server's own files
+			// (dovecot.index, dovecot-uidlist, maildirfolder...): no mail.
+			if maildirs[filepath.Dir(path)] {
+				return nil
+			}
+			if !d.Type().IsRegular() || skipWalked(name) {
 				return nil
 			}
 			files = append(files, path)
@@ -87,12 +104,29 @@ func walkMail(paths []string, stdin io.Reader, fn func(m mail) error, onErr func
 	return nil
 }
 
+// isMaildir tells a maildir: a directory with cur/ and new/ in it.
+func isMaildir(dir string) bool {
+	for _, sub := range []string{"cur", "new"} {
+		fi, err := os.Stat(filepath.Join(dir, sub))
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	return true
+}
+
 // skipWalked tells the files inside a walked directory that are no mail:
 // golden files, licences and notes beside test mail.
 func skipWalked(name string) bool {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".json", ".jsonl", ".md", ".go", ".toml", ".db", ".gz":
 		return true
+	}
+	// SQLite's companions of a database kept beside the mail.
+	for _, suf := range []string{".db-wal", ".db-shm", ".db-journal"} {
+		if strings.HasSuffix(name, suf) {
+			return true
+		}
 	}
 	return name == "LICENSE" || name == "README"
 }

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -23,7 +21,9 @@ func statusCommand() command {
 its error), when the schedule is next due, and the backlog: the mails in
 the folder, and how many of them are above the stored cursor, i.e. not
 processed yet (asked from the server with STATUS and a read-only EXAMINE).
---offline skips the server. The database is opened read-only.`,
+--offline skips the server. The database is opened read-only; before the
+first run (no database yet) every mailbox shows "never" and its whole folder
+as backlog.`,
 		run: func(ctx context.Context, e *env, args []string) error {
 			fs := newFlagSet("status")
 			cfgPath := fs.String("config", "bounced.toml", "config `FILE`")
@@ -40,14 +40,13 @@ processed yet (asked from the server with STATUS and a read-only EXAMINE).
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			if _, err := os.Stat(cfg.DB); errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("status: database %s does not exist yet: no run so far", cfg.DB)
-			}
-			db, err := openDB(ctx, cfg, log, true)
+			// Before the first run there is no database: every mailbox has
+			// never run and its whole folder is backlog.
+			db, release, err := openPreviewDB(ctx, cfg, log)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer release()
 			runs, err := db.LastRuns(ctx)
 			if err != nil {
 				return err
@@ -80,7 +79,7 @@ processed yet (asked from the server with STATUS and a read-only EXAMINE).
 					from = r.Ended
 				}
 				next := p.Next(from)
-				due := next.Local().Format(time.DateTime)
+				due := next.UTC().Format(time.DateTime) + " UTC"
 				if next.Before(now) {
 					due += " (overdue: is 'bounced run' running?)"
 				}
@@ -110,7 +109,7 @@ processed yet (asked from the server with STATUS and a read-only EXAMINE).
 
 func printRun(w io.Writer, r storage.Run) {
 	st := r.Stats
-	when := r.Started.Local().Format(time.DateTime)
+	when := r.Started.UTC().Format(time.DateTime) + " UTC"
 	if r.Ended.IsZero() {
 		fmt.Fprintf(w, "  last run:  #%d started %s, not finished (running, or killed)\n", r.ID, when)
 		return

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bounced/bounced/configs"
+	"github.com/bounced/bounced/storage"
 )
 
 // dsn is a small RFC 3464 bounce written for these tests.
@@ -113,8 +116,8 @@ func TestImportReportSuppressions(t *testing.T) {
 		t.Errorf("suppressions json: %v %q", err, out)
 	}
 	out, _, _ = runCmd(t, "", "suppressions", "--db", db, "--format", "text")
-	if strings.Count(out, "\n") != 2 {
-		t.Errorf("suppressions text: %q", out)
+	if strings.Count(out, "\n") != 2 || strings.Contains(out, " \n") {
+		t.Errorf("suppressions text (two lines, no trailing blanks): %q", out)
 	}
 
 	// By hand, with a note kept in the history.
@@ -131,6 +134,10 @@ func TestImportReportSuppressions(t *testing.T) {
 	if !strings.Contains(out, "gone@example.com: active") || !strings.Contains(out, "customer called") || !strings.Contains(out, "by manual") ||
 		!strings.Contains(out, "userunknown") {
 		t.Errorf("recipient text:\n%s", out)
+	}
+	out, _, _ = runCmd(t, "", "recipient", "full@example.org", "--db", db, "--format", "json")
+	if !strings.Contains(out, `"events": []`) {
+		t.Errorf("recipient json of an address never suppressed: want \"events\": [], got\n%s", out)
 	}
 	out, _, _ = runCmd(t, "", "recipient", "new@example.com", "--db", db, "--format", "json")
 	var h struct {
@@ -161,6 +168,7 @@ func TestStorageCommandErrors(t *testing.T) {
 		{"report", "--db", missing},
 		{"suppressions", "--db", missing},
 		{"recipient", "a@example.com", "--db", missing},
+		{"reclassify", "--db", missing},
 	} {
 		if _, errOut, code := runCmd(t, "", args...); code != 1 || !strings.Contains(errOut, "does not exist") {
 			t.Errorf("%v: exit %d %q", args, code, errOut)
@@ -172,6 +180,7 @@ func TestStorageCommandErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"report", "--format", "xml"},
 		{"report", "--since", "yesterday"},
+		{"report", "--top", "0"},
 		{"suppressions", "--format", "xml"},
 		{"suppressions", "extra"},
 		{"recipient"},
@@ -211,5 +220,39 @@ func TestImportConfigPolicy(t *testing.T) {
 	}
 	if _, errOut, code := runCmd(t, "", "report", "--config", filepath.Join(dir, "nope.toml")); code != 2 {
 		t.Errorf("missing config: exit %d %q", code, errOut)
+	}
+}
+
+// TestExampleConfigPolicyIsDefault: the example config says its policy
+// numbers are the defaults; a user who copies it must get the documented
+// policy.
+func TestExampleConfigPolicyIsDefault(t *testing.T) {
+	c, err := configs.Parse(configs.Example())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := storagePolicy(c.Policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := storage.DefaultPolicy()
+	if got.SoftThreshold != want.SoftThreshold || got.SoftWindow != want.SoftWindow ||
+		got.SoftHalfLife != want.SoftHalfLife || got.QuietReset != want.QuietReset {
+		t.Errorf("example policy = threshold %v, window %v, half-life %v, quiet reset %v; defaults are %v, %v, %v, %v",
+			got.SoftThreshold, got.SoftWindow, got.SoftHalfLife, got.QuietReset,
+			want.SoftThreshold, want.SoftWindow, want.SoftHalfLife, want.QuietReset)
+	}
+}
+
+// TestImportCountsNoMail: a file that is no mail is reported, counted apart
+// from the mails read, and makes the exit status 1; the rest is stored.
+// The database beside the mail (with its -wal and -shm) is not read.
+func TestImportCountsNoMail(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.eml"), []byte(dsn("gone@example.com", "5.1.1", "550", "user unknown")), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.bin"), []byte{0, 1, 2, 3}, 0o644)
+	out, errOut, code := runCmd(t, "", "import", "--db", filepath.Join(dir, "x.db"), dir)
+	if code != 1 || !strings.Contains(out, "1 new") || !strings.Contains(out, "1 no mail at all") || !strings.Contains(errOut, "b.bin") {
+		t.Errorf("import of a mail and a binary file: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bounced/bounced/storage"
@@ -34,7 +35,9 @@ The database is opened read-only.`,
 	}
 }
 
-var suppressionsHeader = []string{"address", "reason", "since", "set_by", "note", "domain", "bounces", "complaints", "score", "last_bounce", "message_id"}
+func suppressionsHeader() []string {
+	return []string{"address", "reason", "since", "set_by", "note", "domain", "bounces", "complaints", "score", "last_bounce", "message_id"}
+}
 
 func rfc3339(t time.Time) string {
 	if t.IsZero() {
@@ -82,7 +85,7 @@ func runSuppressions(ctx context.Context, e *env, args []string) error {
 	switch *format {
 	case "csv":
 		cw := csv.NewWriter(out)
-		cw.Write(suppressionsHeader)
+		cw.Write(suppressionsHeader())
 		each = func(r storage.Recipient) error {
 			return cw.Write([]string{r.Address, r.Reason, rfc3339(r.Since), setBy(r), r.Note, r.Domain,
 				strconv.Itoa(r.Bounces), strconv.Itoa(r.Complaints), strconv.FormatFloat(r.Score, 'f', 2, 64),
@@ -117,7 +120,8 @@ func runSuppressions(ctx context.Context, e *env, args []string) error {
 		}
 	default:
 		each = func(r storage.Recipient) error {
-			_, err := fmt.Fprintf(out, "%-40s %-18s %s %-6s %s\n", r.Address, r.Reason, r.Since.UTC().Format("2006-01-02 15:04"), setBy(r), r.Note)
+			line := fmt.Sprintf("%-40s %-18s %s %-6s %s", r.Address, r.Reason, r.Since.UTC().Format("2006-01-02 15:04"), setBy(r), r.Note)
+			_, err := fmt.Fprintln(out, strings.TrimRight(line, " "))
 			return err
 		}
 	}
