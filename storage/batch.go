@@ -19,17 +19,20 @@ import (
 //     lock is held since BEGIN IMMEDIATE), ON CONFLICT DO NOTHING: when it
 //     stored fewer rows than it was given, the ids stored tell which; the
 //     others are reruns or duplicate deliveries, handled one by one (rare);
-//  2. the policy runs in Go over the batch's outcomes in order, on the
-//     recipients' states and soft events read with one IN (...) query each;
-//  3. multi-row INSERTs of archive rows, outcomes, alerts, recipients (an
-//     upsert adding the batch's counts) and state changes;
+//  2. multi-row INSERTs of the archive rows (the blocks compressed before
+//     the transaction), outcomes and alerts;
+//  3. the policy runs in Go over the batch's outcomes in order, on the
+//     recipients' states and soft events read with one IN (...) query each
+//     (before the outcomes are stored), then one multi-row upsert adds the
+//     batch's counts to the recipients, and state changes and history
+//     events follow;
 //  4. the daily rollups, one upsert per changed row (rollups.go).
 //
 // Statements have 64, 8 or 1 rows, so that few shapes exist; they are
 // prepared once per DB and connection (prepareWrites).
 
 // sourceKey is the unique key of a source (indexes messages_imap and
-// messages_file); ok is false for a source without one (stdin).
+// messages_file).
 type sourceKey struct {
 	account, folder string
 	validity, uid   uint32
@@ -37,7 +40,9 @@ type sourceKey struct {
 	idx             int
 }
 
-func keyOf(s Source) (sourceKey, bool) {
+// keyOf returns the key of a source; ok is false for a source without one
+// (stdin).
+func keyOf(s Source) (key sourceKey, ok bool) {
 	switch {
 	case s.IMAP():
 		return sourceKey{account: s.Account, folder: s.Folder, validity: s.UIDValidity, uid: s.UID}, true
@@ -91,7 +96,7 @@ const (
 	qMaxMessageID = `SELECT coalesce(max(id), 0) FROM messages`
 	qSetState     = `UPDATE recipients SET state = ?, reason = ?, since = ?, manual = ?, note = ?, message_id = ?, updated_at = ? WHERE address = ?`
 
-	// IN (...) lists: head, then the list, then tail.
+	// Heads of queries over an IN (...) list of addresses (see writer.in).
 	hStates = `SELECT address, state, reason, since, manual, note, message_id, score, score_at FROM recipients WHERE address IN `
 	hSoft   = `SELECT address, at FROM outcomes WHERE policy = 'score' AND at > ? AND at <= ? AND address IN `
 )
@@ -144,15 +149,15 @@ type recip struct {
 	note          string
 	messageID     int64
 	score         float64
-	scoreAt       string // "" for NULL
-	changed       bool   // state changed by the batch
-	counts        [6]int // bounces, delays, complaints, reports, autoreplies, delivered
-	first, last   string // the batch's first and last bounce; "" for none
-	stored        []time.Time
+	scoreAt       string      // "" for NULL
+	changed       bool        // state changed by the batch
+	counts        [6]int      // bounces, delays, complaints, reports, autoreplies, delivered
+	first, last   string      // the batch's first and last bounce; "" for none
+	stored        []time.Time // soft events stored before the batch, around its times
 }
 
-// kindIndex is the index in recip.counts of the column counting kind k
-// (see kindColumn), -1 for none.
+// kindIndex is the index in recip.counts of the recipients column
+// counting outcomes of kind k, -1 for none.
 func kindIndex(k classify.Kind) int {
 	switch k {
 	case classify.KindBounce:

@@ -341,8 +341,9 @@ type insertedOutcome struct {
 }
 
 // insertOutcomes stores one outcome per recipient of the verdict, with the
-// policy's action, and a sender-side alert for each alert action. It does
-// not touch the recipients.
+// policy's action, and a sender-side alert for each alert action, one mail
+// at a time, for reclassify (Record writes whole batches: batch.go). It
+// does not touch the recipients.
 func (w *writer) insertOutcomes(msgID int64, at time.Time, v *classify.Verdict, origHeaders string) ([]insertedOutcome, error) {
 	outs := make([]insertedOutcome, 0, len(v.Recipients))
 	for i := range v.Recipients {
@@ -404,25 +405,6 @@ func (w *writer) alert(msgID int64, at time.Time, addr, domain string, rc *class
 	}
 	w.roll.alert(at, string(rc.Reason), domain)
 	return nil
-}
-
-// kindColumn is the recipients column counting outcomes of a kind.
-func kindColumn(k classify.Kind) string {
-	switch k {
-	case classify.KindBounce:
-		return "bounces"
-	case classify.KindDelay:
-		return "delays"
-	case classify.KindComplaint:
-		return "complaints"
-	case classify.KindReport:
-		return "reports"
-	case classify.KindAutoreply:
-		return "autoreplies"
-	case classify.KindDelivered:
-		return "delivered"
-	}
-	return ""
 }
 
 // recipientState is the part of a recipients row the policy reads.
