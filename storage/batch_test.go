@@ -296,3 +296,23 @@ func TestArchiveBlocks(t *testing.T) {
 		t.Errorf("%d blocks left after pruning", n)
 	}
 }
+
+// TestRecordOneConnection records through a pool of one connection: the
+// write path prepares its statements outside the transaction, never
+// waiting inside it for a second connection.
+func TestRecordOneConnection(t *testing.T) {
+	db, _ := openTest(t, Options{Archive: true})
+	db.sql.SetMaxOpenConns(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var batch []Record
+	for i := 0; i < 70; i++ {
+		batch = append(batch, Record{Source: imapSource(uint32(i + 1)), Raw: bounceMail(i, "\n"), Verdict: hardBounce(fmt.Sprintf("u%d@example.com", i))})
+	}
+	if _, err := db.Record(ctx, batch); err != nil {
+		t.Fatalf("Record with one connection: %v", err)
+	}
+	if _, err := db.Record(ctx, batch[:3]); err != nil {
+		t.Fatalf("Record again with one connection: %v", err)
+	}
+}
