@@ -257,7 +257,7 @@ func (w *writer) recordBatch(recs []Record, preps []prepared, blocks [][]byte) (
 	for i := range recs {
 		if ids[i] != 0 {
 			results[i] = Result{MessageID: ids[i], Kind: preps[i].kind}
-			w.roll.message(preps[i].at, string(preps[i].kind), false, recs[i].Skipped != "")
+			w.roll.message(preps[i].atText, string(preps[i].kind), false, recs[i].Skipped != "")
 			continue
 		}
 		res, err := w.stored(&recs[i], &preps[i])
@@ -272,7 +272,7 @@ func (w *writer) recordBatch(recs []Record, preps []prepared, blocks [][]byte) (
 	blockIDs := make([]int64, len(blocks))
 	for i := range recs {
 		if b := preps[i].block; ids[i] != 0 && b >= 0 && blockIDs[b] == 0 {
-			res, err := w.exec(qBlock, fmtTime(w.now), blocks[b])
+			res, err := w.exec(qBlock, w.nowText(), blocks[b])
 			if err != nil {
 				return nil, named(i, fmt.Errorf("archiving: %w", err))
 			}
@@ -290,10 +290,10 @@ func (w *writer) recordBatch(recs []Record, preps []prepared, blocks [][]byte) (
 		}
 		switch p := &preps[i]; {
 		case p.archive != nil:
-			args = append(args, ids[i], fmtTime(w.now), "gzip", p.archive, nil, 0, 0)
+			args = append(args, ids[i], w.nowText(), "gzip", p.archive, nil, 0, 0)
 			owners = append(owners, i)
 		case p.block >= 0:
-			args = append(args, ids[i], fmtTime(w.now), "block", []byte{}, blockIDs[p.block], p.blockOffset, p.blockSize)
+			args = append(args, ids[i], w.nowText(), "block", []byte{}, blockIDs[p.block], p.blockOffset, p.blockSize)
 			owners = append(owners, i)
 		}
 		if recs[i].Skipped != "" {
@@ -329,16 +329,16 @@ func (w *writer) recordBatch(recs []Record, preps []prepared, blocks [][]byte) (
 	for _, o := range outs {
 		r, p := &recs[o.rec], &preps[o.rec]
 		v, rc := &r.Verdict, o.rc
-		at := fmtTime(p.at)
+		at := p.atText
 		args = append(args, ids[o.rec], at, string(v.Kind), v.FeedbackType, o.addr, o.domain,
 			string(rc.Action), rc.Status, rc.ReplyCode, string(rc.Reason), rc.Hard, rc.Diagnostic, rc.RemoteMTA,
 			rc.Command, nullTime(rc.LastAttempt), rc.Rule, v.Original.MessageID, p.origHeader, string(o.action))
 		owners = append(owners, o.rec)
-		w.roll.outcome(p.at, string(v.Kind), o.domain, string(rc.Action), string(rc.Reason), rc.Hard, string(o.action))
+		w.roll.outcome(at, string(v.Kind), o.domain, string(rc.Action), string(rc.Reason), rc.Hard, string(o.action))
 		if o.action == ActionAlert {
 			alertArgs = append(alertArgs, ids[o.rec], at, string(rc.Reason), o.addr, o.domain, rc.Status, rc.ReplyCode, rc.RemoteMTA, rc.Diagnostic)
 			alertOwners = append(alertOwners, o.rec)
-			w.roll.alert(p.at, string(rc.Reason), o.domain)
+			w.roll.alert(at, string(rc.Reason), o.domain)
 		}
 	}
 	if _, err := w.rows(hOutcomes, wOutcomes, "", args, owners); err != nil {
@@ -368,7 +368,7 @@ func (w *writer) messageArgs(args []any, r *Record, p *prepared, dupOf any, kind
 	}
 	v := &r.Verdict
 	return append(args, src.Account, src.Folder, int64(src.UIDValidity), int64(src.UID), src.Path, sourceIndex(src), digest, p.size, dupOf,
-		fmtTime(p.at), nullTime(r.ReceivedAt), fmtTime(w.now), string(kind), r.Skipped, v.FeedbackType,
+		p.atText, nullTime(r.ReceivedAt), w.nowText(), string(kind), r.Skipped, v.FeedbackType,
 		v.MessageID, v.From, v.Subject, nullTime(v.Date), v.To,
 		v.DeliveredTo, v.ReportingMTA, nullTime(v.ArrivalDate), v.Decoder, v.Rule, p.notes,
 		v.Original.MessageID, v.Original.From, v.Original.To, v.Original.Subject, v.Original.Date, p.origHeader,
@@ -415,7 +415,7 @@ func (w *writer) stored(r *Record, p *prepared) (Result, error) {
 	if id, err = res.LastInsertId(); err != nil {
 		return Result{}, err
 	}
-	w.roll.message(p.at, string(kind), true, false)
+	w.roll.message(p.atText, string(kind), true, false)
 	return Result{MessageID: id, Duplicate: true, Kind: kind}, nil
 }
 
@@ -524,7 +524,7 @@ func (w *writer) applyPolicy(recs []Record, preps []prepared, ids []int64, outs 
 		mail := outs[start:end]
 		start = end
 		at := preps[i].at
-		atText := fmtTime(at)
+		atText := preps[i].atText
 		v := &recs[i].Verdict
 		for _, o := range mail {
 			if o.addr != "" && o.action == ActionScore {
@@ -586,7 +586,7 @@ func (w *writer) applyPolicy(recs []Record, preps []prepared, ids []int64, outs 
 // counts (and inserting new recipients with their state), an UPDATE per
 // stored recipient whose state changed, and the history events.
 func (w *writer) writeRecipients(set recipientSet, events []any) error {
-	now := fmtTime(w.now)
+	now := w.nowText()
 	args := make([]any, 0, len(set.order)*wRecipients)
 	var changed []string
 	for _, addr := range set.order {

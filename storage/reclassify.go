@@ -218,7 +218,7 @@ func (db *DB) reclassifyBatch(ctx context.Context, ids []int64, classifier Class
 func (w *writer) rebuild(addr string) (before, after string, err error) {
 	_, domain := NormalizeAddress(addr)
 	if _, err := w.exec(`INSERT INTO recipients(address, domain, updated_at) VALUES (?, ?, ?) ON CONFLICT(address) DO NOTHING`,
-		addr, domain, fmtTime(w.now)); err != nil {
+		addr, domain, w.nowText()); err != nil {
 		return "", "", err
 	}
 	cur, err := w.state(addr)
@@ -236,7 +236,7 @@ func (w *writer) rebuild(addr string) (before, after string, err error) {
 		first_bounce = (SELECT min(at) FROM outcomes WHERE address = ?1 AND kind = 'bounce' AND action IN ('failed', '') AND policy <> 'alert'),
 		last_bounce = (SELECT max(at) FROM outcomes WHERE address = ?1 AND kind = 'bounce' AND action IN ('failed', '') AND policy <> 'alert'),
 		updated_at = ?2
-		WHERE address = ?1`, addr, fmtTime(w.now))
+		WHERE address = ?1`, addr, w.nowText())
 	if err != nil {
 		return "", "", fmt.Errorf("recounting %s: %w", addr, err)
 	}

@@ -116,6 +116,7 @@ type prepared struct {
 	size       int64
 	kind       classify.Kind
 	at         time.Time
+	atText     string // at as stored
 	notes      string
 	origHeader string
 	archive    []byte // the mail compressed alone (a large mail)
@@ -158,6 +159,7 @@ func (db *DB) prepare(r *Record, now time.Time) (prepared, error) {
 	if p.at.IsZero() {
 		p.at = now
 	}
+	p.atText = fmtTime(p.at)
 	var err error
 	p.notes, p.origHeader, err = verdictJSON(&r.Verdict)
 	if err != nil {
@@ -250,6 +252,15 @@ type writer struct {
 	now   time.Time
 	stmts map[string]*sql.Stmt
 	roll  rollups
+	nowS  string // now as stored, once formatted
+}
+
+// nowText is the transaction's time as stored.
+func (w *writer) nowText() string {
+	if w.nowS == "" {
+		w.nowS = fmtTime(w.now)
+	}
+	return w.nowS
 }
 
 func (w *writer) close() {
@@ -346,6 +357,7 @@ type insertedOutcome struct {
 // does not touch the recipients.
 func (w *writer) insertOutcomes(msgID int64, at time.Time, v *classify.Verdict, origHeaders string) ([]insertedOutcome, error) {
 	outs := make([]insertedOutcome, 0, len(v.Recipients))
+	atText := fmtTime(at)
 	for i := range v.Recipients {
 		rc := &v.Recipients[i]
 		addr, domain := NormalizeAddress(rc.Address)
@@ -353,13 +365,13 @@ func (w *writer) insertOutcomes(msgID int64, at time.Time, v *classify.Verdict, 
 		if addr == "" && action != ActionAlert {
 			action = ActionIgnore // nobody to act on
 		}
-		_, err := w.exec(qInsertOutcome, msgID, fmtTime(at), string(v.Kind), v.FeedbackType, addr, domain,
+		_, err := w.exec(qInsertOutcome, msgID, atText, string(v.Kind), v.FeedbackType, addr, domain,
 			string(rc.Action), rc.Status, rc.ReplyCode, string(rc.Reason), rc.Hard, rc.Diagnostic, rc.RemoteMTA,
 			rc.Command, nullTime(rc.LastAttempt), rc.Rule, v.Original.MessageID, origHeaders, string(action))
 		if err != nil {
 			return nil, fmt.Errorf("inserting outcome for %s: %w", addr, err)
 		}
-		w.roll.outcome(at, string(v.Kind), domain, string(rc.Action), string(rc.Reason), rc.Hard, string(action))
+		w.roll.outcome(atText, string(v.Kind), domain, string(rc.Action), string(rc.Reason), rc.Hard, string(action))
 		if action == ActionAlert {
 			if err := w.alert(msgID, at, addr, domain, rc); err != nil {
 				return nil, err
@@ -403,7 +415,7 @@ func (w *writer) alert(msgID int64, at time.Time, addr, domain string, rc *class
 	if err != nil {
 		return fmt.Errorf("inserting alert: %w", err)
 	}
-	w.roll.alert(at, string(rc.Reason), domain)
+	w.roll.alert(fmtTime(at), string(rc.Reason), domain)
 	return nil
 }
 
@@ -471,7 +483,7 @@ func (w *writer) setState(addr, state, reason string, manual bool, note string, 
 		mid = msgID
 	}
 	_, err := w.exec(`UPDATE recipients SET state = ?, reason = ?, since = ?, manual = ?, note = ?, message_id = ?, updated_at = ? WHERE address = ?`,
-		state, reason, fmtTime(at), manual, note, mid, fmtTime(w.now), addr)
+		state, reason, fmtTime(at), manual, note, mid, w.nowText(), addr)
 	if err != nil {
 		return fmt.Errorf("setting state of %s: %w", addr, err)
 	}
@@ -512,7 +524,7 @@ func (w *writer) advanceCursors(recs []Record) error {
 		}
 	}
 	for _, k := range order {
-		_, err := w.exec(qCursor, k.account, k.folder, int64(k.validity), int64(max[k]), fmtTime(w.now))
+		_, err := w.exec(qCursor, k.account, k.folder, int64(k.validity), int64(max[k]), w.nowText())
 		if err != nil {
 			return fmt.Errorf("advancing cursor of %s/%s: %w", k.account, k.folder, err)
 		}

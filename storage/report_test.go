@@ -171,6 +171,21 @@ func TestParseTime(t *testing.T) {
 	}
 }
 
+// TestFmtTime compares the hand-written formatter with time.Format.
+func TestFmtTime(t *testing.T) {
+	times := []time.Time{{}, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), time.Date(999, 1, 2, 3, 4, 5, 999999999, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 1e6, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 7, 1, 1, 30, 0, 0, time.FixedZone("x", 5*3600+1800))}
+	for i := 0; i < 1000; i++ {
+		times = append(times, time.Unix(int64(i)*7919*86400/13+int64(i)*104729, int64(i)*999983%1e9))
+	}
+	for _, tm := range times {
+		if got, want := fmtTime(tm), tm.UTC().Format(timeFormat); got != want {
+			t.Errorf("fmtTime(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
+
 // TestViews reads every documented view, and the campaign query of the
 // README.
 func TestViews(t *testing.T) {

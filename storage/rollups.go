@@ -3,7 +3,6 @@ package storage
 import (
 	"fmt"
 	"strings"
-	"time"
 )
 
 // rollups are the daily counts (stats_* tables) a write transaction adds,
@@ -38,10 +37,10 @@ type alertCounts struct {
 	last   string
 }
 
-// day is the rollup day of a stored time: its YYYY-MM-DD prefix.
-func day(at time.Time) string { return fmtTime(at)[:10] }
+// day is the rollup day of a stored time (fmtTime): its YYYY-MM-DD prefix.
+func day(at string) string { return at[:10] }
 
-func (r *rollups) message(at time.Time, kind string, duplicate, skipped bool) {
+func (r *rollups) message(at string, kind string, duplicate, skipped bool) {
 	if r.messages == nil {
 		r.messages = map[msgDay]*msgCounts{}
 	}
@@ -62,7 +61,7 @@ func (r *rollups) message(at time.Time, kind string, duplicate, skipped bool) {
 	}
 }
 
-func (r *rollups) outcome(at time.Time, kind, domain, action, reason string, hard bool, policy string) {
+func (r *rollups) outcome(at string, kind, domain, action, reason string, hard bool, policy string) {
 	if r.outcomes == nil {
 		r.outcomes = map[outcomeDay]int{}
 		r.domains = map[domainDay]*domainCounts{}
@@ -84,7 +83,7 @@ func (r *rollups) outcome(at time.Time, kind, domain, action, reason string, har
 	}
 }
 
-func (r *rollups) alert(at time.Time, reason, domain string) {
+func (r *rollups) alert(at string, reason, domain string) {
 	if r.alerts == nil {
 		r.alerts = map[alertDay]*alertCounts{}
 	}
@@ -95,8 +94,8 @@ func (r *rollups) alert(at time.Time, reason, domain string) {
 		r.alerts[k] = c
 	}
 	c.alerts++
-	if t := fmtTime(at); t > c.last {
-		c.last = t
+	if at > c.last {
+		c.last = at
 	}
 }
 
