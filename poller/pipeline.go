@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -183,11 +184,12 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 	if err != nil {
 		return err
 	}
-	// Two stages: a producer fetches and classifies batch k+1 while this
-	// goroutine commits and disposes of batch k. Only commands by UID are
-	// in flight together, so EXPUNGE responses from a MOVE cannot confuse
-	// the FETCH. The hand-over is unbuffered: at most two batches (one
-	// being committed, one fetched and waiting) are in memory.
+	// Two stages: a producer fetches batch k+1, handing each mail to the
+	// classifiers as it arrives, while this goroutine commits and disposes
+	// of batch k. Only commands by UID are in flight together, so EXPUNGE
+	// responses from a MOVE cannot confuse the FETCH. The hand-over is
+	// unbuffered: at most two batches (one being committed, one fetched
+	// or waiting) are in memory.
 	// After cancellation the producer takes no new batch; what it already
 	// fetched is committed and disposed.
 	ready := make(chan fetchedBatch)
@@ -204,6 +206,10 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 				}
 			}
 		}()
+		// The producer owns the classifiers: they end before it does, so
+		// none outlives the run and none is handed mail after the end.
+		cl := p.startClassifiers(log)
+		defer cl.stop()
 		for len(infos) > 0 {
 			if ctx.Err() != nil {
 				log.Info("stopping: no new batch after cancellation", "left", len(infos))
@@ -215,7 +221,7 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 			}
 			var batch []msgInfo
 			batch, infos = p.cut(infos)
-			recs, err := p.fetchBatch(s, batch, st.UIDValidity, log)
+			recs, err := p.fetchBatch(s, batch, st.UIDValidity, cl, log)
 			select {
 			case ready <- fetchedBatch{recs: recs, err: err}:
 			case <-quit:
@@ -394,47 +400,97 @@ type item struct {
 	skipped bool // recorded as skipped: disposed like unknown mail
 }
 
-// fetchBatch fetches and classifies one batch; mail above the size limit
-// is not fetched but recorded as skipped.
-func (p *Poller) fetchBatch(s *session, batch []msgInfo, uidValidity uint32, log *slog.Logger) ([]storage.Record, error) {
+// fetchBatch fetches one batch and has cl classify it while the fetch
+// goes on; mail above the size limit is not fetched but recorded as
+// skipped. It returns once every mail of the batch is classified.
+func (p *Poller) fetchBatch(s *session, batch []msgInfo, uidValidity uint32, cl *classifiers, log *slog.Logger) ([]storage.Record, error) {
+	// recs never grows past len(batch) (only UIDs asked for are taken,
+	// each once), so the classifiers may fill in records by pointer while
+	// the fetch appends.
 	recs := make([]storage.Record, 0, len(batch))
-	seen := make(map[uint32]bool, len(batch))
+	want := make(map[uint32]bool, len(batch))
 	var toFetch []uint32
 	for _, mi := range batch {
 		src := storage.Source{Account: p.o.Name, Folder: p.o.Folder, UIDValidity: uidValidity, UID: mi.UID}
 		if mi.Size > p.o.MaxMessageSize {
 			reason := fmt.Sprintf("too large: %d bytes, limit %d", mi.Size, p.o.MaxMessageSize)
 			log.Warn("skipping mail", "uid", mi.UID, "reason", reason)
-			seen[mi.UID] = true
 			recs = append(recs, storage.Record{Source: src, Size: mi.Size, Skipped: reason, Verdict: classify.Verdict{Kind: classify.KindUnknown}})
 			continue
 		}
+		want[mi.UID] = true
 		toFetch = append(toFetch, mi.UID)
 	}
 	if len(toFetch) > 0 {
+		var wg sync.WaitGroup
 		err := s.fetch(toFetch, p.o.MaxMessageSize, func(f fetched) {
-			if seen[f.UID] {
-				return
+			if !want[f.UID] {
+				return // not asked for, or sent twice
 			}
-			seen[f.UID] = true
+			delete(want, f.UID)
 			src := storage.Source{Account: p.o.Name, Folder: p.o.Folder, UIDValidity: uidValidity, UID: f.UID}
-			rec := storage.Record{Source: src, Raw: f.Raw, Size: int64(len(f.Raw)), ReceivedAt: f.Internal.UTC()}
+			recs = append(recs, storage.Record{Source: src, Raw: f.Raw, Size: int64(len(f.Raw)), ReceivedAt: f.Internal.UTC()})
+			rec := &recs[len(recs)-1]
 			if f.Err != nil {
 				rec.Skipped = "unreadable: " + f.Err.Error()
 				rec.Verdict = classify.Verdict{Kind: classify.KindUnknown}
 				rec.Raw = nil
-			} else {
-				// storage computes the digest (line ends normalised).
-				rec.Verdict, rec.Skipped = p.classifyOne(f.Raw, f.UID, log)
+				return
 			}
-			recs = append(recs, rec)
+			wg.Add(1)
+			cl.jobs <- classifyJob{rec: rec, wg: &wg}
 		})
+		wg.Wait() // on an error too: the records are not touched after this
 		if err != nil {
 			return nil, err
 		}
 	}
 	slices.SortFunc(recs, func(a, b storage.Record) int { return cmp.Compare(a.Source.UID, b.Source.UID) })
 	return recs, nil
+}
+
+// classifiers classify fetched mail and compute its digest on
+// GOMAXPROCS goroutines, so that classifying overlaps the fetch and the
+// commit, and the committing goroutine (which alone writes to SQLite) has
+// less to do.
+type classifiers struct {
+	jobs chan classifyJob
+	wg   sync.WaitGroup
+}
+
+// classifyJob is one fetched mail to classify in place.
+type classifyJob struct {
+	rec *storage.Record
+	wg  *sync.WaitGroup // of the batch
+}
+
+func (p *Poller) startClassifiers(log *slog.Logger) *classifiers {
+	n := max(1, runtime.GOMAXPROCS(0))
+	cl := &classifiers{jobs: make(chan classifyJob, 4*n)}
+	for range n {
+		cl.wg.Go(func() {
+			for j := range cl.jobs {
+				p.classifyRecord(j.rec, log)
+				j.wg.Done()
+			}
+		})
+	}
+	return cl
+}
+
+// stop ends the classifiers once the jobs handed to them are done.
+func (cl *classifiers) stop() {
+	close(cl.jobs)
+	cl.wg.Wait()
+}
+
+// classifyRecord sets the verdict (or why the mail is skipped) and the
+// digest of a fetched mail.
+func (p *Poller) classifyRecord(rec *storage.Record, log *slog.Logger) {
+	rec.Verdict, rec.Skipped = p.classifyOne(rec.Raw, rec.Source.UID, log)
+	// The same digest storage would compute, here off the committing
+	// goroutine.
+	rec.Digest = storage.Digest(rec.Raw)
 }
 
 // commitBatch commits and disposes of one fetched batch (or, in a dry run,
