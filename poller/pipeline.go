@@ -192,6 +192,7 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 	// or waiting) are in memory.
 	// After cancellation the producer takes no new batch; what it already
 	// fetched is committed and disposed.
+	toFetch := len(infos) // infos is the producer's from here on
 	ready := make(chan fetchedBatch)
 	quit := make(chan struct{})
 	defer close(quit)
@@ -233,17 +234,27 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 		}
 	}()
 	// A third stage disposes of batch k on the server while batch k+1 is
-	// committed: disposal always follows its own batch's commit.
+	// committed: disposal always follows its own batch's commit. With
+	// more than one batch to go it gets a connection of its own, so that
+	// the server moves mail while it sends the next batch (one connection
+	// runs one command at a time: a MOVE there stalls the fetch).
 	var disp *disposer
 	if !dry {
-		disp = p.startDisposer(s, log)
+		ds, stopDS := p.disposalSession(ctx, s, st.UIDValidity, toFetch, log)
+		defer stopDS() // after disp.wait: the disposer's last command is done
+		disp = p.startDisposer(ds, ds != s, log)
 		defer disp.wait() // on a panic too: the goroutine never outlives the run
 	}
-	markErr := func() error {
+	// What the disposer did is marked in the store in transactions of
+	// DisposeBatch mails or more (each costs an fsync on the committing
+	// goroutine, the pipeline's slowest stage), and at the end. Mail
+	// moved but not yet marked is pending: after a crash the next run
+	// finds it gone from the folder and marks it so.
+	markErr := func(atLeast int) error {
 		if disp == nil {
 			return nil
 		}
-		n, err := p.mark(work, disp.take())
+		n, err := p.mark(work, disp.take(atLeast))
 		sum.Disposed += n
 		return err
 	}
@@ -259,7 +270,7 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 			if disp != nil && disp.failed.Load() {
 				return nil // the disposer's error is returned below
 			}
-			if err := markErr(); err != nil {
+			if err := markErr(p.o.DisposeBatch); err != nil {
 				return err
 			}
 			items, err := p.commitBatch(work, fb.recs, sum, log, preview)
@@ -267,75 +278,140 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 				return err
 			}
 			if disp != nil && len(items) > 0 {
-				disp.q <- items
+				disp.add(items)
 			}
 		}
 		return nil
 	}()
 	if disp != nil {
 		derr := disp.wait()
-		err = errors.Join(err, markErr(), derr)
+		err = errors.Join(err, markErr(0), derr)
 	}
 	return err
 }
 
-// disposer moves, flags or deletes committed batches on the server, one at
-// a time, in the order they were committed. It does not write to the
-// store: the committing goroutine marks what it did (take), so the two
-// never wait on SQLite's write lock for each other.
+// disposalSession returns the connection the disposer uses: a second
+// one, logged in and with the folder selected, when more than one batch is
+// to be fetched, else (or when the second connection fails, or finds
+// another UIDVALIDITY) s itself. stop logs the second connection out.
+func (p *Poller) disposalSession(ctx context.Context, s *session, uidValidity uint32, toFetch int, log *slog.Logger) (ds *session, stop func()) {
+	if toFetch <= p.o.Batch {
+		return s, func() {}
+	}
+	s2, done, err := p.connect(ctx)
+	if err != nil {
+		log.Warn("disposing on the fetching connection: a second one failed", "err", err)
+		return s, func() {}
+	}
+	st, err := s2.open(p.o.Folder, false)
+	if err == nil && st.UIDValidity != uidValidity {
+		err = fmt.Errorf("uidvalidity %d, not %d", st.UIDValidity, uidValidity)
+	}
+	if err != nil {
+		done()
+		log.Warn("disposing on the fetching connection: a second one failed", "err", err)
+		return s, func() {}
+	}
+	return s2, done
+}
+
+// disposer moves, flags or deletes committed mail on the server, in the
+// order it was committed. It does not write to the store: the committing
+// goroutine marks what it did (take), so the two never wait on SQLite's
+// write lock for each other. Adding never blocks the committer: the queue
+// holds only what identifies committed mail (a few dozen bytes a mail).
 type disposer struct {
-	q      chan []item
+	s      *session
+	min    int // act once this many mails are queued (or at the end)
+	max    int // mails per command at most (DisposeBatch)
+	wake   chan struct{}
 	done   chan struct{}
 	once   sync.Once
 	failed atomic.Bool
 	mu     sync.Mutex
+	queue  []item // committed, not yet acted on
+	closed bool
 	acted  []disposal
+	nacted int // mails in acted
 	err    error
 }
 
-func (p *Poller) startDisposer(s *session, log *slog.Logger) *disposer {
-	d := &disposer{q: make(chan []item, 1), done: make(chan struct{})}
+// startDisposer starts the disposer on s. On a connection of its own it acts
+// as soon as anything is committed, and what is committed while it works
+// is gathered into its next command, so the commands grow as large as the
+// server is slow. On the fetching connection it gathers DisposeBatch mails
+// per command: Dovecot's maildir pays per EXPUNGE for the size of the
+// folder, and every command there holds up the fetch.
+func (p *Poller) startDisposer(s *session, own bool, log *slog.Logger) *disposer {
+	d := &disposer{s: s, min: p.o.DisposeBatch, max: p.o.DisposeBatch, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if own {
+		d.min = 1
+	}
 	go func() {
 		defer close(d.done)
 		defer func() {
 			if r := recover(); r != nil {
 				log.Error("panic disposing", "err", fmt.Sprint(r), "stack", string(debug.Stack()))
 				d.fail(fmt.Errorf("panic disposing: %v", r))
-				for range d.q {
-				}
 			}
 		}()
-		// Committed batches are gathered into one MOVE per action of up
-		// to DisposeBatch mails: Dovecot's maildir pays per EXPUNGE for
-		// the size of the folder, so 200 at a time is quadratic on a big
-		// folder. Gathered mail is committed; a crash leaves it pending.
-		var buf []item
-		flush := func() {
-			if len(buf) == 0 || d.failed.Load() {
-				buf = nil
+		for {
+			// Queued mail is committed: after a failure it is left
+			// pending for the next run.
+			buf, last := d.next()
+			if last {
 				return
 			}
-			ds, err := p.act(s, buf, log)
-			buf = nil
+			if d.failed.Load() {
+				continue
+			}
+			ds, err := p.act(d.s, buf, log)
 			d.mu.Lock()
 			d.acted = append(d.acted, ds...)
+			for _, x := range ds {
+				d.nacted += len(x.ids)
+			}
 			d.mu.Unlock()
 			if err != nil {
 				d.fail(err)
 			}
 		}
-		for items := range d.q {
-			if d.failed.Load() {
-				continue // left pending for the next run
-			}
-			buf = append(buf, items...)
-			if len(buf) >= p.o.DisposeBatch {
-				flush()
-			}
-		}
-		flush()
 	}()
 	return d
+}
+
+// add queues committed mail.
+func (d *disposer) add(items []item) {
+	d.mu.Lock()
+	d.queue = append(d.queue, items...)
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default: // a wake-up is pending already
+	}
+}
+
+// next waits until at least min mails are queued, or the disposer is
+// closed, and takes up to max of them; last is set when it is closed and
+// nothing is left.
+func (d *disposer) next() (buf []item, last bool) {
+	for {
+		d.mu.Lock()
+		n := len(d.queue)
+		if n > 0 && (n >= d.min || d.closed) {
+			k := min(n, d.max)
+			buf = slices.Clone(d.queue[:k])
+			d.queue = d.queue[k:]
+			d.mu.Unlock()
+			return buf, false
+		}
+		closed := d.closed
+		d.mu.Unlock()
+		if closed {
+			return nil, true
+		}
+		<-d.wake
+	}
 }
 
 func (d *disposer) fail(err error) {
@@ -347,19 +423,31 @@ func (d *disposer) fail(err error) {
 	d.failed.Store(true)
 }
 
-// take returns what was done on the server since the last take.
-func (d *disposer) take() []disposal {
+// take returns what was done on the server since the last take, once it
+// covers at least atLeast mails.
+func (d *disposer) take(atLeast int) []disposal {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.nacted < atLeast {
+		return nil
+	}
 	ds := d.acted
-	d.acted = nil
+	d.acted, d.nacted = nil, 0
 	return ds
 }
 
-// wait ends the disposer (a second call just waits); then take returns the
-// rest.
+// wait ends the disposer once it has acted on what is queued (a second
+// call just waits); then take returns the rest.
 func (d *disposer) wait() error {
-	d.once.Do(func() { close(d.q) })
+	d.once.Do(func() {
+		d.mu.Lock()
+		d.closed = true
+		d.mu.Unlock()
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
+	})
 	<-d.done
 	d.mu.Lock()
 	defer d.mu.Unlock()
