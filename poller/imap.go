@@ -250,10 +250,11 @@ type fetched struct {
 	Err      error // the literal could not be read whole
 }
 
-// fetch reads BODY.PEEK[] of uids (which never sets \Seen) and calls fn per
-// mail in the server's order. The watchdog restarts after every mail, so a
-// large batch is fine as long as the server keeps sending.
-func (s *session) fetch(uids []uint32, limit int64, fn func(fetched)) error {
+// fetch reads BODY.PEEK[] of uids (which never sets \Seen) into buffers
+// from alloc and calls fn per mail in the server's order. The watchdog
+// restarts after every mail, so a large batch is fine as long as the server
+// keeps sending.
+func (s *session) fetch(uids []uint32, limit int64, alloc func(n int64) []byte, fn func(fetched)) error {
 	set := uidSet(uids)
 	t := time.AfterFunc(s.timeout, func() {
 		s.timedOut.Store(true)
@@ -285,7 +286,7 @@ func (s *session) fetch(uids []uint32, limit int64, fn func(fetched)) error {
 					f.Err = fmt.Errorf("literal of %d bytes exceeds the limit of %d", n, limit)
 					continue
 				}
-				buf := make([]byte, it.Literal.Size())
+				buf := alloc(it.Literal.Size())
 				if _, err := io.ReadFull(it.Literal, buf); err != nil {
 					f.Err = fmt.Errorf("reading literal: %w", err)
 					continue

@@ -193,6 +193,7 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 	// After cancellation the producer takes no new batch; what it already
 	// fetched is committed and disposed.
 	toFetch := len(infos) // infos is the producer's from here on
+	bufs := newBuffers()
 	ready := make(chan fetchedBatch)
 	quit := make(chan struct{})
 	defer close(quit)
@@ -222,9 +223,10 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 			}
 			var batch []msgInfo
 			batch, infos = p.cut(infos)
-			recs, err := p.fetchBatch(s, batch, st.UIDValidity, cl, log)
+			buf := bufs.get(fetchSize(batch, p.o.MaxMessageSize))
+			recs, err := p.fetchBatch(s, batch, st.UIDValidity, buf, cl, log)
 			select {
-			case ready <- fetchedBatch{recs: recs, err: err}:
+			case ready <- fetchedBatch{recs: recs, buf: buf, err: err}:
 			case <-quit:
 				return
 			}
@@ -277,6 +279,9 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 			if err != nil {
 				return err
 			}
+			// Committed (or previewed): nothing looks at the raw mail of
+			// the batch any more.
+			bufs.put(fb.buf)
 			if disp != nil && len(items) > 0 {
 				disp.add(items)
 			}
@@ -458,6 +463,7 @@ func (d *disposer) wait() error {
 // the error that ended fetching, or the news that it stopped.
 type fetchedBatch struct {
 	recs    []storage.Record
+	buf     []byte // the raw mail of recs lives here
 	err     error
 	stopped bool
 }
@@ -491,7 +497,7 @@ type item struct {
 // fetchBatch fetches one batch and has cl classify it while the fetch
 // goes on; mail above the size limit is not fetched but recorded as
 // skipped. It returns once every mail of the batch is classified.
-func (p *Poller) fetchBatch(s *session, batch []msgInfo, uidValidity uint32, cl *classifiers, log *slog.Logger) ([]storage.Record, error) {
+func (p *Poller) fetchBatch(s *session, batch []msgInfo, uidValidity uint32, buf []byte, cl *classifiers, log *slog.Logger) ([]storage.Record, error) {
 	// recs never grows past len(batch) (only UIDs asked for are taken,
 	// each once), so the classifiers may fill in records by pointer while
 	// the fetch appends.
@@ -510,8 +516,19 @@ func (p *Poller) fetchBatch(s *session, batch []msgInfo, uidValidity uint32, cl 
 		toFetch = append(toFetch, mi.UID)
 	}
 	if len(toFetch) > 0 {
+		// Each mail is read into the next piece of buf, sized from the
+		// RFC822.SIZE of the batch; a mail larger than announced gets its
+		// own allocation.
+		alloc := func(n int64) []byte {
+			if n > int64(len(buf)) {
+				return make([]byte, n)
+			}
+			b := buf[:n:n]
+			buf = buf[n:]
+			return b
+		}
 		var wg sync.WaitGroup
-		err := s.fetch(toFetch, p.o.MaxMessageSize, func(f fetched) {
+		err := s.fetch(toFetch, p.o.MaxMessageSize, alloc, func(f fetched) {
 			if !want[f.UID] {
 				return // not asked for, or sent twice
 			}
@@ -535,6 +552,49 @@ func (p *Poller) fetchBatch(s *session, batch []msgInfo, uidValidity uint32, cl 
 	}
 	slices.SortFunc(recs, func(a, b storage.Record) int { return cmp.Compare(a.Source.UID, b.Source.UID) })
 	return recs, nil
+}
+
+// fetchSize is how many bytes of mail a batch will fetch.
+func fetchSize(batch []msgInfo, limit int64) int64 {
+	var n int64
+	for _, mi := range batch {
+		if mi.Size <= limit {
+			n += mi.Size
+		}
+	}
+	return n
+}
+
+// buffers recycles the buffers batches are read into: one batch is
+// committed while the next is fetched, so two or three buffers serve the
+// whole run instead of an allocation (zeroed, then garbage) per mail.
+type buffers struct {
+	free chan []byte
+}
+
+func newBuffers() *buffers { return &buffers{free: make(chan []byte, 1)} }
+
+// get returns a buffer of n bytes, recycled when one is large enough.
+func (b *buffers) get(n int64) []byte {
+	select {
+	case buf := <-b.free:
+		if int64(cap(buf)) >= n {
+			return buf[:n]
+		}
+	default:
+	}
+	return make([]byte, n)
+}
+
+// put gives back a buffer no record refers to any more.
+func (b *buffers) put(buf []byte) {
+	if buf == nil {
+		return
+	}
+	select {
+	case b.free <- buf:
+	default:
+	}
 }
 
 // classifiers classify fetched mail and compute its digest on
