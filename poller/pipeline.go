@@ -242,9 +242,7 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 	// runs one command at a time: a MOVE there stalls the fetch).
 	var disp *disposer
 	if !dry {
-		ds, stopDS := p.disposalSession(ctx, s, st.UIDValidity, toFetch, log)
-		defer stopDS() // after disp.wait: the disposer's last command is done
-		disp = p.startDisposer(ds, ds != s, log)
+		disp = p.startDisposer(ctx, s, st.UIDValidity, toFetch > p.o.Batch, log)
 		defer disp.wait() // on a panic too: the goroutine never outlives the run
 	}
 	// What the disposer did is marked in the store in transactions of
@@ -295,18 +293,12 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 	return err
 }
 
-// disposalSession returns the connection the disposer uses: a second
-// one, logged in and with the folder selected, when more than one batch is
-// to be fetched, else (or when the second connection fails, or finds
-// another UIDVALIDITY) s itself. stop logs the second connection out.
-func (p *Poller) disposalSession(ctx context.Context, s *session, uidValidity uint32, toFetch int, log *slog.Logger) (ds *session, stop func()) {
-	if toFetch <= p.o.Batch {
-		return s, func() {}
-	}
+// secondSession opens another connection to the folder for the disposer
+// and checks that it sees the same UIDVALIDITY.
+func (p *Poller) secondSession(ctx context.Context, uidValidity uint32) (*session, func(), error) {
 	s2, done, err := p.connect(ctx)
 	if err != nil {
-		log.Warn("disposing on the fetching connection: a second one failed", "err", err)
-		return s, func() {}
+		return nil, nil, err
 	}
 	st, err := s2.open(p.o.Folder, false)
 	if err == nil && st.UIDValidity != uidValidity {
@@ -314,10 +306,9 @@ func (p *Poller) disposalSession(ctx context.Context, s *session, uidValidity ui
 	}
 	if err != nil {
 		done()
-		log.Warn("disposing on the fetching connection: a second one failed", "err", err)
-		return s, func() {}
+		return nil, nil, err
 	}
-	return s2, done
+	return s2, done, nil
 }
 
 // disposer moves, flags or deletes committed mail on the server, in the
@@ -326,7 +317,6 @@ func (p *Poller) disposalSession(ctx context.Context, s *session, uidValidity ui
 // write lock for each other. Adding never blocks the committer: the queue
 // holds only what identifies committed mail (a few dozen bytes a mail).
 type disposer struct {
-	s      *session
 	min    int // act once this many mails are queued (or at the end)
 	max    int // mails per command at most (DisposeBatch)
 	wake   chan struct{}
@@ -341,19 +331,27 @@ type disposer struct {
 	err    error
 }
 
-// startDisposer starts the disposer on s. On a connection of its own it acts
-// as soon as anything is committed, and what is committed while it works
-// is gathered into its next command, so the commands grow as large as the
-// server is slow. On the fetching connection it gathers DisposeBatch mails
-// per command: Dovecot's maildir pays per EXPUNGE for the size of the
-// folder, and every command there holds up the fetch.
-func (p *Poller) startDisposer(s *session, own bool, log *slog.Logger) *disposer {
-	d := &disposer{s: s, min: p.o.DisposeBatch, max: p.o.DisposeBatch, wake: make(chan struct{}, 1), done: make(chan struct{})}
+// startDisposer starts the disposer. With own set it disposes on a
+// connection of its own, opened at its first command: it acts once a
+// quarter of DisposeBatch is committed, and what is committed while it
+// works is gathered into its next command (up to DisposeBatch). Dovecot's
+// process of a connection that only moves grows with the mail it moved
+// (about 170 MB of address space for 100,000 mails, and its default
+// limit is 256 MB), so the connection is replaced every 20,000 mails
+// (Poller.disposerConnMails). Without own, or when that connection cannot be
+// opened, it disposes on s, the fetching connection, gathering
+// DisposeBatch mails per command: Dovecot's maildir pays per EXPUNGE for
+// the size of the folder, and every command there holds up the fetch.
+func (p *Poller) startDisposer(ctx context.Context, s *session, uidValidity uint32, own bool, log *slog.Logger) *disposer {
+	d := &disposer{min: p.o.DisposeBatch, max: p.o.DisposeBatch, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if own {
-		d.min = 1
+		d.min = max(1, p.o.DisposeBatch/4)
 	}
 	go func() {
 		defer close(d.done)
+		cur, moved := s, 0 // the connection disposed on, and mails it moved
+		stopCur := func() {}
+		defer func() { stopCur() }() // the last command is answered: log out
 		defer func() {
 			if r := recover(); r != nil {
 				log.Error("panic disposing", "err", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -370,7 +368,22 @@ func (p *Poller) startDisposer(s *session, own bool, log *slog.Logger) *disposer
 			if d.failed.Load() {
 				continue
 			}
-			ds, err := p.act(d.s, buf, log)
+			if own && (cur == s || moved >= p.disposerConnMails) {
+				stopCur()
+				cur, moved, stopCur = s, 0, func() {}
+				s2, stop2, err := p.secondSession(ctx, uidValidity)
+				if err != nil {
+					log.Warn("disposing on the fetching connection: a second one failed", "err", err)
+					own = false
+					d.mu.Lock()
+					d.min = p.o.DisposeBatch
+					d.mu.Unlock()
+				} else {
+					cur, stopCur = s2, stop2
+				}
+			}
+			ds, err := p.act(cur, buf, log)
+			moved += len(buf)
 			d.mu.Lock()
 			d.acted = append(d.acted, ds...)
 			for _, x := range ds {

@@ -128,3 +128,36 @@ func TestFetchSize(t *testing.T) {
 		t.Errorf("fetchSize = %d, want 40 (the 500-byte mail is skipped unread)", n)
 	}
 }
+
+func TestPollReplacesDisposerConnection(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		a := b.admin(t)
+		folder, processed, complaints, left := manyBatches(a)
+		st := newTestStore(t)
+		var dials atomic.Int64
+		p := b.poller(t, "primary", folder, st, func(o *Options) {
+			o.Batch = 1
+			o.DisposeBatch = 1 // the disposer acts on every mail committed
+			o.Secret = func() (string, error) { dials.Add(1); return b.pass, nil }
+		})
+		p.disposerConnMails = 2
+		sum, err := p.PollOnce(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// One mail per command, a fresh connection every two: 7 mails
+		// take 4 disposer connections besides the fetching one.
+		if dials.Load() != 5 {
+			t.Errorf("%d dials, want 5", dials.Load())
+		}
+		if sum.Fetched != 7 || sum.Recorded != 7 || sum.Disposed != 7 {
+			t.Errorf("summary %+v, want 7 fetched, recorded and disposed", sum)
+		}
+		wantSubjects(t, a, folder+"/Processed", processed...)
+		wantSubjects(t, a, folder+"/Complaints", complaints...)
+		wantSubjects(t, a, folder, left...)
+		if _, total, undisposed := st.counts(); total != 7 || undisposed != 0 {
+			t.Errorf("store: %d outcomes, %d undisposed; want 7, 0", total, undisposed)
+		}
+	})
+}

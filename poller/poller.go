@@ -166,6 +166,9 @@ type Poller struct {
 	// Tests against a real server that has MOVE and UIDPLUS use these to
 	// take the fallback paths.
 	ignoreMove, ignoreUIDPlus bool
+	// disposerConnMails is how many mails the disposer's own connection
+	// moves before it is replaced by a fresh one.
+	disposerConnMails int
 }
 
 // Sentinel errors a caller can branch on.
@@ -283,6 +286,8 @@ func New(opts Options) (*Poller, error) {
 		tlsConf:  tc,
 		actions:  actions,
 		classify: classify.Message,
+
+		disposerConnMails: 20000,
 	}, nil
 }
 
