@@ -368,7 +368,9 @@ func (p *Poller) startDisposer(ctx context.Context, s *session, uidValidity uint
 			if d.failed.Load() {
 				continue
 			}
-			if own && (cur == s || moved >= p.disposerConnMails) {
+			// After cancellation no connection is opened: what is left
+			// goes over the one at hand.
+			if own && ctx.Err() == nil && (cur == s || moved >= p.disposerConnMails) {
 				stopCur()
 				cur, moved, stopCur = s, 0, func() {}
 				s2, stop2, err := p.secondSession(ctx, uidValidity)

@@ -417,9 +417,17 @@ func TestPollStopsAfterBatchInHand(t *testing.T) {
 			cancel() // SIGTERM arrives while the first batch is in hand
 			return fakeClassify(raw)
 		}
+		var before int64
+		if b.logins != nil {
+			before = b.logins.Load()
+		}
 		sum, err := p.PollOnce(ctx)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// No second connection is opened to dispose after the signal.
+		if b.logins != nil && b.logins.Load()-before != 1 {
+			t.Errorf("%d logins, want 1", b.logins.Load()-before)
 		}
 		if !sum.Stopped || sum.Fetched != 2 || sum.Recorded != 2 || sum.Disposed != 2 {
 			t.Errorf("summary %+v, want stopped after 2 fetched, recorded and disposed", sum)
