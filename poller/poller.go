@@ -22,6 +22,17 @@
 //     dispose of the committed mail per kind, gathered into commands of up
 //     to DisposeBatch mails.
 //
+// The steps of step 4 overlap, as a pipeline: one goroutine fetches batch
+// k+1 while GOMAXPROCS goroutines classify its mail as it arrives; the
+// goroutine of the run commits batch k; a disposer moves what is committed
+// (one command per kind for what was committed while the last ran). When
+// there is more than one batch, the disposer uses a second connection to
+// the folder (a server runs one command of a connection at a time), opened
+// at its first command and replaced every 20,000 mails; when it cannot be
+// opened, disposal goes over the fetching connection. At most two batches
+// of raw mail are in memory (one fetched, one committed), each read into
+// one buffer; the buffers are reused.
+//
 // A mail larger than MaxMessageSize is never fetched: it is recorded as
 // skipped, with kind unknown, and disposed like unknown mail. Mail that is no
 // bounce is recorded too, so it is never read again.
