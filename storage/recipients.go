@@ -14,7 +14,7 @@ type Recipient struct {
 	Domain      string    `json:"domain"`
 	State       string    `json:"state"`          // active | suppressed
 	Reason      string    `json:"reason"`         // why suppressed: a reason, complaint:<type>, manual
-	Since       time.Time `json:"since,omitzero"` // when the state began
+	Since       time.Time `json:"since,omitzero"` // when the state began: the time of the mail that caused it
 	Manual      bool      `json:"manual"`         // a person set the state
 	Note        string    `json:"note"`           // the person's note, or how the policy decided
 	MessageID   int64     `json:"message_id"`     // the message that caused the suppression
@@ -28,6 +28,10 @@ type Recipient struct {
 	Delivered   int       `json:"delivered"`
 	FirstBounce time.Time `json:"first_bounce,omitzero"`
 	LastBounce  time.Time `json:"last_bounce,omitzero"`
+	// SuppressedAt is when bounced recorded the suppression (zero when
+	// active): Since is when the failure happened, which may be long
+	// before bounced saw the mail (a backfill, a daemon that was down).
+	SuppressedAt time.Time `json:"suppressed_at,omitzero"`
 }
 
 // Event is one change of a recipient's state.
@@ -49,14 +53,14 @@ type History struct {
 }
 
 const recipientColumns = `address, domain, state, reason, since, manual, note, coalesce(message_id, 0), score, score_at,
-	bounces, delays, complaints, reports, autoreplies, delivered, first_bounce, last_bounce`
+	bounces, delays, complaints, reports, autoreplies, delivered, first_bounce, last_bounce, suppressed_at`
 
 func scanRecipient(sc interface{ Scan(...any) error }) (Recipient, error) {
 	var r Recipient
-	var since, scoreAt, first, last sql.NullString
+	var since, scoreAt, first, last, suppressedAt sql.NullString
 	err := sc.Scan(&r.Address, &r.Domain, &r.State, &r.Reason, &since, &r.Manual, &r.Note, &r.MessageID, &r.Score, &scoreAt,
-		&r.Bounces, &r.Delays, &r.Complaints, &r.Reports, &r.Autoreplies, &r.Delivered, &first, &last)
-	r.Since, r.ScoreAt = parseNullTime(since), parseNullTime(scoreAt)
+		&r.Bounces, &r.Delays, &r.Complaints, &r.Reports, &r.Autoreplies, &r.Delivered, &first, &last, &suppressedAt)
+	r.Since, r.ScoreAt, r.SuppressedAt = parseNullTime(since), parseNullTime(scoreAt), parseNullTime(suppressedAt)
 	r.FirstBounce, r.LastBounce = parseNullTime(first), parseNullTime(last)
 	return r, err
 }
@@ -152,17 +156,20 @@ func (db *DB) Unsuppress(ctx context.Context, address, note string) error {
 	return nil
 }
 
-// Suppressions calls fn for every suppressed address (suppressed at or
-// after since when since is not zero), oldest suppression first. It
-// streams: the list may be long.
+// Suppressions calls fn for every suppressed address, in the order the
+// suppressions were recorded. With a non-zero since it lists only those
+// recorded at or after since (Recipient.SuppressedAt), whatever the time
+// of the mail that caused them (Recipient.Since): a mailer that asks every
+// hour for the last hour gets every new suppression, also one caused by
+// an old mail seen late. It streams: the list may be long.
 func (db *DB) Suppressions(ctx context.Context, since time.Time, fn func(Recipient) error) error {
 	q := `SELECT ` + recipientColumns + ` FROM recipients WHERE state = 'suppressed'`
 	var args []any
 	if !since.IsZero() {
-		q += ` AND since >= ?`
+		q += ` AND suppressed_at >= ?`
 		args = append(args, fmtTime(since))
 	}
-	rows, err := db.sql.QueryContext(ctx, q+` ORDER BY since, address`, args...)
+	rows, err := db.sql.QueryContext(ctx, q+` ORDER BY suppressed_at, address`, args...)
 	if err != nil {
 		return fmt.Errorf("listing suppressions: %w", err)
 	}

@@ -482,8 +482,11 @@ func (w *writer) setState(addr, state, reason string, manual bool, note string, 
 	if msgID > 0 {
 		mid = msgID
 	}
-	_, err := w.exec(`UPDATE recipients SET state = ?, reason = ?, since = ?, manual = ?, note = ?, message_id = ?, updated_at = ? WHERE address = ?`,
-		state, reason, fmtTime(at), manual, note, mid, w.nowText(), addr)
+	var suppressedAt any // when bounced decided: now
+	if state == StateSuppressed {
+		suppressedAt = w.nowText()
+	}
+	_, err := w.exec(qSetState, state, reason, fmtTime(at), manual, note, mid, suppressedAt, w.nowText(), addr)
 	if err != nil {
 		return fmt.Errorf("setting state of %s: %w", addr, err)
 	}
