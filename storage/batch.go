@@ -77,7 +77,7 @@ const (
 	// The counts of existing recipients are added to; their state columns
 	// are left alone (an update of them would rewrite the partial indexes
 	// of suppressed recipients): a state change is its own UPDATE.
-	hRecipients = `INSERT INTO recipients(address, domain, state, reason, since, manual, note, message_id, score, score_at,
+	hRecipients = `INSERT INTO recipients(address, domain, state, reason, since, manual, note, stored_id, score, score_at,
 		bounces, delays, complaints, reports, autoreplies, delivered, first_bounce, last_bounce, suppressed_at, updated_at)`
 	wRecipients = 20
 	tRecipients = ` ON CONFLICT(address) DO UPDATE SET
@@ -90,15 +90,15 @@ const (
 			THEN excluded.last_bounce ELSE last_bounce END,
 		score = excluded.score, score_at = excluded.score_at, updated_at = excluded.updated_at`
 
-	hEvents = `INSERT INTO recipient_events(address, at, state, reason, set_by, note, score, message_id)`
+	hEvents = `INSERT INTO recipient_events(address, at, state, reason, set_by, note, score, stored_id)`
 	wEvents = 8
 
 	qMaxMessageID = `SELECT coalesce(max(id), 0) FROM messages`
-	qSetState     = `UPDATE recipients SET state = ?, reason = ?, since = ?, manual = ?, note = ?, message_id = ?, suppressed_at = ?,
+	qSetState     = `UPDATE recipients SET state = ?, reason = ?, since = ?, manual = ?, note = ?, stored_id = ?, suppressed_at = ?,
 		updated_at = ? WHERE address = ?`
 
 	// Heads of queries over an IN (...) list of addresses (see writer.in).
-	hStates = `SELECT address, state, reason, since, manual, note, message_id, score, score_at FROM recipients WHERE address IN `
+	hStates = `SELECT address, state, reason, since, manual, note, stored_id, score, score_at FROM recipients WHERE address IN `
 	hSoft   = `SELECT address, at FROM outcomes WHERE policy = 'score' AND at > ? AND at <= ? AND address IN `
 )
 

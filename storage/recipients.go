@@ -17,7 +17,7 @@ type Recipient struct {
 	Since       time.Time `json:"since,omitzero"` // when the state began: the time of the mail that caused it
 	Manual      bool      `json:"manual"`         // a person set the state
 	Note        string    `json:"note"`           // the person's note, or how the policy decided
-	MessageID   int64     `json:"message_id"`     // the message that caused the suppression
+	StoredID    int64     `json:"stored_id"`      // the stored mail (messages.id) that caused the state
 	Score       float64   `json:"score"`          // soft score at ScoreAt
 	ScoreAt     time.Time `json:"score_at,omitzero"`
 	Bounces     int       `json:"bounces"`
@@ -42,7 +42,7 @@ type Event struct {
 	By        string    `json:"by"` // policy | manual | reclassify
 	Note      string    `json:"note"`
 	Score     float64   `json:"score"`
-	MessageID int64     `json:"message_id"`
+	StoredID  int64     `json:"stored_id"` // the stored mail (messages.id) that caused the change
 }
 
 // History is everything stored about one address.
@@ -52,13 +52,13 @@ type History struct {
 	Outcomes  []Outcome `json:"outcomes"` // oldest first, sender-side alerts included
 }
 
-const recipientColumns = `address, domain, state, reason, since, manual, note, coalesce(message_id, 0), score, score_at,
+const recipientColumns = `address, domain, state, reason, since, manual, note, coalesce(stored_id, 0), score, score_at,
 	bounces, delays, complaints, reports, autoreplies, delivered, first_bounce, last_bounce, suppressed_at`
 
 func scanRecipient(sc interface{ Scan(...any) error }) (Recipient, error) {
 	var r Recipient
 	var since, scoreAt, first, last, suppressedAt sql.NullString
-	err := sc.Scan(&r.Address, &r.Domain, &r.State, &r.Reason, &since, &r.Manual, &r.Note, &r.MessageID, &r.Score, &scoreAt,
+	err := sc.Scan(&r.Address, &r.Domain, &r.State, &r.Reason, &since, &r.Manual, &r.Note, &r.StoredID, &r.Score, &scoreAt,
 		&r.Bounces, &r.Delays, &r.Complaints, &r.Reports, &r.Autoreplies, &r.Delivered, &first, &last, &suppressedAt)
 	r.Since, r.ScoreAt, r.SuppressedAt = parseNullTime(since), parseNullTime(scoreAt), parseNullTime(suppressedAt)
 	r.FirstBounce, r.LastBounce = parseNullTime(first), parseNullTime(last)
@@ -79,7 +79,7 @@ func (db *DB) Recipient(ctx context.Context, address string) (History, error) {
 		return h, fmt.Errorf("reading recipient %s: %w", addr, err)
 	}
 	h.Recipient = r
-	rows, err := db.sql.QueryContext(ctx, `SELECT at, state, reason, set_by, note, score, coalesce(message_id, 0)
+	rows, err := db.sql.QueryContext(ctx, `SELECT at, state, reason, set_by, note, score, coalesce(stored_id, 0)
 		FROM recipient_events WHERE address = ? ORDER BY at, id`, addr)
 	if err != nil {
 		return h, fmt.Errorf("reading history of %s: %w", addr, err)
@@ -88,7 +88,7 @@ func (db *DB) Recipient(ctx context.Context, address string) (History, error) {
 	for rows.Next() {
 		var e Event
 		var at string
-		if err := rows.Scan(&at, &e.State, &e.Reason, &e.By, &e.Note, &e.Score, &e.MessageID); err != nil {
+		if err := rows.Scan(&at, &e.State, &e.Reason, &e.By, &e.Note, &e.Score, &e.StoredID); err != nil {
 			return h, fmt.Errorf("reading history of %s: %w", addr, err)
 		}
 		e.At = parseTime(at)

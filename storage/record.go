@@ -237,7 +237,8 @@ func (db *DB) Record(ctx context.Context, recs []Record) ([]Result, error) {
 	}
 	for i, res := range results {
 		for _, a := range res.Suppressed {
-			db.log.Info("suppressed recipient", "recipient", a, "message_id", res.MessageID, "kind", recs[i].Verdict.Kind)
+			db.log.Info("suppressed recipient", "recipient", a, "message_id", recs[i].Verdict.MessageID,
+				"stored_id", res.MessageID, "kind", recs[i].Verdict.Kind)
 		}
 	}
 	return results, nil
@@ -490,7 +491,7 @@ func (w *writer) setState(addr, state, reason string, manual bool, note string, 
 	if err != nil {
 		return fmt.Errorf("setting state of %s: %w", addr, err)
 	}
-	_, err = w.exec(`INSERT INTO recipient_events(address, at, state, reason, set_by, note, score, message_id) VALUES (?,?,?,?,?,?,?,?)`,
+	_, err = w.exec(`INSERT INTO recipient_events(address, at, state, reason, set_by, note, score, stored_id) VALUES (?,?,?,?,?,?,?,?)`,
 		addr, fmtTime(at), state, reason, by, note, score, mid)
 	if err != nil {
 		return fmt.Errorf("writing history of %s: %w", addr, err)

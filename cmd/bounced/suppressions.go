@@ -27,11 +27,11 @@ backfill, a daemon that was down). Let the periods of a feed overlap a little
 the next time, and listing an address twice does no harm.
 
 --format csv (the default) has a header row:
-  address,reason,since,set_by,note,domain,bounces,complaints,score,last_bounce,message_id,suppressed_at
+  address,reason,since,set_by,note,domain,bounces,complaints,score,last_bounce,stored_id,suppressed_at
 reason is a bounce reason (userunknown, hostunknown, mailboxfull, ...),
 complaint:<feedback type>, or manual; set_by is policy or manual; since is
 when the failure happened (the time of the mail), suppressed_at when bounced
-suppressed the address; times are UTC RFC 3339; message_id is the stored mail
+suppressed the address; times are UTC RFC 3339; stored_id is the stored mail
 that caused it (see 'bounced recipient ADDRESS').
 --format json prints a JSON array of objects with the same fields and more;
 --format text prints one aligned line per address.
@@ -41,7 +41,7 @@ The database is opened read-only.`,
 }
 
 func suppressionsHeader() []string {
-	return []string{"address", "reason", "since", "set_by", "note", "domain", "bounces", "complaints", "score", "last_bounce", "message_id", "suppressed_at"}
+	return []string{"address", "reason", "since", "set_by", "note", "domain", "bounces", "complaints", "score", "last_bounce", "stored_id", "suppressed_at"}
 }
 
 func rfc3339(t time.Time) string {
@@ -94,7 +94,7 @@ func runSuppressions(ctx context.Context, e *env, args []string) error {
 		each = func(r storage.Recipient) error {
 			return cw.Write([]string{r.Address, r.Reason, rfc3339(r.Since), setBy(r), r.Note, r.Domain,
 				strconv.Itoa(r.Bounces), strconv.Itoa(r.Complaints), strconv.FormatFloat(r.Score, 'f', 2, 64),
-				rfc3339(r.LastBounce), strconv.FormatInt(r.MessageID, 10), rfc3339(r.SuppressedAt)})
+				rfc3339(r.LastBounce), strconv.FormatInt(r.StoredID, 10), rfc3339(r.SuppressedAt)})
 		}
 		finish = func() error { cw.Flush(); return cw.Error() }
 	case "json":
