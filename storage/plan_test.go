@@ -26,7 +26,7 @@ func TestQueryPlans(t *testing.T) {
 		{qSoftEvents, 3, "USING COVERING INDEX outcomes_address (address=? AND policy=? AND at>? AND at<?)"},
 		{qSetState, 9, "USING PRIMARY KEY (address=?)"},
 		{qPending, 3, "USING INDEX messages_pending"},
-		{`SELECT `+recipientColumns+` FROM recipients WHERE state = 'suppressed' AND suppressed_at >= ? ORDER BY suppressed_at, address`, 1,
+		{`SELECT ` + recipientColumns + ` FROM recipients WHERE state = 'suppressed' AND suppressed_at >= ? ORDER BY suppressed_at, address`, 1,
 			"USING INDEX recipients_suppressed (suppressed_at>?)"},
 		{`DELETE FROM outcomes WHERE message_id = ?`, 1, "USING COVERING INDEX outcomes_message"},
 		{`DELETE FROM archive WHERE stored_at < ?`, 1, "USING COVERING INDEX archive_stored_at"},

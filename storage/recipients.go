@@ -36,13 +36,13 @@ type Recipient struct {
 
 // Event is one change of a recipient's state.
 type Event struct {
-	At        time.Time `json:"at"`
-	State     string    `json:"state"`
-	Reason    string    `json:"reason"`
-	By        string    `json:"by"` // policy | manual | reclassify
-	Note      string    `json:"note"`
-	Score     float64   `json:"score"`
-	StoredID  int64     `json:"stored_id"` // the stored mail (messages.id) that caused the change
+	At       time.Time `json:"at"`
+	State    string    `json:"state"`
+	Reason   string    `json:"reason"`
+	By       string    `json:"by"` // policy | manual | reclassify
+	Note     string    `json:"note"`
+	Score    float64   `json:"score"`
+	StoredID int64     `json:"stored_id"` // the stored mail (messages.id) that caused the change
 }
 
 // History is everything stored about one address.
