@@ -23,14 +23,16 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 //go:embed migrations/*.sql
@@ -98,6 +100,55 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	} else {
 		opts.Policy = opts.Policy.withDefaults()
 	}
+	db, err := open(ctx, path, opts, false)
+	if err != nil && opts.ReadOnly && cannotOpen(err) && exists(path) {
+		// A reader who may not write the database's directory: SQLite
+		// must create the -wal (and -shm) file of a database in WAL mode
+		// beside it ("attempt to write a readonly database (1544)",
+		// "unable to open database file (14)"). With no -wal file no
+		// process has the database open for writing (the last one to
+		// close checkpoints and removes it), so the file alone is the
+		// whole database: read it as immutable, without -wal, -shm or
+		// locks. A writer that starts meanwhile writes to its own -wal,
+		// unseen here; only its checkpoint, after 10,000 pages or at its
+		// exit, changes the file under this reader, whose query may then
+		// fail or miss those batches: run it again.
+		if !exists(path + "-wal") {
+			idb, ierr := open(ctx, path, opts, true)
+			if ierr == nil {
+				idb.log.Info("opened the database read-only as immutable: no write access to create its -wal file",
+					"path", path, "err", err)
+				return idb, nil
+			}
+		}
+		dir, base := filepath.Dir(path), filepath.Base(path)
+		return nil, fmt.Errorf("opening database %s read-only: %w: SQLite must create or open %s-wal and %s-shm in %s "+
+			"while another process writes the database; run as the user that runs bounced, or let this user "+
+			"write to %s and read those files", path, err, base, base, dir, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if opts.ReadOnly {
+		return db, nil
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.sql.Close()
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if opts.Archive && opts.ArchiveDays > 0 {
+		if _, err := db.PruneArchive(ctx); err != nil {
+			db.sql.Close()
+			return nil, fmt.Errorf("opening database %s: %w", path, err)
+		}
+	}
+	return db, nil
+}
+
+// open connects to the database with opts (immutable: a read-only
+// file read without -wal, -shm or locks) and, read-only, checks that it is
+// a bounced database of this schema.
+func open(ctx context.Context, path string, opts Options, immutable bool) (*DB, error) {
 	q := url.Values{}
 	q.Set("_busy_timeout", strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10))
 	q.Set("_foreign_keys", "1")
@@ -105,6 +156,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.ReadOnly {
 		q.Set("mode", "ro")
 		q.Set("_query_only", "1")
+		if immutable {
+			q.Set("immutable", "1")
+		}
 	} else {
 		q.Set("_journal_mode", "WAL")
 		// FULL: a committed batch survives a power loss too, so that mail
@@ -131,31 +185,38 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("opening database %s: %w", path, err)
+		return nil, err
 	}
 	db := &DB{sql: sqldb, log: opts.Logger, policy: opts.Policy, opts: opts, now: opts.Now}
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
-		return nil, fmt.Errorf("opening database %s: %w", path, err)
+		return nil, err
 	}
 	if opts.ReadOnly {
 		if err := db.checkSchema(ctx); err != nil {
 			sqldb.Close()
-			return nil, fmt.Errorf("opening database %s: %w", path, err)
-		}
-		return db, nil
-	}
-	if err := db.migrate(ctx); err != nil {
-		sqldb.Close()
-		return nil, fmt.Errorf("opening database %s: %w", path, err)
-	}
-	if opts.Archive && opts.ArchiveDays > 0 {
-		if _, err := db.PruneArchive(ctx); err != nil {
-			sqldb.Close()
-			return nil, fmt.Errorf("opening database %s: %w", path, err)
+			return nil, err
 		}
 	}
 	return db, nil
+}
+
+// exists reports whether a file exists (a dangling link does not).
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// cannotOpen reports SQLite's errors for a file it cannot open or create
+// (SQLITE_CANTOPEN) or may not write (SQLITE_READONLY, such as
+// SQLITE_READONLY_DIRECTORY, 1544).
+func cannotOpen(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.Code() & 0xff
+	return c == 14 || c == 8 // SQLITE_CANTOPEN, SQLITE_READONLY
 }
 
 // Close closes the database.
