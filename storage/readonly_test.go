@@ -98,4 +98,3 @@ func TestOpenReadOnlyNoWriteAccess(t *testing.T) {
 		t.Errorf("Counts = %+v, %v; want 1 message", c, err)
 	}
 }
-
