@@ -303,6 +303,7 @@ func TestArchiveBlocks(t *testing.T) {
 func TestRecordOneConnection(t *testing.T) {
 	db, _ := openTest(t, Options{Archive: true})
 	db.sql.SetMaxOpenConns(1)
+	db.wdb.SetMaxOpenConns(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var batch []Record

@@ -290,7 +290,7 @@ func TestRecordBatchRolledBack(t *testing.T) {
 	cur, _ := db.Cursor(ctx, "primary", "INBOX")
 	// A failure inside the transaction, after earlier records of the
 	// batch were written: a trigger refuses one outcome.
-	if _, err := db.sql.ExecContext(ctx, `CREATE TRIGGER refuse BEFORE INSERT ON outcomes
+	if _, err := db.wdb.ExecContext(ctx, `CREATE TRIGGER refuse BEFORE INSERT ON outcomes
 		WHEN NEW.address = 'refused@example.com' BEGIN SELECT RAISE(ABORT, 'refused by test'); END`); err != nil {
 		t.Fatal(err)
 	}
@@ -325,12 +325,12 @@ func TestRecordFullDiskRolledBack(t *testing.T) {
 	mustRecord(t, db, Record{Source: imapSource(1), Raw: bounceMail(1, "\n"), Verdict: hardBounce("a@example.com")})
 	before := mustCounts(t, db)
 	// One connection, so that the page limit applies to the writer.
-	db.sql.SetMaxOpenConns(1)
+	db.wdb.SetMaxOpenConns(1)
 	var pages int
-	if err := db.sql.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
+	if err := db.wdb.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.sql.ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, pages)); err != nil {
+	if _, err := db.wdb.ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, pages)); err != nil {
 		t.Fatal(err)
 	}
 	var batch []Record
@@ -416,7 +416,7 @@ func TestRecordLockedFile(t *testing.T) {
 	}
 	defer other.Close()
 	// db holds the write lock in an open transaction.
-	conn, err := db.sql.Conn(ctx)
+	conn, err := db.wdb.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
