@@ -77,9 +77,9 @@ const (
 	// The counts of existing recipients are added to; their state columns
 	// are left alone (an update of them would rewrite the partial indexes
 	// of suppressed recipients): a state change is its own UPDATE.
-	hRecipients = `INSERT INTO recipients(address, domain, state, reason, since, manual, note, message_id, score, score_at,
-		bounces, delays, complaints, reports, autoreplies, delivered, first_bounce, last_bounce, updated_at)`
-	wRecipients = 19
+	hRecipients = `INSERT INTO recipients(address, domain, state, reason, since, manual, note, stored_id, score, score_at,
+		bounces, delays, complaints, reports, autoreplies, delivered, first_bounce, last_bounce, suppressed_at, updated_at)`
+	wRecipients = 20
 	tRecipients = ` ON CONFLICT(address) DO UPDATE SET
 		bounces = bounces + excluded.bounces, delays = delays + excluded.delays,
 		complaints = complaints + excluded.complaints, reports = reports + excluded.reports,
@@ -90,14 +90,15 @@ const (
 			THEN excluded.last_bounce ELSE last_bounce END,
 		score = excluded.score, score_at = excluded.score_at, updated_at = excluded.updated_at`
 
-	hEvents = `INSERT INTO recipient_events(address, at, state, reason, set_by, note, score, message_id)`
+	hEvents = `INSERT INTO recipient_events(address, at, state, reason, set_by, note, score, stored_id)`
 	wEvents = 8
 
 	qMaxMessageID = `SELECT coalesce(max(id), 0) FROM messages`
-	qSetState     = `UPDATE recipients SET state = ?, reason = ?, since = ?, manual = ?, note = ?, message_id = ?, updated_at = ? WHERE address = ?`
+	qSetState     = `UPDATE recipients SET state = ?, reason = ?, since = ?, manual = ?, note = ?, stored_id = ?, suppressed_at = ?,
+		updated_at = ? WHERE address = ?`
 
 	// Heads of queries over an IN (...) list of addresses (see writer.in).
-	hStates = `SELECT address, state, reason, since, manual, note, message_id, score, score_at FROM recipients WHERE address IN `
+	hStates = `SELECT address, state, reason, since, manual, note, stored_id, score, score_at FROM recipients WHERE address IN `
 	hSoft   = `SELECT address, at FROM outcomes WHERE policy = 'score' AND at > ? AND at <= ? AND address IN `
 )
 
@@ -145,6 +146,7 @@ type recip struct {
 	domain        string
 	state, reason string
 	since         time.Time
+	suppressedAt  string // set when the batch suppresses it: the transaction's time
 	manual        bool
 	note          string
 	messageID     int64
@@ -575,6 +577,7 @@ func (w *writer) applyPolicy(recs []Record, preps []prepared, ids []int64, outs 
 			}
 			reason := reasonLabel(v.Kind, v.FeedbackType, o.rc.Reason)
 			r.state, r.reason, r.since, r.manual, r.note, r.messageID, r.changed = StateSuppressed, reason, at, false, note, ids[i], true
+			r.suppressedAt = w.nowText()
 			events = append(events, o.addr, atText, StateSuppressed, reason, "policy", note, score, ids[i])
 			results[i].Suppressed = append(results[i].Suppressed, o.addr)
 		}
@@ -593,7 +596,7 @@ func (w *writer) writeRecipients(set recipientSet, events []any) error {
 		r := set.m[addr]
 		args = append(args, addr, r.domain, r.state, r.reason, nullTime(r.since), r.manual, r.note, nullID(r.messageID),
 			r.score, nullText(r.scoreAt), r.counts[0], r.counts[1], r.counts[2], r.counts[3], r.counts[4], r.counts[5],
-			nullText(r.first), nullText(r.last), now)
+			nullText(r.first), nullText(r.last), nullText(r.suppressedAt), now)
 		if r.existed && r.changed {
 			changed = append(changed, addr)
 		}
@@ -603,7 +606,7 @@ func (w *writer) writeRecipients(set recipientSet, events []any) error {
 	}
 	for _, addr := range changed {
 		r := set.m[addr]
-		if _, err := w.exec(qSetState, r.state, r.reason, nullTime(r.since), r.manual, r.note, nullID(r.messageID), now, addr); err != nil {
+		if _, err := w.exec(qSetState, r.state, r.reason, nullTime(r.since), r.manual, r.note, nullID(r.messageID), nullText(r.suppressedAt), now, addr); err != nil {
 			return fmt.Errorf("setting state of %s: %w", addr, err)
 		}
 	}

@@ -154,10 +154,10 @@ func dumpTables(t *testing.T, db *DB) map[string][]string {
 			o.status, o.reply_code, o.reason, o.hard, o.diagnostic, o.remote_mta, o.command, o.last_attempt, o.rule,
 			o.orig_message_id, o.orig_headers, o.policy FROM outcomes o`,
 		"recipients": `SELECT r.address, r.domain, r.state, r.reason, r.since, r.manual, r.note,
-			coalesce(` + fmt.Sprintf(label, "r.message_id") + `, ''), r.score, r.score_at, r.bounces, r.delays, r.complaints,
+			coalesce(` + fmt.Sprintf(label, "r.stored_id") + `, ''), r.score, r.score_at, r.bounces, r.delays, r.complaints,
 			r.reports, r.autoreplies, r.delivered, r.first_bounce, r.last_bounce, r.updated_at FROM recipients r`,
 		"recipient_events": `SELECT e.address, e.at, e.state, e.reason, e.set_by, e.note, e.score,
-			coalesce(` + fmt.Sprintf(label, "e.message_id") + `, '') FROM recipient_events e`,
+			coalesce(` + fmt.Sprintf(label, "e.stored_id") + `, '') FROM recipient_events e`,
 		"alerts": `SELECT ` + fmt.Sprintf(label, "a.message_id") + `, a.at, a.reason, a.address, a.domain, a.status, a.reply_code,
 			a.remote_mta, a.diagnostic FROM alerts a`,
 		"archive":        `SELECT ` + fmt.Sprintf(label, "a.message_id") + `, a.stored_at, a.encoding, hex(a.data) FROM archive a`,
@@ -303,6 +303,7 @@ func TestArchiveBlocks(t *testing.T) {
 func TestRecordOneConnection(t *testing.T) {
 	db, _ := openTest(t, Options{Archive: true})
 	db.sql.SetMaxOpenConns(1)
+	db.wdb.SetMaxOpenConns(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var batch []Record

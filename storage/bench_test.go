@@ -266,7 +266,7 @@ func benchDBPath(b *testing.B) string {
 		if strings.TrimSpace(stmt) == "" {
 			continue
 		}
-		if _, err := db.sql.ExecContext(ctx, stmt); err != nil {
+		if _, err := db.wdb.ExecContext(ctx, stmt); err != nil {
 			b.Fatalf("generating: %v\n%s", err, stmt)
 		}
 	}
@@ -275,7 +275,7 @@ func benchDBPath(b *testing.B) string {
 	if n != benchOutcomes {
 		b.Fatalf("generated %d outcomes, want %d", n, benchOutcomes)
 	}
-	db.sql.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	db.wdb.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	db.Close()
 	if err := os.Rename(tmp, path); err != nil {
 		b.Fatal(err)

@@ -96,7 +96,7 @@ func (db *DB) Message(ctx context.Context, id int64) (StoredMessage, error) {
 // Outcome is one stored recipient outcome.
 type Outcome struct {
 	ID                int64              `json:"id"`
-	MessageID         int64              `json:"message_id"`
+	StoredID          int64              `json:"stored_id"` // the stored mail (messages.id)
 	At                time.Time          `json:"at"`
 	Kind              classify.Kind      `json:"kind"`
 	FeedbackType      string             `json:"feedback_type"`
@@ -123,7 +123,7 @@ func (db *DB) outcomesOf(ctx context.Context, where string, args ...any) ([]Outc
 		var at, kind, action, reason, headers, policy string
 		var last sql.NullString
 		r := &o.Recipient
-		if err := rows.Scan(&o.ID, &o.MessageID, &at, &kind, &o.FeedbackType, &r.Address, &o.Domain,
+		if err := rows.Scan(&o.ID, &o.StoredID, &at, &kind, &o.FeedbackType, &r.Address, &o.Domain,
 			&action, &r.Status, &r.ReplyCode, &reason, &r.Hard, &r.Diagnostic, &r.RemoteMTA, &r.Command, &last, &r.Rule,
 			&o.OrigMessageID, &headers, &policy, &o.ClassifierVersion); err != nil {
 			return nil, err

@@ -310,3 +310,47 @@ func TestPreview(t *testing.T) {
 		t.Errorf("Preview wrote: %+v, want %+v", after, before)
 	}
 }
+
+// TestSuppressionsSinceRecorded: suppressions --since filters on the time
+// bounced recorded the suppression, not on the time of the bounce, so that
+// an hourly feed of the last hour misses no suppression caused by an old
+// mail seen late (a backfill, a daemon that was down).
+func TestSuppressionsSinceRecorded(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	db, _ := openTest(t, Options{Now: clk.Now})
+	lastPull := clk.Now()
+	clk.Add(30 * time.Minute)
+	old := clk.Now().Add(-72 * time.Hour) // the bounce arrived three days ago
+	mustRecord(t, db,
+		Record{Source: imapSource(1), Raw: bounceMail(1, "\n"), Verdict: hardBounce("late@example.com"), ReceivedAt: old})
+	if err := db.Suppress(ctx, "manual@example.com", "asked"); err != nil {
+		t.Fatal(err)
+	}
+	var got []Recipient
+	if err := db.Suppressions(ctx, lastPull, func(r Recipient) error { got = append(got, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Address != "late@example.com" || got[1].Address != "manual@example.com" {
+		t.Fatalf("Suppressions(since last pull) = %+v, want late@example.com and manual@example.com", got)
+	}
+	if r := got[0]; !r.Since.Equal(old) || !r.SuppressedAt.Equal(clk.Now()) {
+		t.Errorf("late@example.com: since %v, suppressed_at %v, want %v and %v", r.Since, r.SuppressedAt, old, clk.Now())
+	}
+	got = nil
+	db.Suppressions(ctx, clk.Now().Add(time.Second), func(r Recipient) error { got = append(got, r); return nil })
+	if len(got) != 0 {
+		t.Errorf("Suppressions(after the last suppression) = %+v, want none", got)
+	}
+	// Unsuppressed: no longer listed, and no suppression time.
+	if err := db.Unsuppress(ctx, "late@example.com", "fixed"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := db.Recipient(ctx, "late@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.Recipient.SuppressedAt.IsZero() {
+		t.Errorf("unsuppressed: suppressed_at = %v, want zero", h.Recipient.SuppressedAt)
+	}
+}

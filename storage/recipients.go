@@ -14,10 +14,10 @@ type Recipient struct {
 	Domain      string    `json:"domain"`
 	State       string    `json:"state"`          // active | suppressed
 	Reason      string    `json:"reason"`         // why suppressed: a reason, complaint:<type>, manual
-	Since       time.Time `json:"since,omitzero"` // when the state began
+	Since       time.Time `json:"since,omitzero"` // when the state began: the time of the mail that caused it
 	Manual      bool      `json:"manual"`         // a person set the state
 	Note        string    `json:"note"`           // the person's note, or how the policy decided
-	MessageID   int64     `json:"message_id"`     // the message that caused the suppression
+	StoredID    int64     `json:"stored_id"`      // the stored mail (messages.id) that caused the state
 	Score       float64   `json:"score"`          // soft score at ScoreAt
 	ScoreAt     time.Time `json:"score_at,omitzero"`
 	Bounces     int       `json:"bounces"`
@@ -28,17 +28,21 @@ type Recipient struct {
 	Delivered   int       `json:"delivered"`
 	FirstBounce time.Time `json:"first_bounce,omitzero"`
 	LastBounce  time.Time `json:"last_bounce,omitzero"`
+	// SuppressedAt is when bounced recorded the suppression (zero when
+	// active): Since is when the failure happened, which may be long
+	// before bounced saw the mail (a backfill, a daemon that was down).
+	SuppressedAt time.Time `json:"suppressed_at,omitzero"`
 }
 
 // Event is one change of a recipient's state.
 type Event struct {
-	At        time.Time `json:"at"`
-	State     string    `json:"state"`
-	Reason    string    `json:"reason"`
-	By        string    `json:"by"` // policy | manual | reclassify
-	Note      string    `json:"note"`
-	Score     float64   `json:"score"`
-	MessageID int64     `json:"message_id"`
+	At       time.Time `json:"at"`
+	State    string    `json:"state"`
+	Reason   string    `json:"reason"`
+	By       string    `json:"by"` // policy | manual | reclassify
+	Note     string    `json:"note"`
+	Score    float64   `json:"score"`
+	StoredID int64     `json:"stored_id"` // the stored mail (messages.id) that caused the change
 }
 
 // History is everything stored about one address.
@@ -48,15 +52,15 @@ type History struct {
 	Outcomes  []Outcome `json:"outcomes"` // oldest first, sender-side alerts included
 }
 
-const recipientColumns = `address, domain, state, reason, since, manual, note, coalesce(message_id, 0), score, score_at,
-	bounces, delays, complaints, reports, autoreplies, delivered, first_bounce, last_bounce`
+const recipientColumns = `address, domain, state, reason, since, manual, note, coalesce(stored_id, 0), score, score_at,
+	bounces, delays, complaints, reports, autoreplies, delivered, first_bounce, last_bounce, suppressed_at`
 
 func scanRecipient(sc interface{ Scan(...any) error }) (Recipient, error) {
 	var r Recipient
-	var since, scoreAt, first, last sql.NullString
-	err := sc.Scan(&r.Address, &r.Domain, &r.State, &r.Reason, &since, &r.Manual, &r.Note, &r.MessageID, &r.Score, &scoreAt,
-		&r.Bounces, &r.Delays, &r.Complaints, &r.Reports, &r.Autoreplies, &r.Delivered, &first, &last)
-	r.Since, r.ScoreAt = parseNullTime(since), parseNullTime(scoreAt)
+	var since, scoreAt, first, last, suppressedAt sql.NullString
+	err := sc.Scan(&r.Address, &r.Domain, &r.State, &r.Reason, &since, &r.Manual, &r.Note, &r.StoredID, &r.Score, &scoreAt,
+		&r.Bounces, &r.Delays, &r.Complaints, &r.Reports, &r.Autoreplies, &r.Delivered, &first, &last, &suppressedAt)
+	r.Since, r.ScoreAt, r.SuppressedAt = parseNullTime(since), parseNullTime(scoreAt), parseNullTime(suppressedAt)
 	r.FirstBounce, r.LastBounce = parseNullTime(first), parseNullTime(last)
 	return r, err
 }
@@ -75,7 +79,7 @@ func (db *DB) Recipient(ctx context.Context, address string) (History, error) {
 		return h, fmt.Errorf("reading recipient %s: %w", addr, err)
 	}
 	h.Recipient = r
-	rows, err := db.sql.QueryContext(ctx, `SELECT at, state, reason, set_by, note, score, coalesce(message_id, 0)
+	rows, err := db.sql.QueryContext(ctx, `SELECT at, state, reason, set_by, note, score, coalesce(stored_id, 0)
 		FROM recipient_events WHERE address = ? ORDER BY at, id`, addr)
 	if err != nil {
 		return h, fmt.Errorf("reading history of %s: %w", addr, err)
@@ -84,7 +88,7 @@ func (db *DB) Recipient(ctx context.Context, address string) (History, error) {
 	for rows.Next() {
 		var e Event
 		var at string
-		if err := rows.Scan(&at, &e.State, &e.Reason, &e.By, &e.Note, &e.Score, &e.MessageID); err != nil {
+		if err := rows.Scan(&at, &e.State, &e.Reason, &e.By, &e.Note, &e.Score, &e.StoredID); err != nil {
 			return h, fmt.Errorf("reading history of %s: %w", addr, err)
 		}
 		e.At = parseTime(at)
@@ -152,17 +156,20 @@ func (db *DB) Unsuppress(ctx context.Context, address, note string) error {
 	return nil
 }
 
-// Suppressions calls fn for every suppressed address (suppressed at or
-// after since when since is not zero), oldest suppression first. It
-// streams: the list may be long.
+// Suppressions calls fn for every suppressed address, in the order the
+// suppressions were recorded. With a non-zero since it lists only those
+// recorded at or after since (Recipient.SuppressedAt), whatever the time
+// of the mail that caused them (Recipient.Since): a mailer that asks every
+// hour for the last hour gets every new suppression, also one caused by
+// an old mail seen late. It streams: the list may be long.
 func (db *DB) Suppressions(ctx context.Context, since time.Time, fn func(Recipient) error) error {
 	q := `SELECT ` + recipientColumns + ` FROM recipients WHERE state = 'suppressed'`
 	var args []any
 	if !since.IsZero() {
-		q += ` AND since >= ?`
+		q += ` AND suppressed_at >= ?`
 		args = append(args, fmtTime(since))
 	}
-	rows, err := db.sql.QueryContext(ctx, q+` ORDER BY since, address`, args...)
+	rows, err := db.sql.QueryContext(ctx, q+` ORDER BY suppressed_at, address`, args...)
 	if err != nil {
 		return fmt.Errorf("listing suppressions: %w", err)
 	}

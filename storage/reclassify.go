@@ -306,7 +306,7 @@ func (w *writer) rebuild(addr string) (before, after string, err error) {
 		if cur.state == StateSuppressed && !cur.manual {
 			var curReason string
 			var curMsg int64
-			w.tx.QueryRowContext(w.ctx, `SELECT reason, coalesce(message_id, 0) FROM recipients WHERE address = ?`, addr).Scan(&curReason, &curMsg)
+			w.tx.QueryRowContext(w.ctx, `SELECT reason, coalesce(stored_id, 0) FROM recipients WHERE address = ?`, addr).Scan(&curReason, &curMsg)
 			if curReason == reason && curMsg == hit.messageID {
 				return cur.state, cur.state, nil
 			}

@@ -237,7 +237,8 @@ func (db *DB) Record(ctx context.Context, recs []Record) ([]Result, error) {
 	}
 	for i, res := range results {
 		for _, a := range res.Suppressed {
-			db.log.Info("suppressed recipient", "recipient", a, "message_id", res.MessageID, "kind", recs[i].Verdict.Kind)
+			db.log.Info("suppressed recipient", "recipient", a, "message_id", recs[i].Verdict.MessageID,
+				"stored_id", res.MessageID, "kind", recs[i].Verdict.Kind)
 		}
 	}
 	return results, nil
@@ -482,12 +483,15 @@ func (w *writer) setState(addr, state, reason string, manual bool, note string, 
 	if msgID > 0 {
 		mid = msgID
 	}
-	_, err := w.exec(`UPDATE recipients SET state = ?, reason = ?, since = ?, manual = ?, note = ?, message_id = ?, updated_at = ? WHERE address = ?`,
-		state, reason, fmtTime(at), manual, note, mid, w.nowText(), addr)
+	var suppressedAt any // when bounced decided: now
+	if state == StateSuppressed {
+		suppressedAt = w.nowText()
+	}
+	_, err := w.exec(qSetState, state, reason, fmtTime(at), manual, note, mid, suppressedAt, w.nowText(), addr)
 	if err != nil {
 		return fmt.Errorf("setting state of %s: %w", addr, err)
 	}
-	_, err = w.exec(`INSERT INTO recipient_events(address, at, state, reason, set_by, note, score, message_id) VALUES (?,?,?,?,?,?,?,?)`,
+	_, err = w.exec(`INSERT INTO recipient_events(address, at, state, reason, set_by, note, score, stored_id) VALUES (?,?,?,?,?,?,?,?)`,
 		addr, fmtTime(at), state, reason, by, note, score, mid)
 	if err != nil {
 		return fmt.Errorf("writing history of %s: %w", addr, err)

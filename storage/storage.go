@@ -23,14 +23,16 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 //go:embed migrations/*.sql
@@ -61,8 +63,17 @@ type Options struct {
 }
 
 // DB is an open bounced database. It is safe for concurrent use.
+//
+// It holds two pools of connections to the file: one writer connection,
+// through which every write transaction goes in turn (SQLite allows one
+// writer at a time anyway), with a large page cache for the indexes a
+// batch changes; and up to maxReaders connections for queries, with a
+// small cache each, which read beside the writer (WAL). Both caches are
+// allocated outside Go's heap and only shrink when a connection closes, so
+// they bound the process's memory: writerCache + maxReaders*readerCache.
 type DB struct {
-	sql    *sql.DB
+	sql    *sql.DB // readers (query only)
+	wdb    *sql.DB // the writer; nil when ReadOnly
 	log    *slog.Logger
 	policy Policy
 	opts   Options
@@ -98,14 +109,122 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	} else {
 		opts.Policy = opts.Policy.withDefaults()
 	}
+	db, err := open(ctx, path, opts, false)
+	if err != nil && opts.ReadOnly && cannotOpen(err) && exists(path) {
+		// A reader who may not write the database's directory: SQLite
+		// must create the -wal (and -shm) file of a database in WAL mode
+		// beside it ("attempt to write a readonly database (1544)",
+		// "unable to open database file (14)"). With no -wal file no
+		// process has the database open for writing (the last one to
+		// close checkpoints and removes it), so the file alone is the
+		// whole database: read it as immutable, without -wal, -shm or
+		// locks. A writer that starts meanwhile writes to its own -wal,
+		// unseen here; only its checkpoint, after 10,000 pages or at its
+		// exit, changes the file under this reader, whose query may then
+		// fail or miss those batches: run it again.
+		if !exists(path + "-wal") {
+			idb, ierr := open(ctx, path, opts, true)
+			if ierr == nil {
+				idb.log.Info("opened the database read-only as immutable: no write access to create its -wal file",
+					"path", path, "err", err)
+				return idb, nil
+			}
+		}
+		dir, base := filepath.Dir(path), filepath.Base(path)
+		return nil, fmt.Errorf("opening database %s read-only: %w: SQLite must create or open %s-wal and %s-shm in %s "+
+			"while another process writes the database; run as the user that runs bounced, or let this user "+
+			"write to %s and read those files", path, err, base, base, dir, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if opts.ReadOnly {
+		return db, nil
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if opts.Archive && opts.ArchiveDays > 0 {
+		if _, err := db.PruneArchive(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("opening database %s: %w", path, err)
+		}
+	}
+	return db, nil
+}
+
+// Memory: the page caches (see DB).
+const (
+	// writerCache is the writer's page cache in KiB. A batch changes
+	// about one page of each index with random keys (digest, recipient
+	// address, outcomes by address) per mail; the cache keeps the upper
+	// levels of those indexes and the pages a run changes again.
+	writerCache = 16 << 10
+	// readerCache is each reader's page cache in KiB: the hot queries
+	// (cursor, pending mail, a recipient's state) read a few pages, and a
+	// report reads the rollups once; the OS caches the file anyway.
+	readerCache = 2 << 10
+	// maxReaders caps the reading connections; more queries wait.
+	maxReaders = 4
+)
+
+// open connects to the database with opts (immutable: a read-only
+// file read without -wal, -shm or locks) and, read-only, checks that it is
+// a bounced database of this schema.
+func open(ctx context.Context, path string, opts Options, immutable bool) (*DB, error) {
+	db := &DB{log: opts.Logger, policy: opts.Policy, opts: opts, now: opts.Now}
+	if !opts.ReadOnly {
+		// The writer first: it creates a new file and sets WAL.
+		w, err := sql.Open("sqlite", dsn(path, opts, false, false))
+		if err != nil {
+			return nil, err
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		if err := w.PingContext(ctx); err != nil {
+			w.Close()
+			return nil, err
+		}
+		db.wdb = w
+	}
+	r, err := sql.Open("sqlite", dsn(path, opts, true, immutable))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(maxReaders)
+	r.SetMaxIdleConns(maxReaders)
+	db.sql = r
+	if err := r.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if opts.ReadOnly {
+		if err := db.checkSchema(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// dsn is the data source name of the writer or of a reader.
+func dsn(path string, opts Options, reader, immutable bool) string {
 	q := url.Values{}
 	q.Set("_busy_timeout", strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10))
 	q.Set("_foreign_keys", "1")
-	q.Set("_txlock", "immediate") // writers take the lock at BEGIN: no deadlocked upgrades
-	if opts.ReadOnly {
+	switch {
+	case opts.ReadOnly:
 		q.Set("mode", "ro")
 		q.Set("_query_only", "1")
-	} else {
+		if immutable {
+			q.Set("immutable", "1")
+		}
+	case reader:
+		q.Set("_query_only", "1") // every write goes through the writer
+	default:
+		q.Set("_txlock", "immediate") // the writer takes the lock at BEGIN: no deadlocked upgrades
 		q.Set("_journal_mode", "WAL")
 		// FULL: a committed batch survives a power loss too, so that mail
 		// moved or deleted after the commit is never lost. NORMAL (NoSync)
@@ -117,45 +236,45 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 			q.Set("_synchronous", "FULL")
 		}
 	}
-	q.Add("_pragma", "cache_size(-32000)") // 32 MB of page cache per connection
+	cache := writerCache
+	if reader {
+		cache = readerCache
+	}
+	q.Add("_pragma", "cache_size(-"+strconv.Itoa(cache)+")")
 	// The statement journals of multi-row statements (and temp b-trees)
 	// in memory, not in temp files: no file I/O to undo a statement.
 	q.Add("_pragma", "temp_store(MEMORY)")
-	if !opts.ReadOnly {
+	if !reader {
 		// Checkpoint every 10,000 pages (40 MB) of WAL instead of 1,000:
 		// a page that many batches change (the right edge of an index,
 		// a rollup row) is copied into the database once per checkpoint,
-		// and the checkpoint's fsync comes ten times less often.
+		// and the checkpoint's fsync comes ten times less often. The WAL
+		// is read with pread, not mapped: its size is disk, not memory.
 		q.Add("_pragma", "wal_autocheckpoint(10000)")
+		// A reader that holds a snapshot for long keeps a checkpoint from
+		// starting the WAL over, so it grows past 40 MB; once it starts
+		// over, it is cut back to 64 MB, not kept at its largest.
+		q.Add("_pragma", "journal_size_limit(67108864)")
 	}
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-	sqldb, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// exists reports whether a file exists (a dangling link does not).
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// cannotOpen reports SQLite's errors for a file it cannot open or create
+// (SQLITE_CANTOPEN) or may not write (SQLITE_READONLY, such as
+// SQLITE_READONLY_DIRECTORY, 1544).
+func cannotOpen(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
 	}
-	db := &DB{sql: sqldb, log: opts.Logger, policy: opts.Policy, opts: opts, now: opts.Now}
-	if err := sqldb.PingContext(ctx); err != nil {
-		sqldb.Close()
-		return nil, fmt.Errorf("opening database %s: %w", path, err)
-	}
-	if opts.ReadOnly {
-		if err := db.checkSchema(ctx); err != nil {
-			sqldb.Close()
-			return nil, fmt.Errorf("opening database %s: %w", path, err)
-		}
-		return db, nil
-	}
-	if err := db.migrate(ctx); err != nil {
-		sqldb.Close()
-		return nil, fmt.Errorf("opening database %s: %w", path, err)
-	}
-	if opts.Archive && opts.ArchiveDays > 0 {
-		if _, err := db.PruneArchive(ctx); err != nil {
-			sqldb.Close()
-			return nil, fmt.Errorf("opening database %s: %w", path, err)
-		}
-	}
-	return db, nil
+	c := se.Code() & 0xff
+	return c == 14 || c == 8 // SQLITE_CANTOPEN, SQLITE_READONLY
 }
 
 // Close closes the database.
@@ -166,7 +285,18 @@ func (db *DB) Close() error {
 	}
 	db.stmts = nil
 	db.stmtMu.Unlock()
-	return db.sql.Close()
+	// The writer last: the last connection to close checkpoints the WAL
+	// into the file and removes the -wal and -shm files.
+	var err error
+	if db.sql != nil {
+		err = db.sql.Close()
+	}
+	if db.wdb != nil {
+		if werr := db.wdb.Close(); err == nil {
+			err = werr
+		}
+	}
+	return err
 }
 
 // cached returns the DB's prepared query, nil when it is not prepared.
@@ -184,7 +314,7 @@ func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := db.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := db.sql.PrepareContext(ctx, query)
+	s, err := db.wdb.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +404,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	if _, err := db.wdb.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
 		applied_at TEXT NOT NULL)`); err != nil {
@@ -348,7 +478,7 @@ func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if db.opts.ReadOnly {
 		return ErrReadOnly
 	}
-	tx, err := db.sql.BeginTx(ctx, nil)
+	tx, err := db.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

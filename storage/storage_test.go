@@ -2,8 +2,10 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -288,7 +290,7 @@ func TestRecordBatchRolledBack(t *testing.T) {
 	cur, _ := db.Cursor(ctx, "primary", "INBOX")
 	// A failure inside the transaction, after earlier records of the
 	// batch were written: a trigger refuses one outcome.
-	if _, err := db.sql.ExecContext(ctx, `CREATE TRIGGER refuse BEFORE INSERT ON outcomes
+	if _, err := db.wdb.ExecContext(ctx, `CREATE TRIGGER refuse BEFORE INSERT ON outcomes
 		WHEN NEW.address = 'refused@example.com' BEGIN SELECT RAISE(ABORT, 'refused by test'); END`); err != nil {
 		t.Fatal(err)
 	}
@@ -323,12 +325,12 @@ func TestRecordFullDiskRolledBack(t *testing.T) {
 	mustRecord(t, db, Record{Source: imapSource(1), Raw: bounceMail(1, "\n"), Verdict: hardBounce("a@example.com")})
 	before := mustCounts(t, db)
 	// One connection, so that the page limit applies to the writer.
-	db.sql.SetMaxOpenConns(1)
+	db.wdb.SetMaxOpenConns(1)
 	var pages int
-	if err := db.sql.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
+	if err := db.wdb.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.sql.ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, pages)); err != nil {
+	if _, err := db.wdb.ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, pages)); err != nil {
 		t.Fatal(err)
 	}
 	var batch []Record
@@ -414,7 +416,7 @@ func TestRecordLockedFile(t *testing.T) {
 	}
 	defer other.Close()
 	// db holds the write lock in an open transaction.
-	conn, err := db.sql.Conn(ctx)
+	conn, err := db.wdb.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -612,5 +614,51 @@ func TestConcurrentWriterAndReader(t *testing.T) {
 	}
 	if c := mustCounts(t, reader); c.Messages != batches*size {
 		t.Errorf("final messages = %d, want %d", c.Messages, batches*size)
+	}
+}
+
+// TestStoredID: message_id is a mail's Message-ID wherever people read it
+// (STYLE's log key); the stored row that caused a suppression is stored_id,
+// in the log line, the recipient and the suppression_list view.
+func TestStoredID(t *testing.T) {
+	ctx := context.Background()
+	var logged strings.Builder
+	db, _ := openTest(t, Options{Logger: slog.New(slog.NewJSONHandler(&logged, nil))})
+	v := hardBounce("gone@example.com")
+	v.MessageID = "<b1@mx.example.net>"
+	res := mustRecord(t, db, Record{Source: imapSource(1), Raw: bounceMail(1, "\n"), Verdict: v})
+	var line struct {
+		Msg       string `json:"msg"`
+		MessageID any    `json:"message_id"`
+		StoredID  int64  `json:"stored_id"`
+	}
+	for _, l := range strings.Split(strings.TrimSpace(logged.String()), "\n") {
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		if line.Msg == "suppressed recipient" {
+			break
+		}
+	}
+	if line.Msg != "suppressed recipient" || line.MessageID != v.MessageID || line.StoredID != res[0].MessageID {
+		t.Errorf("log: %+v, want message_id %q and stored_id %d\n%s", line, v.MessageID, res[0].MessageID, logged.String())
+	}
+	h, err := db.Recipient(ctx, "gone@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Recipient.StoredID != res[0].MessageID || len(h.Events) != 1 || h.Events[0].StoredID != res[0].MessageID ||
+		len(h.Outcomes) != 1 || h.Outcomes[0].StoredID != res[0].MessageID {
+		t.Errorf("Recipient: stored ids %d, %+v, %+v; want %d", h.Recipient.StoredID, h.Events, h.Outcomes, res[0].MessageID)
+	}
+	b, _ := json.Marshal(h)
+	if strings.Contains(string(b), `"message_id"`) || !strings.Contains(string(b), `"stored_id"`) {
+		t.Errorf("Recipient JSON: %s, want stored_id and no message_id", b)
+	}
+	var stored int64
+	var suppressedAt string
+	if err := db.sql.QueryRowContext(ctx, `SELECT stored_id, suppressed_at FROM suppression_list WHERE address = ?`, "gone@example.com").
+		Scan(&stored, &suppressedAt); err != nil || stored != res[0].MessageID || suppressedAt == "" {
+		t.Errorf("suppression_list: stored_id %d, suppressed_at %q, %v; want %d", stored, suppressedAt, err, res[0].MessageID)
 	}
 }

@@ -144,8 +144,8 @@ func printPlanned(w io.Writer, pl poller.Planned) {
 
 func printSummary(w io.Writer, s poller.Summary, dry bool) {
 	if dry {
-		fmt.Fprintf(w, "%s: would record %d mails (%d skipped), would suppress %d recipients",
-			s.Mailbox, s.Fetched, s.Skipped, s.Suppressed)
+		fmt.Fprintf(w, "%s: would record %d mails (%d skipped, %d stored already), would suppress %d recipients",
+			s.Mailbox, s.Fetched-s.Duplicates, s.Skipped, s.Duplicates, s.Suppressed)
 	} else {
 		fmt.Fprintf(w, "%s: fetched %d, recorded %d, duplicates %d, skipped %d, disposed %d",
 			s.Mailbox, s.Fetched, s.Recorded, s.Duplicates, s.Skipped, s.Disposed)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bounced/bounced/configs"
+	"github.com/bounced/bounced/poller"
 	"github.com/bounced/bounced/storage"
 )
 
@@ -265,5 +266,16 @@ func TestCheckConfigDatabase(t *testing.T) {
 	out, errOut, code = runCmd(t, "", "check-config", "--config", cfg, "--offline")
 	if code != 1 || !strings.Contains(out, "FAIL database") {
 		t.Errorf("check-config, a file that is no database: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestDryRunSummaryDuplicates: a dry run's summary does not count mail
+// stored already (poller.Summary.Duplicates, from storage's Known) as mail
+// it would record.
+func TestDryRunSummaryDuplicates(t *testing.T) {
+	var b strings.Builder
+	printSummary(&b, poller.Summary{Mailbox: "primary", Fetched: 5, Duplicates: 2, Skipped: 1}, true)
+	if want := "primary: would record 3 mails (1 skipped, 2 stored already)"; !strings.HasPrefix(b.String(), want) {
+		t.Errorf("dry-run summary = %q, want it to start %q", b.String(), want)
 	}
 }

@@ -105,7 +105,7 @@ func writeRecipientText(e *env, h storage.History) error {
 	r := h.Recipient
 	fmt.Fprintf(b, "%s: %s", r.Address, r.State)
 	if r.State == storage.StateSuppressed {
-		fmt.Fprintf(b, " (%s) since %s by %s", r.Reason, rfc3339(r.Since), setBy(r))
+		fmt.Fprintf(b, " (%s) since %s by %s, recorded %s", r.Reason, rfc3339(r.Since), setBy(r), rfc3339(r.SuppressedAt))
 	} else if r.Manual {
 		fmt.Fprintf(b, " since %s, set by hand", rfc3339(r.Since))
 	}
@@ -128,8 +128,8 @@ func writeRecipientText(e *env, h storage.History) error {
 			if ev.Note != "" {
 				fmt.Fprintf(b, "  (%s)", ev.Note)
 			}
-			if ev.MessageID > 0 {
-				fmt.Fprintf(b, "  message %d", ev.MessageID)
+			if ev.StoredID > 0 {
+				fmt.Fprintf(b, "  stored mail %d", ev.StoredID)
 			}
 			fmt.Fprintln(b)
 		}
@@ -142,8 +142,8 @@ func writeRecipientText(e *env, h storage.History) error {
 			if rc.Hard {
 				hs = "hard"
 			}
-			fmt.Fprintf(b, "  %s  %-9s %-9s %-5s %-3s %-16s %s -> %s  message %d\n", rfc3339(o.At), o.Kind, rc.Action,
-				rc.Status, rc.ReplyCode, rc.Reason, hs, o.Policy, o.MessageID)
+			fmt.Fprintf(b, "  %s  %-9s %-9s %-5s %-3s %-16s %s -> %s  stored mail %d\n", rfc3339(o.At), o.Kind, rc.Action,
+				rc.Status, rc.ReplyCode, rc.Reason, hs, o.Policy, o.StoredID)
 			if rc.Diagnostic != "" {
 				fmt.Fprintf(b, "      %s\n", rc.Diagnostic)
 			}

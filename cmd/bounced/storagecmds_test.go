@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -106,13 +107,24 @@ func TestImportReportSuppressions(t *testing.T) {
 	if h := strings.Join(rows[0][:3], ","); h != "address,reason,since" {
 		t.Errorf("csv header starts %q", h)
 	}
+	// stored_id is the stored mail (message_id is a Message-ID elsewhere);
+	// suppressed_at when bounced suppressed the address.
+	if h := strings.Join(rows[0][len(rows[0])-2:], ","); h != "stored_id,suppressed_at" {
+		t.Errorf("csv header ends %q, want stored_id,suppressed_at", h)
+	}
+	for _, row := range rows[1:] {
+		if id, err := strconv.Atoi(row[len(row)-2]); err != nil || id <= 0 || row[len(row)-1] == "" {
+			t.Errorf("csv row %q: want a stored_id and a suppressed_at", row)
+		}
+	}
 	got := map[string]string{rows[1][0]: rows[1][1], rows[2][0]: rows[2][1]}
 	if got["gone@example.com"] != "userunknown" || got["moved@example.net"] != "userunknown" {
 		t.Errorf("suppressions: %v", rows)
 	}
 	out, _, _ = runCmd(t, "", "suppressions", "--db", db, "--format", "json")
 	var list []map[string]any
-	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 2 || list[0]["set_by"] != "policy" {
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 2 || list[0]["set_by"] != "policy" ||
+		list[0]["stored_id"] == nil || list[0]["message_id"] != nil || list[0]["suppressed_at"] == nil {
 		t.Errorf("suppressions json: %v %q", err, out)
 	}
 	out, _, _ = runCmd(t, "", "suppressions", "--db", db, "--format", "text")

@@ -18,16 +18,21 @@ func suppressionsCommand() command {
 		name:    "suppressions",
 		args:    "[--db PATH] [--config FILE] [--format csv|json|text] [--since DURATION]",
 		summary: "the suppression list to feed a mailer",
-		help: `Prints every suppressed address, oldest suppression first: the list to feed
-your mailer. --since 7d lists only the addresses suppressed in that period
-(for incremental feeds).
+		help: `Prints every suppressed address in the order bounced suppressed them: the
+list to feed your mailer. --since 1h lists only the addresses bounced
+suppressed in that period (suppressed_at), whatever the time of the mail that
+caused it (since): an incremental feed misses nothing that was seen late (a
+backfill, a daemon that was down). Let the periods of a feed overlap a little
+(--since 70m every hour): a batch being committed as the feed reads is listed
+the next time, and listing an address twice does no harm.
 
 --format csv (the default) has a header row:
-  address,reason,since,set_by,note,domain,bounces,complaints,score,last_bounce,message_id
+  address,reason,since,set_by,note,domain,bounces,complaints,score,last_bounce,stored_id,suppressed_at
 reason is a bounce reason (userunknown, hostunknown, mailboxfull, ...),
-complaint:<feedback type>, or manual; set_by is policy or manual; since and
-last_bounce are UTC RFC 3339 times; message_id is the stored mail that caused
-it (see 'bounced recipient ADDRESS').
+complaint:<feedback type>, or manual; set_by is policy or manual; since is
+when the failure happened (the time of the mail), suppressed_at when bounced
+suppressed the address; times are UTC RFC 3339; stored_id is the stored mail
+that caused it (see 'bounced recipient ADDRESS').
 --format json prints a JSON array of objects with the same fields and more;
 --format text prints one aligned line per address.
 The database is opened read-only.`,
@@ -36,7 +41,7 @@ The database is opened read-only.`,
 }
 
 func suppressionsHeader() []string {
-	return []string{"address", "reason", "since", "set_by", "note", "domain", "bounces", "complaints", "score", "last_bounce", "message_id"}
+	return []string{"address", "reason", "since", "set_by", "note", "domain", "bounces", "complaints", "score", "last_bounce", "stored_id", "suppressed_at"}
 }
 
 func rfc3339(t time.Time) string {
@@ -57,7 +62,7 @@ func runSuppressions(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("suppressions")
 	dbf := addDBFlags(fs)
 	format := fs.String("format", "csv", "output format: csv, json or text")
-	sinceFlag := fs.String("since", "", "only addresses suppressed in the last `DURATION` (36h, 7d)")
+	sinceFlag := fs.String("since", "", "only addresses bounced suppressed in the last `DURATION` (36h, 7d)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -89,7 +94,7 @@ func runSuppressions(ctx context.Context, e *env, args []string) error {
 		each = func(r storage.Recipient) error {
 			return cw.Write([]string{r.Address, r.Reason, rfc3339(r.Since), setBy(r), r.Note, r.Domain,
 				strconv.Itoa(r.Bounces), strconv.Itoa(r.Complaints), strconv.FormatFloat(r.Score, 'f', 2, 64),
-				rfc3339(r.LastBounce), strconv.FormatInt(r.MessageID, 10)})
+				rfc3339(r.LastBounce), strconv.FormatInt(r.StoredID, 10), rfc3339(r.SuppressedAt)})
 		}
 		finish = func() error { cw.Flush(); return cw.Error() }
 	case "json":
