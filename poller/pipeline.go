@@ -242,7 +242,7 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 	// runs one command at a time: a MOVE there stalls the fetch).
 	var disp *disposer
 	if !dry {
-		disp = p.startDisposer(ctx, s, st.UIDValidity, toFetch > p.o.Batch, log)
+		disp = p.startDisposer(ctx, s, st.UIDValidity, toFetch, log)
 		defer disp.wait() // on a panic too: the goroutine never outlives the run
 	}
 	// What the disposer did is marked in the store in transactions of
@@ -331,21 +331,25 @@ type disposer struct {
 	err    error
 }
 
-// startDisposer starts the disposer. With own set it disposes on a
-// connection of its own, opened at its first command: it acts once a
-// quarter of DisposeBatch is committed, and what is committed while it
-// works is gathered into its next command (up to DisposeBatch). Dovecot's
+// startDisposer starts the disposer of a run that fetches toFetch mails.
+// With more than one batch it disposes on a connection of its own, opened
+// at its first command: it acts once an eighth of toFetch (at most
+// DisposeBatch) is committed, and what is committed while it works is
+// gathered into its next command (up to DisposeBatch). So Dovecot's cost
+// per EXPUNGE, which grows with the folder, is paid a few times per run,
+// and the last command, which runs after the last commit, is short. Dovecot's
 // process of a connection that only moves grows with the mail it moved
 // (about 170 MB of address space for 100,000 mails, and its default
 // limit is 256 MB), so the connection is replaced every 20,000 mails
-// (Poller.disposerConnMails). Without own, or when that connection cannot be
-// opened, it disposes on s, the fetching connection, gathering
+// (Poller.disposerConnMails). With one batch, or when that connection
+// cannot be opened, it disposes on s, the fetching connection, gathering
 // DisposeBatch mails per command: Dovecot's maildir pays per EXPUNGE for
 // the size of the folder, and every command there holds up the fetch.
-func (p *Poller) startDisposer(ctx context.Context, s *session, uidValidity uint32, own bool, log *slog.Logger) *disposer {
+func (p *Poller) startDisposer(ctx context.Context, s *session, uidValidity uint32, toFetch int, log *slog.Logger) *disposer {
 	d := &disposer{min: p.o.DisposeBatch, max: p.o.DisposeBatch, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	own := toFetch > p.o.Batch
 	if own {
-		d.min = max(1, p.o.DisposeBatch/4)
+		d.min = min(p.o.DisposeBatch, max(1, toFetch/8))
 	}
 	go func() {
 		defer close(d.done)
