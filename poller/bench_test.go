@@ -150,6 +150,8 @@ func rawFetch(tb testing.TB, b *backend, folder string) int {
 // BenchmarkEndToEnd measures, against Dovecot over TLS, 10,000 bounces
 // fetched, classified (the real classifier), committed to SQLite and moved,
 // against a plain go-imap fetch of the same folder in the same run.
+// BOUNCED_BENCH_MAILS, BOUNCED_BENCH_BATCH and BOUNCED_BENCH_ARCHIVE (any
+// value: the store keeps the raw mail, gzipped) change the setting.
 // Metrics: raw_msg/s, e2e_msg/s and e2e/raw (target >= 0.5).
 func BenchmarkEndToEnd(bb *testing.B) {
 	n := 10000
@@ -174,7 +176,7 @@ func BenchmarkEndToEnd(bb *testing.B) {
 			bb.Fatal(err)
 		}
 		a.c.Unselect().Wait()
-		st := &timedStore{testStore: newTestStore(bb)}
+		st := &timedStore{testStore: newTestStoreOpts(bb, storage.Options{Archive: os.Getenv("BOUNCED_BENCH_ARCHIVE") != ""})}
 		p := b.poller(bb, "bench", folder, st, func(o *Options) { o.Batch = benchBatch() })
 		var classifying atomic.Int64
 		p.classify = func(raw []byte) (classify.Verdict, error) {

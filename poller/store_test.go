@@ -23,7 +23,12 @@ type testStore struct {
 
 func newTestStore(t testing.TB) *testStore {
 	t.Helper()
-	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "bounced.db"), storage.Options{})
+	return newTestStoreOpts(t, storage.Options{})
+}
+
+func newTestStoreOpts(t testing.TB, o storage.Options) *testStore {
+	t.Helper()
+	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "bounced.db"), o)
 	if err != nil {
 		t.Fatal(err)
 	}
