@@ -287,6 +287,11 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 		return nil
 	}()
 	if disp != nil {
+		// Mark what is done while the disposer's last command runs.
+		disp.close()
+		if err == nil {
+			err = markErr(0)
+		}
 		derr := disp.wait()
 		err = errors.Join(err, markErr(0), derr)
 	}
@@ -460,9 +465,9 @@ func (d *disposer) take(atLeast int) []disposal {
 	return ds
 }
 
-// wait ends the disposer once it has acted on what is queued (a second
-// call just waits); then take returns the rest.
-func (d *disposer) wait() error {
+// close tells the disposer that nothing more is queued: it acts on the
+// rest, then ends. Later calls do nothing.
+func (d *disposer) close() {
 	d.once.Do(func() {
 		d.mu.Lock()
 		d.closed = true
@@ -472,6 +477,12 @@ func (d *disposer) wait() error {
 		default:
 		}
 	})
+}
+
+// wait closes the disposer and waits for its end; then take returns the
+// rest.
+func (d *disposer) wait() error {
+	d.close()
 	<-d.done
 	d.mu.Lock()
 	defer d.mu.Unlock()
