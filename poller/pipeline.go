@@ -679,9 +679,17 @@ func (p *Poller) commitBatch(ctx context.Context, recs []storage.Record, sum *Su
 	if preview != nil {
 		for _, r := range recs {
 			pl := Planned{UID: r.Source.UID, Size: r.Size, Skipped: r.Skipped, Verdict: r.Verdict, Action: p.actionFor(r.Verdict.Kind, r.Skipped != "")}
-			if r.Skipped != "" {
+			known, err := p.o.Store.Known(ctx, r.Source, r.Raw)
+			if err != nil {
+				return nil, fmt.Errorf("previewing uid %d: %w", r.Source.UID, err)
+			}
+			switch {
+			case known:
+				pl.Stored = true
+				sum.Duplicates++
+			case r.Skipped != "":
 				sum.Skipped++
-			} else {
+			default:
 				sup, alerts, err := p.o.Store.Preview(ctx, r.Verdict)
 				if err != nil {
 					return nil, fmt.Errorf("previewing uid %d: %w", r.Source.UID, err)

@@ -108,6 +108,9 @@ type Store interface {
 	StartRun(ctx context.Context, account string, at time.Time) (int64, error)
 	FinishRun(ctx context.Context, id int64, at time.Time, stats storage.RunStats) error
 	Preview(ctx context.Context, v classify.Verdict) (suppress, alerts []string, err error)
+	// Known says, without writing, whether Record would take the mail for
+	// a duplicate (same source, or the same line-end-normalised bytes).
+	Known(ctx context.Context, src storage.Source, raw []byte) (bool, error)
 }
 
 // Clock is the time source of the schedule and of run records. Network
@@ -360,6 +363,7 @@ type Planned struct {
 	UID      uint32
 	Size     int64
 	Skipped  string // why the mail would be recorded as skipped
+	Stored   bool   // stored already (same source or same bytes): it would count once, as a duplicate
 	Verdict  classify.Verdict
 	Suppress []string // recipients the outcome would add to the suppression list
 	Alerts   []string // sender-side alerts it would raise

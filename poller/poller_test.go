@@ -680,3 +680,37 @@ func TestRunAtStart(t *testing.T) {
 	}
 	wantSubjects(t, a, folder+"/Processed", "s1")
 }
+
+// A dry run tells mail that is stored already (here: the same bytes
+// imported from a file) from mail it would record, and still writes nothing.
+func TestDryRunKnowsStoredMail(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		a := b.admin(t)
+		folder := a.fresh("drydup")
+		old, fresh := mail("b1", classify.KindBounce), mail("b2", classify.KindBounce)
+		a.append(folder, old, fresh)
+		st := newTestStore(t)
+		v, err := fakeClassify(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.DB.Record(t.Context(), []storage.Record{{Source: storage.Source{Path: "old.eml", Index: 1}, Raw: old, Verdict: v}}); err != nil {
+			t.Fatal(err)
+		}
+		p := b.poller(t, "primary", folder, st, nil)
+		var plans []Planned
+		sum, err := p.DryRun(t.Context(), func(pl Planned) { plans = append(plans, pl) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plans) != 2 || !plans[0].Stored || plans[1].Stored || len(plans[0].Suppress) != 0 {
+			t.Errorf("plans %+v, want the first stored already (nothing to suppress), the second new", plans)
+		}
+		if sum.Fetched != 2 || sum.Duplicates != 1 {
+			t.Errorf("summary %+v, want 2 fetched, 1 duplicate", sum)
+		}
+		if c, err := st.DB.Counts(t.Context()); err != nil || c.Messages != 1 || c.Duplicates != 0 {
+			t.Errorf("after the dry run: %+v, %v; want only the 1 imported mail", c, err)
+		}
+	})
+}

@@ -132,6 +132,9 @@ func printPlanned(w io.Writer, pl poller.Planned) {
 	if pl.Skipped != "" {
 		kind = "skipped (" + pl.Skipped + ")"
 	}
+	if pl.Stored {
+		kind += " (stored already: counted once)"
+	}
 	fmt.Fprintf(w, "  uid %-6d %-10s -> %s", pl.UID, kind, pl.Action)
 	if len(pl.Suppress) > 0 {
 		fmt.Fprintf(w, "; would suppress %s", strings.Join(pl.Suppress, ", "))
