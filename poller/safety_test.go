@@ -1,0 +1,124 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bounced/bounced/storage"
+)
+
+var errKilled = errors.New("killed")
+
+// killStore is the store of a process killed at its n-th write (Record or
+// MarkDisposed, counted from 1): that write and every later one fail, so
+// the store learns nothing more while the server may still have acted on
+// what was committed. With afterCommit the n-th write is committed before
+// the "death".
+type killStore struct {
+	*testStore
+	n           int
+	afterCommit bool
+
+	mu     sync.Mutex
+	writes int
+}
+
+func (k *killStore) write(do func() error) error {
+	k.mu.Lock()
+	k.writes++
+	w := k.writes
+	k.mu.Unlock()
+	switch {
+	case w < k.n:
+		return do()
+	case w == k.n && k.afterCommit:
+		if err := do(); err != nil {
+			return err
+		}
+	}
+	return errKilled
+}
+
+func (k *killStore) Record(ctx context.Context, recs []storage.Record) (res []storage.Result, err error) {
+	err = k.write(func() error {
+		res, err = k.testStore.Record(ctx, recs)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (k *killStore) MarkDisposed(ctx context.Context, ids []int64, action string, at time.Time) error {
+	return k.write(func() error { return k.testStore.MarkDisposed(ctx, ids, action, at) })
+}
+
+// TestPollKilledAtAnyWrite kills the run at each of its store writes in
+// turn (before and after that write commits), in a run of four batches
+// whose disposals are marked three mails at a time, then runs again: every
+// mail ends where its kind says, is stored once with its outcomes once, and
+// is marked disposed; a third run finds nothing to do.
+func TestPollKilledAtAnyWrite(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		for _, mode := range []struct {
+			name   string
+			noMove bool
+		}{{"move", false}, {"copy-expunge", true}} {
+			t.Run(mode.name, func(t *testing.T) {
+				opts := func(o *Options) { o.Batch, o.DisposeBatch = 2, 3 }
+				// A clean run counts the writes.
+				a := b.admin(t)
+				folder, _, _, _ := manyBatches(a)
+				clean := &killStore{testStore: newTestStore(t), n: 1 << 30}
+				p := b.poller(t, "primary", folder, clean, opts)
+				p.ignoreMove = mode.noMove
+				if _, err := p.PollOnce(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				if clean.writes < 5 {
+					t.Fatalf("a clean run wrote %d times, want at least 4 commits and a mark", clean.writes)
+				}
+				for n := 1; n <= clean.writes; n++ {
+					for _, after := range []bool{false, true} {
+						t.Run(fmt.Sprintf("write%d-after%v", n, after), func(t *testing.T) {
+							a := b.admin(t)
+							folder, processed, complaints, left := manyBatches(a)
+							st := newTestStore(t)
+							p := b.poller(t, "primary", folder, &killStore{testStore: st, n: n, afterCommit: after}, opts)
+							p.ignoreMove = mode.noMove
+							if _, err := p.PollOnce(t.Context()); !errors.Is(err, errKilled) {
+								t.Fatalf("killed run: %v, want the kill", err)
+							}
+							p = b.poller(t, "primary", folder, st, opts)
+							p.ignoreMove = mode.noMove
+							if sum, err := p.PollOnce(t.Context()); err != nil {
+								t.Fatalf("recovery run: %+v, %v", sum, err)
+							}
+							wantSubjects(t, a, folder+"/Processed", processed...)
+							wantSubjects(t, a, folder+"/Complaints", complaints...)
+							wantSubjects(t, a, folder, left...)
+							if _, total, undisposed := st.counts(); total != 7 || undisposed != 0 {
+								t.Errorf("store: %d mails, %d undisposed; want 7, 0", total, undisposed)
+							}
+							c, err := st.DB.Counts(t.Context())
+							if err != nil {
+								t.Fatal(err)
+							}
+							if c.Duplicates != 0 || c.Outcomes != len(processed) {
+								t.Errorf("store counts %+v, want no duplicate and %d outcomes (one per bounce)", c, len(processed))
+							}
+							if sum, err := p.PollOnce(t.Context()); err != nil || sum.Fetched != 0 || sum.Disposed != 0 {
+								t.Errorf("third run: %+v, %v; want nothing to do", sum, err)
+							}
+						})
+					}
+				}
+			})
+		}
+	})
+}
