@@ -94,6 +94,18 @@ func TestPollKilledAtAnyWrite(t *testing.T) {
 							if _, err := p.PollOnce(t.Context()); !errors.Is(err, errKilled) {
 								t.Fatalf("killed run: %v, want the kill", err)
 							}
+							// Whatever left the folder was committed first.
+							stored := map[string]bool{}
+							for _, id := range st.ids {
+								stored[st.message(id).Verdict.Subject] = true
+							}
+							for _, f := range []string{folder + "/Processed", folder + "/Complaints"} {
+								for _, s := range a.subjects(f) {
+									if !stored[s] {
+										t.Errorf("%s was moved to %s before its outcome was committed", s, f)
+									}
+								}
+							}
 							p = b.poller(t, "primary", folder, st, opts)
 							p.ignoreMove = mode.noMove
 							if sum, err := p.PollOnce(t.Context()); err != nil {
