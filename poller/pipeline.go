@@ -128,6 +128,23 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 			sum.Reset = true
 			log.Warn("uidvalidity changed: rescanning the folder", "old_uidvalidity", cur.UIDValidity)
 		}
+		if !dry && cur.UIDValidity != 0 {
+			// Mail committed under the old UIDVALIDITY and not disposed
+			// of cannot be addressed by its UID any more: it is gone
+			// under that UID. The rescan finds it again (a duplicate by
+			// digest) and disposes of that row.
+			old, err := p.o.Store.Pending(work, p.o.Name, p.o.Folder, cur.UIDValidity)
+			if err != nil {
+				return fmt.Errorf("reading pending disposals of uidvalidity %d: %w", cur.UIDValidity, err)
+			}
+			ids := make([]int64, len(old))
+			for i, pd := range old {
+				ids[i] = pd.MessageID
+			}
+			if err := p.o.Store.MarkDisposed(work, ids, "gone", p.clock.Now().UTC()); err != nil {
+				return fmt.Errorf("marking %d mails of uidvalidity %d gone: %w", len(ids), cur.UIDValidity, err)
+			}
+		}
 		if !dry {
 			if err := p.o.Store.ResetCursor(work, p.o.Name, p.o.Folder, st.UIDValidity); err != nil {
 				return fmt.Errorf("resetting cursor: %w", err)

@@ -11,8 +11,9 @@
 //  1. connect (implicit TLS, STARTTLS or plain to loopback), log in (LOGIN or
 //     SASL XOAUTH2), SELECT the folder;
 //  2. compare the folder's UIDVALIDITY with the stored cursor; when it
-//     changed, reset the cursor and rescan the folder from the start (the
-//     store's digest dedupe keeps the counts right);
+//     changed, mark mail still pending under the old one as "gone" (its
+//     UIDs mean nothing now), reset the cursor and rescan the folder from
+//     the start (the store's digest dedupe keeps the counts right);
 //  3. dispose of mail whose outcome is committed but whose disposal is not
 //     (a crash or kill between commit and move in an earlier run); such
 //     mail that is no longer in the folder is marked disposed as "gone";

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bounced/bounced/classify"
 	"github.com/bounced/bounced/storage"
 )
 
@@ -131,6 +132,48 @@ func TestPollKilledAtAnyWrite(t *testing.T) {
 					}
 				}
 			})
+		}
+	})
+}
+
+// TestPollUIDValidityChangeWithPending: mail committed under one
+// UIDVALIDITY but not disposed of (a kill before the move) when the folder
+// gets a new UIDVALIDITY cannot be addressed by its old UID any more. The
+// rescan finds it again, counts it once (a duplicate by digest) and moves
+// it; the old rows are marked gone, so nothing stays pending for ever.
+func TestPollUIDValidityChangeWithPending(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		a := b.admin(t)
+		folder := a.fresh("uidvpending")
+		mails := [][]byte{mail("b1", classify.KindBounce), mail("b2", classify.KindBounce), mail("n1", classify.KindNotBounce)}
+		a.append(folder, mails...)
+		st := newTestStore(t)
+		p := b.poller(t, "primary", folder, &crashStore{Store: st}, nil)
+		if _, err := p.PollOnce(t.Context()); err == nil {
+			t.Fatal("the crashing run succeeded")
+		}
+		a.recreate(folder)
+		a.append(folder, append(mails, mail("b3", classify.KindBounce))...)
+		p = b.poller(t, "primary", folder, st, nil)
+		sum, err := p.PollOnce(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sum.Reset || sum.Fetched != 4 || sum.Duplicates != 3 || sum.Recorded != 1 {
+			t.Errorf("rescan: %+v, want a reset, 4 fetched, 3 duplicates, 1 recorded", sum)
+		}
+		wantSubjects(t, a, folder+"/Processed", "b1", "b2", "b3")
+		wantSubjects(t, a, folder, "n1")
+		if _, total, undisposed := st.counts(); total != 4 || undisposed != 0 {
+			t.Errorf("store: %d mails, %d undisposed; want 4, 0", total, undisposed)
+		}
+		for _, id := range st.ids[:3] {
+			if m := st.message(id); m.DisposedAction != "gone" {
+				t.Errorf("uid %d of the old uidvalidity disposed as %q, want gone", m.Source.UID, m.DisposedAction)
+			}
+		}
+		if sum, err := p.PollOnce(t.Context()); err != nil || sum.Fetched != 0 || sum.Disposed != 0 {
+			t.Errorf("next run: %+v, %v; want nothing to do", sum, err)
 		}
 	})
 }
