@@ -74,6 +74,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -274,6 +275,13 @@ func New(opts Options) (*Poller, error) {
 		}
 		actions[k] = a
 	}
+	for _, k := range classify.Kinds {
+		// Mail moved into the folder it came from gets a new UID above the
+		// cursor: it would be fetched and moved again on every run.
+		if a := actions[k]; a.Op == OpMove && sameFolder(a.Folder, o.Folder) {
+			errs = append(errs, fmt.Errorf("actions: %s: %s moves into the polled folder", k, a))
+		}
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("mailbox %q: %w", o.Name, errors.Join(errs...))
 	}
@@ -314,6 +322,15 @@ func (p *Poller) Name() string { return p.o.Name }
 
 // Next returns when the schedule is next due after t.
 func (p *Poller) Next(t time.Time) time.Time { return p.sched.Next(t) }
+
+// sameFolder compares folder names as servers do: INBOX in any case is
+// INBOX (RFC 9051 §5.1), other names are case-sensitive.
+func sameFolder(a, b string) bool {
+	if strings.EqualFold(a, "INBOX") {
+		return strings.EqualFold(b, "INBOX")
+	}
+	return a == b
+}
 
 func isLoopback(host string) bool {
 	if host == "localhost" {

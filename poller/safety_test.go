@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -176,4 +177,29 @@ func TestPollUIDValidityChangeWithPending(t *testing.T) {
 			t.Errorf("next run: %+v, %v; want nothing to do", sum, err)
 		}
 	})
+}
+
+// TestNewRejectsMoveIntoPolledFolder: mail moved into the folder it came
+// from would be fetched, counted as a duplicate and moved again on every
+// run.
+func TestNewRejectsMoveIntoPolledFolder(t *testing.T) {
+	base := Options{Name: "x", Host: "127.0.0.1", TLS: TLSNone, Secret: func() (string, error) { return "", nil }}
+	for _, tc := range []struct {
+		folder, target string
+		bad            bool
+	}{
+		{"INBOX", "INBOX", true},
+		{"", "inbox", true}, // the default folder; INBOX in any case
+		{"Bounces", "Bounces", true},
+		{"Bounces", "bounces", false},
+		{"INBOX", "Bounces/Processed", false},
+	} {
+		o := base
+		o.Folder = tc.folder
+		o.Actions = map[classify.Kind]Action{classify.KindBounce: {OpMove, tc.target}}
+		_, err := New(o)
+		if got := err != nil && strings.Contains(err.Error(), "moves into the polled folder"); got != tc.bad {
+			t.Errorf("folder %q, bounce = move:%s: New says %v; want rejected %v", tc.folder, tc.target, err, tc.bad)
+		}
+	}
 }
