@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+
 	"github.com/bounced/bounced/classify"
 	"github.com/bounced/bounced/storage"
 )
@@ -202,4 +204,84 @@ func TestNewRejectsMoveIntoPolledFolder(t *testing.T) {
 			t.Errorf("folder %q, bounce = move:%s: New says %v; want rejected %v", tc.folder, tc.target, err, tc.bad)
 		}
 	}
+}
+
+// markDeleted sets \Deleted on the mail of folder with that subject, as
+// another client would before its own EXPUNGE.
+func (a *admin) markDeleted(folder, subject string) {
+	a.t.Helper()
+	var uid uint32
+	for _, m := range a.list(folder) {
+		if m.Subject == subject {
+			uid = m.UID
+		}
+	}
+	if uid == 0 {
+		a.t.Fatalf("no mail %q in %s", subject, folder)
+	}
+	if _, err := a.c.Select(folder, nil).Wait(); err != nil {
+		a.t.Fatal(err)
+	}
+	defer func() { a.c.Unselect().Wait() }()
+	if err := a.c.Store(imap.UIDSetNum(imap.UID(uid)), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// TestPollNeverExpungesOthersMail: every path that expunges (COPY + UID
+// EXPUNGE instead of MOVE, the delete action, and both when disposing of
+// mail left pending by a killed run) removes exactly the UIDs it processed:
+// mail another client marked \Deleted stays.
+func TestPollNeverExpungesOthersMail(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		for _, tc := range []struct {
+			name    string
+			del     bool // bounces: delete instead of move
+			pending bool // the first run is killed after its commit
+		}{
+			{"copy-expunge", false, false},
+			{"delete", true, false},
+			{"pending-copy-expunge", false, true},
+			{"pending-delete", true, true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				a := b.admin(t)
+				folder := a.fresh("others")
+				a.append(folder, mail("b1", classify.KindBounce), mail("other", classify.KindNotBounce), mail("b2", classify.KindBounce))
+				a.markDeleted(folder, "other")
+				st := newTestStore(t)
+				opts := func(o *Options) {
+					if tc.del {
+						o.Actions = map[classify.Kind]Action{classify.KindBounce: {Op: OpDelete}}
+					}
+				}
+				if tc.pending {
+					p := b.poller(t, "primary", folder, &crashStore{Store: st}, opts)
+					p.ignoreMove = true
+					if _, err := p.PollOnce(t.Context()); err == nil {
+						t.Fatal("the crashing run succeeded")
+					}
+					wantSubjects(t, a, folder, "b1", "b2", "other")
+				}
+				p := b.poller(t, "primary", folder, st, opts)
+				p.ignoreMove = true
+				sum, err := p.PollOnce(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.pending && sum.Pending != 3 {
+					t.Errorf("recovery run: %+v, want 3 pending", sum)
+				}
+				wantSubjects(t, a, folder, "other")
+				if tc.del {
+					wantSubjects(t, a, folder+"/Processed")
+				} else {
+					wantSubjects(t, a, folder+"/Processed", "b1", "b2")
+				}
+				if m := a.list(folder); len(m) != 1 || !m[0].has(imap.FlagDeleted) {
+					t.Errorf("the other client's mail: %+v, want it still marked \\Deleted", m)
+				}
+			})
+		}
+	})
 }
