@@ -285,3 +285,64 @@ func TestPollNeverExpungesOthersMail(t *testing.T) {
 		}
 	})
 }
+
+// TestFetchNeverLoadsMailAboveLimit: a server whose RFC822.SIZE understates
+// a mail (so the batch asks for it) still never has it read into memory:
+// the literal's announced size is checked before any buffer is taken, and
+// the mail is recorded as skipped, kind unknown, disposed like unknown mail.
+func TestFetchNeverLoadsMailAboveLimit(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		a := b.admin(t)
+		folder := a.fresh("literal")
+		big := append(mail("big", classify.KindBounce), strings.Repeat("x", 4000)+"\r\n"...)
+		a.append(folder, mail("small", classify.KindBounce), big)
+		const limit = 2000
+		p := b.poller(t, "primary", folder, newTestStore(t), func(o *Options) { o.MaxMessageSize = limit })
+		s, done, err := p.connect(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer done()
+		st, err := s.open(folder, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		infos, err := s.above(0)
+		if err != nil || len(infos) != 2 {
+			t.Fatalf("above: %v, %v", infos, err)
+		}
+		var largest int64
+		alloc := func(n int64) []byte {
+			largest = max(largest, n)
+			return make([]byte, n)
+		}
+		got := map[uint32]fetched{}
+		if err := s.fetch([]uint32{infos[0].UID, infos[1].UID}, limit, alloc, func(f fetched) { got[f.UID] = f }); err != nil {
+			t.Fatal(err)
+		}
+		if largest > limit {
+			t.Errorf("a buffer of %d bytes was taken, limit %d", largest, limit)
+		}
+		if f := got[infos[1].UID]; f.Raw != nil || f.Err == nil || !strings.Contains(f.Err.Error(), "exceeds the limit") {
+			t.Errorf("the large mail: %d bytes read, err %v; want nothing read and the limit named", len(f.Raw), f.Err)
+		}
+		if f := got[infos[0].UID]; f.Err != nil || int64(len(f.Raw)) != infos[0].Size {
+			t.Errorf("the small mail: %d bytes, err %v; want %d bytes", len(f.Raw), f.Err, infos[0].Size)
+		}
+
+		// The same through fetchBatch, with the size the server lied about.
+		lie := []msgInfo{infos[0], {UID: infos[1].UID, Size: 10}}
+		cl := p.startClassifiers(p.log)
+		recs, err := p.fetchBatch(s, lie, st.UIDValidity, make([]byte, fetchSize(lie, limit)), cl, p.log)
+		cl.stop()
+		if err != nil || len(recs) != 2 {
+			t.Fatalf("fetchBatch: %d records, %v", len(recs), err)
+		}
+		if r := recs[1]; r.Raw != nil || r.Verdict.Kind != classify.KindUnknown || !strings.Contains(r.Skipped, "exceeds the limit") {
+			t.Errorf("the large mail recorded as kind %s, skipped %q, %d bytes; want unknown, skipped, no bytes", r.Verdict.Kind, r.Skipped, len(r.Raw))
+		}
+		if p.actionFor(recs[1].Verdict.Kind, recs[1].Skipped != "") != p.actions[classify.KindUnknown] {
+			t.Error("the large mail is not disposed like unknown mail")
+		}
+	})
+}
