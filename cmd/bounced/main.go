@@ -23,13 +23,15 @@ import (
 var version = "dev"
 
 func main() {
+	// A second signal exits at once. ch is registered before the first
+	// signal can come, and every signal goes to every registered channel:
+	// a second one sent right after the first is never lost between the two
+	// registrations.
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
-		// A second signal exits at once.
-		<-ctx.Done()
-		stop()
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+		<-ch // the first: NotifyContext cancels ctx
 		<-ch
 		fmt.Fprintln(os.Stderr, "bounced: second signal, exiting now")
 		os.Exit(1)

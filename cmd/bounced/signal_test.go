@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestSecondSignalExitsAtOnce runs main in a child process (this test
+// binary again) whose first run hangs on a server that never greets: the
+// first signal only stops taking work (the connection would be cut after
+// the 30 s grace), the second, sent right after it, exits at once with
+// status 1.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	if args := os.Getenv("BOUNCED_TEST_MAIN"); args != "" {
+		os.Args = append([]string{"bounced"}, strings.Split(args, "\n")...)
+		main()
+		return
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c // says nothing
+		}
+	}()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bounced.toml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, `db = %q
+[[mailbox]]
+name = "silent"
+host = "127.0.0.1"
+port = %d
+tls = "none"
+username = "u"
+password_env = "BOUNCED_TEST_PASSWORD"
+schedule = "@every 1h"
+timeout = "1h"
+`, filepath.Join(dir, "bounced.db"), ln.Addr().(*net.TCPAddr).Port), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSecondSignalExitsAtOnce$")
+	cmd.Env = append(os.Environ(), "BOUNCED_TEST_MAIN=run\n--config\n"+cfg, "BOUNCED_TEST_PASSWORD=p")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case c := <-accepted: // the run at start is connected, waiting for a greeting
+		defer c.Close()
+	case err := <-exited:
+		t.Fatalf("the daemon ended before connecting: %v\n%s", err, stderr.String())
+	}
+	// Two different signals: the kernel would merge two pending SIGTERMs.
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-exited:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "second signal") {
+			t.Errorf("after two signals: %v, want exit status 1 and a word on stderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+		t.Fatalf("still running 15s after the second signal (the grace is 30s):\n%s", stderr.String())
+	}
+}
