@@ -158,6 +158,20 @@ func TestPollUIDValidityChangeWithPending(t *testing.T) {
 		a.recreate(folder)
 		a.append(folder, append(mails, mail("b3", classify.KindBounce))...)
 		p = b.poller(t, "primary", folder, st, nil)
+		// A dry run sees the change and changes nothing.
+		before, err := st.Cursor(t.Context(), "primary", folder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum, err := p.DryRun(t.Context(), nil); err != nil || !sum.Reset || sum.Fetched != 4 {
+			t.Errorf("dry run: %+v, %v; want a reset and 4 fetched", sum, err)
+		}
+		if c, _ := st.Cursor(t.Context(), "primary", folder); c != before {
+			t.Errorf("dry run moved the cursor %+v -> %+v", before, c)
+		}
+		if _, _, undisposed := st.counts(); undisposed != 3 {
+			t.Errorf("after the dry run %d mails undisposed, want the 3 still pending", undisposed)
+		}
 		sum, err := p.PollOnce(t.Context())
 		if err != nil {
 			t.Fatal(err)
