@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -357,6 +359,60 @@ func TestFetchNeverLoadsMailAboveLimit(t *testing.T) {
 		}
 		if p.actionFor(recs[1].Verdict.Kind, recs[1].Skipped != "") != p.actions[classify.KindUnknown] {
 			t.Error("the large mail is not disposed like unknown mail")
+		}
+	})
+}
+
+// TestPollTwoProcessesCountOnce: two processes polling the same mailbox
+// into the same database at once (`bounced poll` while `bounced run` is at
+// work) may both fetch and dispose of a mail, but the store's unique source
+// key counts each mail once, and a later run leaves nothing pending. (Both
+// MOVEs of one UID may copy it: on Dovecot the target folder can then hold
+// it twice. Runs never overlap within one process only.)
+func TestPollTwoProcessesCountOnce(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		a := b.admin(t)
+		folder, processed, complaints, left := manyBatches(a)
+		path := filepath.Join(t.TempDir(), "bounced.db")
+		var stores [2]*storage.DB
+		for i := range stores {
+			db, err := storage.Open(context.Background(), path, storage.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			stores[i] = db
+		}
+		var wg sync.WaitGroup
+		for _, db := range stores {
+			p := b.poller(t, "primary", folder, db, func(o *Options) { o.Batch = 2 })
+			// Either may fail: the other moved a UID it wanted to move.
+			wg.Go(func() { p.PollOnce(t.Context()) })
+		}
+		wg.Wait()
+		p := b.poller(t, "primary", folder, stores[0], nil)
+		sum, err := p.PollOnce(t.Context())
+		if err != nil || sum.Fetched != 0 || sum.Recorded != 0 {
+			t.Fatalf("the run after: %+v, %v; want nothing new", sum, err)
+		}
+		wantSubjects(t, a, folder, left...)
+		for f, want := range map[string][]string{folder + "/Processed": processed, folder + "/Complaints": complaints} {
+			got := a.subjects(f)
+			for _, s := range want {
+				if !slices.Contains(got, s) {
+					t.Errorf("%s holds %q: %s is missing", f, got, s)
+				}
+			}
+		}
+		c, err := stores[0].Counts(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Messages != 7 || c.Duplicates != 0 || c.Outcomes != len(processed) {
+			t.Errorf("store counts %+v, want 7 mails, no duplicate, %d outcomes", c, len(processed))
+		}
+		if pend, err := stores[0].Pending(t.Context(), "primary", folder, sum.UIDValidity); err != nil || len(pend) != 0 {
+			t.Errorf("pending after the run: %+v, %v; want none", pend, err)
 		}
 	})
 }
