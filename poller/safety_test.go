@@ -416,3 +416,72 @@ func TestPollTwoProcessesCountOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestPollUIDValidityChangesMidRun: the folder is deleted and made again
+// (a new UIDVALIDITY, the same mails) while the first batch of a run is
+// classified. Whatever the run manages after that, the next run rescans,
+// and every mail is stored once, outcomes once, nothing left pending under
+// either UIDVALIDITY, and the folder keeps only the mail to leave.
+func TestPollUIDValidityChangesMidRun(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		a := b.admin(t)
+		folder := a.fresh("uidvmid")
+		var mails [][]byte
+		var processed, left []string
+		for i := range 7 {
+			kind, subj := classify.KindBounce, fmt.Sprintf("b%d", i)
+			if i%2 == 1 {
+				kind, subj = classify.KindNotBounce, fmt.Sprintf("n%d", i)
+				left = append(left, subj)
+			} else {
+				processed = append(processed, subj)
+			}
+			mails = append(mails, mail(subj, kind))
+		}
+		a.append(folder, mails...)
+		st := newTestStore(t)
+		opts := func(o *Options) { o.Batch = 2 }
+		p := b.poller(t, "primary", folder, st, opts)
+		var once sync.Once
+		p.classify = func(raw []byte) (classify.Verdict, error) {
+			once.Do(func() {
+				a.recreate(folder)
+				a.append(folder, mails...)
+			})
+			return fakeClassify(raw)
+		}
+		first, err := p.PollOnce(t.Context())
+		t.Logf("the run the change hit: %+v, %v", first, err)
+
+		p = b.poller(t, "primary", folder, st, opts)
+		sum, err := p.PollOnce(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sum.Reset || sum.UIDValidity == first.UIDValidity {
+			t.Errorf("next run: %+v, want a reset to a new uidvalidity", sum)
+		}
+		wantSubjects(t, a, folder, left...)
+		got := a.subjects(folder + "/Processed")
+		for _, s := range processed {
+			if !slices.Contains(got, s) {
+				t.Errorf("Processed holds %q: %s is missing", got, s)
+			}
+		}
+		c, err := st.DB.Counts(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Messages != 7 || c.Outcomes != len(processed) {
+			t.Errorf("store counts %+v, want 7 mails and %d outcomes", c, len(processed))
+		}
+		for _, v := range []uint32{first.UIDValidity, sum.UIDValidity} {
+			if pend, err := st.Pending(t.Context(), "primary", folder, v); err != nil || len(pend) != 0 {
+				t.Errorf("pending under uidvalidity %d: %+v, %v; want none", v, pend, err)
+			}
+		}
+		if sum, err := p.PollOnce(t.Context()); err != nil || sum.Fetched != 0 || sum.Disposed != 0 {
+			t.Errorf("third run: %+v, %v; want nothing to do", sum, err)
+		}
+	})
+}
