@@ -485,3 +485,43 @@ func TestPollUIDValidityChangesMidRun(t *testing.T) {
 		}
 	})
 }
+
+// TestPollStopsAfterLaterBatchInHand: a signal while the second batch is
+// fetched (the first is committed and being moved by then) stops the run
+// after that batch: both are committed and moved, the rest waits.
+func TestPollStopsAfterLaterBatchInHand(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		a := b.admin(t)
+		folder := a.fresh("stop2")
+		for _, s := range []string{"b1", "b2", "b3", "b4", "b5", "b6"} {
+			a.append(folder, mail(s, classify.KindBounce))
+		}
+		st := newTestStore(t)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		p := b.poller(t, "primary", folder, st, func(o *Options) { o.Batch = 2 })
+		p.classify = func(raw []byte) (classify.Verdict, error) {
+			v, err := fakeClassify(raw)
+			if v.Subject == "b3" {
+				cancel()
+			}
+			return v, err
+		}
+		sum, err := p.PollOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sum.Stopped || sum.Fetched != 4 || sum.Recorded != 4 || sum.Disposed != 4 {
+			t.Errorf("summary %+v, want stopped after 4 fetched, recorded and disposed", sum)
+		}
+		wantSubjects(t, a, folder+"/Processed", "b1", "b2", "b3", "b4")
+		wantSubjects(t, a, folder, "b5", "b6")
+		if _, total, undisposed := st.counts(); total != 4 || undisposed != 0 {
+			t.Errorf("store: %d mails, %d undisposed; want 4, 0", total, undisposed)
+		}
+		p = b.poller(t, "primary", folder, st, nil)
+		if sum, err := p.PollOnce(t.Context()); err != nil || sum.Fetched != 2 || sum.Pending != 0 {
+			t.Errorf("next run: %+v, %v; want the 2 left", sum, err)
+		}
+	})
+}
