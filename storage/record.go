@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bounced/bounced/classify"
 )
@@ -245,6 +246,17 @@ func (db *DB) Record(ctx context.Context, recs []Record) ([]Result, error) {
 	return results, nil
 }
 
+// clip shortens s to at most n bytes, on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
 // logAlerts warns once per batch and (reason, domain) about the sender-side
 // problems the batch recorded: the operator must act (IP listed, DMARC
 // failing, rate limited), not the recipients.
@@ -266,7 +278,7 @@ func (db *DB) logAlerts(recs []Record, results []Result) {
 			k := key{string(rc.Reason), domain}
 			if count[k] == 0 {
 				order = append(order, k)
-				example[k] = rc.Diagnostic
+				example[k] = clip(rc.Diagnostic, 200)
 			}
 			count[k]++
 		}
