@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bounced/bounced/classify"
 )
@@ -241,7 +242,51 @@ func (db *DB) Record(ctx context.Context, recs []Record) ([]Result, error) {
 				"stored_id", res.MessageID, "kind", recs[i].Verdict.Kind)
 		}
 	}
+	db.logAlerts(recs, results)
 	return results, nil
+}
+
+// clip shortens s to at most n bytes, on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// logAlerts warns once per batch and (reason, domain) about the sender-side
+// problems the batch recorded: the operator must act (IP listed, DMARC
+// failing, rate limited), not the recipients.
+func (db *DB) logAlerts(recs []Record, results []Result) {
+	type key struct{ reason, domain string }
+	var order []key
+	count := map[key]int{}
+	example := map[key]string{}
+	for i, res := range results {
+		r := &recs[i]
+		if res.Duplicate || r.Skipped != "" {
+			continue
+		}
+		for _, rc := range r.Verdict.Recipients {
+			if db.policy.Decide(r.Verdict.Kind, r.Verdict.FeedbackType, rc) != ActionAlert {
+				continue
+			}
+			_, domain := NormalizeAddress(rc.Address)
+			k := key{string(rc.Reason), domain}
+			if count[k] == 0 {
+				order = append(order, k)
+				example[k] = clip(rc.Diagnostic, 200)
+			}
+			count[k]++
+		}
+	}
+	for _, k := range order {
+		db.log.Warn("sender-side problem: the recipients are not at fault", "reason", k.reason, "domain", k.domain,
+			"count", count[k], "diagnostic", example[k])
+	}
 }
 
 // writer holds the statements of one write transaction and the rollup

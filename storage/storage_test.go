@@ -662,3 +662,52 @@ func TestStoredID(t *testing.T) {
 		t.Errorf("suppression_list: stored_id %d, suppressed_at %q, %v; want %d", stored, suppressedAt, err, res[0].MessageID)
 	}
 }
+
+// TestAlertsLogged: sender-side outcomes give one warning per batch and
+// (reason, domain), with a count; recipient-side ones and duplicates none.
+func TestAlertsLogged(t *testing.T) {
+	var logged strings.Builder
+	db, _ := openTest(t, Options{Logger: slog.New(slog.NewJSONHandler(&logged, nil))})
+	blocked := func(addr string) classify.Verdict {
+		v := hardBounce(addr)
+		v.Recipients[0].Reason = classify.ReasonBlocked
+		v.Recipients[0].Hard = false
+		v.Recipients[0].Diagnostic = "550 5.7.1 client host blocked using a DNSBL"
+		return v
+	}
+	mustRecord(t, db,
+		Record{Source: imapSource(1), Raw: bounceMail(1, "\n"), Verdict: blocked("a@gmail.example")},
+		Record{Source: imapSource(2), Raw: bounceMail(2, "\n"), Verdict: blocked("b@gmail.example")},
+		Record{Source: imapSource(3), Raw: bounceMail(3, "\n"), Verdict: hardBounce("c@gmail.example")},
+	)
+	mustRecord(t, db, Record{Source: imapSource(1), Raw: bounceMail(1, "\n"), Verdict: blocked("a@gmail.example")}) // a rerun
+	var warnings []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logged.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		if m["level"] == "WARN" {
+			warnings = append(warnings, m)
+		}
+	}
+	if len(warnings) != 1 || warnings[0]["reason"] != "blocked" || warnings[0]["domain"] != "gmail.example" || warnings[0]["count"] != float64(2) {
+		t.Errorf("warnings %v, want one for blocked at gmail.example with count 2", warnings)
+	}
+}
+
+func TestClip(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"abcdef", 3, "abc…"},
+		{"ééé", 3, "é…"}, // never cuts inside a rune
+	} {
+		if got := clip(tt.in, tt.n); got != tt.want {
+			t.Errorf("clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
