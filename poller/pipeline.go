@@ -30,6 +30,13 @@ func (p *Poller) PollOnce(ctx context.Context) (sum Summary, err error) {
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
+	if p.o.Lock != nil {
+		unlock, err := p.o.Lock()
+		if err != nil {
+			return sum, fmt.Errorf("mailbox %q: %w", p.o.Name, err)
+		}
+		defer unlock()
+	}
 	work := context.WithoutCancel(ctx)
 	runID, err := p.o.Store.StartRun(work, p.o.Name, p.clock.Now().UTC())
 	if err != nil {

@@ -163,6 +163,12 @@ type Options struct {
 	BackoffMin time.Duration // first wait after a connection or login failure; default 1m
 	BackoffMax time.Duration // longest wait; default 1h
 
+	// Lock, when set, is taken before every run and released after it, so
+	// that runs of one mailbox never overlap across processes (a `bounced
+	// poll` beside a `bounced run`). It returns ErrBusy when another
+	// process holds it; the run is then skipped.
+	Lock func() (unlock func(), err error)
+
 	Store  Store        // required by PollOnce, DryRun and Backlog; Check needs none
 	Logger *slog.Logger // nil: discard
 	Clock  Clock        // nil: real time
@@ -195,6 +201,9 @@ var (
 	// ErrAuth is wrapped by a login the server rejected. Retrying soon with
 	// the same secret will not help.
 	ErrAuth = errors.New("poller: login rejected")
+	// ErrBusy is wrapped by Options.Lock when another process is polling
+	// the mailbox.
+	ErrBusy = errors.New("poller: another process is polling this mailbox")
 )
 
 // New checks opts and returns a Poller.

@@ -714,3 +714,36 @@ func TestDryRunKnowsStoredMail(t *testing.T) {
 		}
 	})
 }
+
+// A run whose lock is held elsewhere does nothing: no login, no run record,
+// nothing fetched; once the lock is free the mail is processed.
+func TestPollSkipsWhenLocked(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		a := b.admin(t)
+		folder := a.fresh("locked")
+		a.append(folder, mail("b1", classify.KindBounce))
+		st := newTestStore(t)
+		held := true
+		released := 0
+		p := b.poller(t, "primary", folder, st, func(o *Options) {
+			o.Lock = func() (func(), error) {
+				if held {
+					return nil, errors.Join(ErrBusy, errors.New("test"))
+				}
+				return func() { released++ }, nil
+			}
+		})
+		sum, err := p.PollOnce(t.Context())
+		if !errors.Is(err, ErrBusy) || sum.Fetched != 0 {
+			t.Fatalf("PollOnce while locked: %+v, %v; want ErrBusy and nothing fetched", sum, err)
+		}
+		if runs, err := st.DB.LastRuns(t.Context()); err != nil || len(runs) != 0 {
+			t.Errorf("runs recorded while locked: %+v, %v", runs, err)
+		}
+		held = false
+		sum, err = p.PollOnce(t.Context())
+		if err != nil || sum.Fetched != 1 || released != 1 {
+			t.Errorf("PollOnce after the lock was freed: %+v, %v, released %d; want 1 fetched, lock released once", sum, err, released)
+		}
+	})
+}

@@ -49,6 +49,8 @@ func (p *Poller) Run(ctx context.Context) error {
 		case errors.Is(err, ErrAuth), errors.Is(err, ErrConnect):
 			backoff = min(max(2*backoff, p.o.BackoffMin), p.o.BackoffMax)
 			p.log.Error("run failed, backing off", "run_id", sum.RunID, "err", err, "backoff", backoff.String())
+		case errors.Is(err, ErrBusy):
+			p.log.Warn("run skipped: another process is polling this mailbox", "err", err)
 		case ctx.Err() != nil:
 			return nil
 		default:

@@ -218,6 +218,9 @@ func buildPollers(cfg configs.Config, store poller.Store, log *slog.Logger, only
 			continue
 		}
 		o.Store, o.Logger = store, log
+		if store != nil && cfg.DB != "" {
+			o.Lock = mailboxLock(cfg.DB, m.Name)
+		}
 		for _, mod := range mods {
 			mod(&o)
 		}

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package main
+
+// mailboxLock is a no-op where flock(2) is missing: runs of one mailbox
+// then never overlap within one process only.
+func mailboxLock(dbPath, mailbox string) func() (func(), error) {
+	return nil
+}
