@@ -422,8 +422,19 @@ func TestPollTwoProcessesCountOnce(t *testing.T) {
 // classified. Whatever the run manages after that, the next run rescans,
 // and every mail is stored once, outcomes once, nothing left pending under
 // either UIDVALIDITY, and the folder keeps only the mail to leave.
+//
+// In-process server only: on Dovecot, deleting and re-creating a maildir
+// folder within the second while another session has it selected corrupts
+// Dovecot's own index ("indexid changed", "duplicate transaction log
+// sequence"), after which the re-appended mail may be missing from the
+// folder: a server artefact of the test's trick, not of the poller.
+// TestPollUIDValidityChange and TestPollUIDValidityChangeWithPending cover a
+// UIDVALIDITY change on Dovecot between runs.
 func TestPollUIDValidityChangesMidRun(t *testing.T) {
 	backends(t, func(t *testing.T, b *backend) {
+		if b.name == "dovecot" {
+			t.Skip("Dovecot corrupts its index when a selected folder is deleted and re-created within the second")
+		}
 		a := b.admin(t)
 		folder := a.fresh("uidvmid")
 		var mails [][]byte
