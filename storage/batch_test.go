@@ -317,3 +317,25 @@ func TestRecordOneConnection(t *testing.T) {
 		t.Fatalf("Record again with one connection: %v", err)
 	}
 }
+
+// TestRowTemplates checks that each row template has as many placeholders
+// as the values written per row, and that the classifier's version is a
+// plain SQL literal.
+func TestRowTemplates(t *testing.T) {
+	for _, tc := range []struct {
+		head  string
+		width int
+	}{{hMessages, wMessages}, {hOutcomes, wOutcomes}, {hAlerts, wAlerts}, {hArchive, wArchive}, {hEvents, wEvents}} {
+		row := rowOf(tc.head, tc.width)
+		if n := strings.Count(row, "?"); n != tc.width {
+			t.Errorf("%s: row %s has %d placeholders, want %d", tc.head, row, n, tc.width)
+		}
+		cols := strings.Count(tc.head[strings.Index(tc.head, "("):], ",") + 1
+		if n := strings.Count(strings.ReplaceAll(row, e, "?"), ",") + 1; n != cols {
+			t.Errorf("%s: row %s has %d values, want %d", tc.head, row, n, cols)
+		}
+	}
+	if strings.ContainsAny(classify.Version, `'\`) {
+		t.Errorf("classify.Version %q needs quoting in SQL", classify.Version)
+	}
+}

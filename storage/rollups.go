@@ -149,29 +149,37 @@ func (w *writer) flushRollups() error {
 }
 
 // maxRowsPerStatement bounds a multi-row statement (SQLite allows 32766
-// variables; the widest row has 34).
+// variables; the widest row has 33).
 const maxRowsPerStatement = 64
 
 // rowsSQL returns head + " VALUES (?,...),(?,...)" + tail for n rows of
-// width columns.
+// width placeholders: each row is rowOf(head, width).
 func rowsSQL(head string, width, n int, tail string) string {
+	row := rowOf(head, width)
 	var b strings.Builder
-	b.Grow(len(head) + len(tail) + n*(2*width+3) + 8)
+	b.Grow(len(head) + len(tail) + n*(len(row)+1) + 8)
 	b.WriteString(head)
 	b.WriteString(" VALUES ")
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteByte('(')
-		for j := 0; j < width; j++ {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('?')
-		}
-		b.WriteByte(')')
+		b.WriteString(row)
 	}
 	b.WriteString(tail)
 	return b.String()
+}
+
+// rowOf is one row of the VALUES of head: the table's own row template
+// (rMessages, rOutcomes, rAlerts), else width plain placeholders.
+func rowOf(head string, width int) string {
+	switch head {
+	case hMessages:
+		return rMessages
+	case hOutcomes:
+		return rOutcomes
+	case hAlerts:
+		return rAlerts
+	}
+	return "(?" + strings.Repeat(",?", width-1) + ")"
 }
