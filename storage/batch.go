@@ -30,6 +30,16 @@ import (
 //
 // Statements have 64, 8 or 1 rows, so that few shapes exist; they are
 // prepared once per DB and connection (prepareWrites).
+//
+// The multi-row statements are INSERT OR FAIL, and the writer does not
+// enforce foreign keys (see dsn): a statement that may abort halfway
+// (ABORT is the default for NOT NULL, and SQLite counts every immediate
+// foreign key of a multi-row insert as one) copies each page it changes
+// into a statement journal first, so that it can undo its own rows; that
+// cost about 3 µs a mail. Nothing needs the undo: any error rolls the
+// whole transaction back (DB.tx), and a refused statement of several rows
+// is tried again row by row only to name the refused record, before the
+// rollback.
 
 // sourceKey is the unique key of a source (indexes messages_imap and
 // messages_file).
@@ -54,30 +64,44 @@ func keyOf(s Source) (key sourceKey, ok bool) {
 
 // Multi-row statements: head, width (values per row), tail.
 const (
-	hMessages = `INSERT INTO messages(id, account, folder, uidvalidity, uid, path, idx, digest, size, duplicate_of,
+	hMessages = `INSERT OR FAIL INTO messages(id, account, folder, uidvalidity, uid, path, idx, digest, size, duplicate_of,
 		at, received_at, recorded_at, kind, skipped, feedback_type, message_id, from_addr, subject, date, to_addr,
 		delivered_to, reporting_mta, arrival_date, decoder, rule, notes, orig_message_id, orig_from, orig_to,
 		orig_subject, orig_date, orig_headers, classifier_version)`
-	wMessages = 34
+	wMessages = 33
 	tMessages = ` ON CONFLICT DO NOTHING`
 	// The ids of the batch's mails that were stored, when some were not.
 	qStoredIDs = `SELECT id FROM messages WHERE id > ? AND id <= ?`
 
-	hOutcomes = `INSERT INTO outcomes(message_id, at, kind, feedback_type, address, domain, action, status,
+	hOutcomes = `INSERT OR FAIL INTO outcomes(message_id, at, kind, feedback_type, address, domain, action, status,
 		reply_code, reason, hard, diagnostic, remote_mta, command, last_attempt, rule, orig_message_id, orig_headers, policy)`
 	wOutcomes = 19
 
-	hAlerts = `INSERT INTO alerts(message_id, at, reason, address, domain, status, reply_code, remote_mta, diagnostic)`
+	hAlerts = `INSERT OR FAIL INTO alerts(message_id, at, reason, address, domain, status, reply_code, remote_mta, diagnostic)`
 	wAlerts = 9
 
-	hArchive = `INSERT INTO archive(message_id, stored_at, encoding, data, block, block_offset, block_size)`
+	// Row templates of the widest rows. The text columns that are mostly
+	// empty (NOT NULL DEFAULT '') take NULL for '' (nullText) and store
+	// coalesce(?, ''): the driver copies every bound text into C memory
+	// and frees it after the statement, a NULL costs neither. The stored
+	// values are the same. The classifier's version is a literal.
+	rMessages = `(?,` + e + `,` + e + `,?,?,` + e + `,?,?,?,?, ?,?,?,?,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,?,` + e + `,` +
+		e + `,` + e + `,?,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + classifierVersion + `)`
+	rOutcomes = `(?,?,?,` + e + `,?,?,` + e + `,` + e + `,` + e + `,` + e + `,?,` + e + `,` + e + `,` + e + `,?,` + e + `,` + e + `,` + e + `,?)`
+	rAlerts   = `(?,?,?,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `)`
+	e         = `coalesce(?,'')`
+	// classifierVersion is classify.Version as an SQL literal
+	// (TestRowTemplates checks that it needs no escaping).
+	classifierVersion = `'` + classify.Version + `'`
+
+	hArchive = `INSERT OR FAIL INTO archive(message_id, stored_at, encoding, data, block, block_offset, block_size)`
 	wArchive = 7
 	qBlock   = `INSERT INTO archive_blocks(stored_at, encoding, data) VALUES (?, 'gzip', ?)`
 
 	// The counts of existing recipients are added to; their state columns
 	// are left alone (an update of them would rewrite the partial indexes
 	// of suppressed recipients): a state change is its own UPDATE.
-	hRecipients = `INSERT INTO recipients(address, domain, state, reason, since, manual, note, stored_id, score, score_at,
+	hRecipients = `INSERT OR FAIL INTO recipients(address, domain, state, reason, since, manual, note, stored_id, score, score_at,
 		bounces, delays, complaints, reports, autoreplies, delivered, first_bounce, last_bounce, suppressed_at, updated_at)`
 	wRecipients = 20
 	tRecipients = ` ON CONFLICT(address) DO UPDATE SET
@@ -90,7 +114,7 @@ const (
 			THEN excluded.last_bounce ELSE last_bounce END,
 		score = excluded.score, score_at = excluded.score_at, updated_at = excluded.updated_at`
 
-	hEvents = `INSERT INTO recipient_events(address, at, state, reason, set_by, note, score, stored_id)`
+	hEvents = `INSERT OR FAIL INTO recipient_events(address, at, state, reason, set_by, note, score, stored_id)`
 	wEvents = 8
 
 	qMaxMessageID = `SELECT coalesce(max(id), 0) FROM messages`
@@ -332,13 +356,15 @@ func (w *writer) recordBatch(recs []Record, preps []prepared, blocks [][]byte) (
 		r, p := &recs[o.rec], &preps[o.rec]
 		v, rc := &r.Verdict, o.rc
 		at := p.atText
-		args = append(args, ids[o.rec], at, string(v.Kind), v.FeedbackType, o.addr, o.domain,
-			string(rc.Action), rc.Status, rc.ReplyCode, string(rc.Reason), rc.Hard, rc.Diagnostic, rc.RemoteMTA,
-			rc.Command, nullTime(rc.LastAttempt), rc.Rule, v.Original.MessageID, p.origHeader, string(o.action))
+		args = append(args, ids[o.rec], at, string(v.Kind), nullText(v.FeedbackType), o.addr, o.domain,
+			nullText(string(rc.Action)), nullText(rc.Status), nullText(rc.ReplyCode), nullText(string(rc.Reason)), rc.Hard,
+			nullText(rc.Diagnostic), nullText(rc.RemoteMTA), nullText(rc.Command), nullTime(rc.LastAttempt), nullText(rc.Rule),
+			nullText(v.Original.MessageID), nullText(p.origHeader), string(o.action))
 		owners = append(owners, o.rec)
 		w.roll.outcome(at, string(v.Kind), o.domain, string(rc.Action), string(rc.Reason), rc.Hard, string(o.action))
 		if o.action == ActionAlert {
-			alertArgs = append(alertArgs, ids[o.rec], at, string(rc.Reason), o.addr, o.domain, rc.Status, rc.ReplyCode, rc.RemoteMTA, rc.Diagnostic)
+			alertArgs = append(alertArgs, ids[o.rec], at, string(rc.Reason), nullText(o.addr), nullText(o.domain), nullText(rc.Status),
+				nullText(rc.ReplyCode), nullText(rc.RemoteMTA), nullText(rc.Diagnostic))
 			alertOwners = append(alertOwners, o.rec)
 			w.roll.alert(at, string(rc.Reason), o.domain)
 		}
@@ -369,12 +395,13 @@ func (w *writer) messageArgs(args []any, r *Record, p *prepared, dupOf any, kind
 		digest = p.digest
 	}
 	v := &r.Verdict
-	return append(args, src.Account, src.Folder, int64(src.UIDValidity), int64(src.UID), src.Path, sourceIndex(src), digest, p.size, dupOf,
-		p.atText, nullTime(r.ReceivedAt), w.nowText(), string(kind), r.Skipped, v.FeedbackType,
-		v.MessageID, v.From, v.Subject, nullTime(v.Date), v.To,
-		v.DeliveredTo, v.ReportingMTA, nullTime(v.ArrivalDate), v.Decoder, v.Rule, p.notes,
-		v.Original.MessageID, v.Original.From, v.Original.To, v.Original.Subject, v.Original.Date, p.origHeader,
-		classify.Version)
+	return append(args, nullText(src.Account), nullText(src.Folder), int64(src.UIDValidity), int64(src.UID), nullText(src.Path),
+		sourceIndex(src), digest, p.size, dupOf,
+		p.atText, nullTime(r.ReceivedAt), w.nowText(), string(kind), nullText(r.Skipped), nullText(v.FeedbackType),
+		nullText(v.MessageID), nullText(v.From), nullText(v.Subject), nullTime(v.Date), nullText(v.To),
+		nullText(v.DeliveredTo), nullText(v.ReportingMTA), nullTime(v.ArrivalDate), nullText(v.Decoder), nullText(v.Rule),
+		nullText(p.notes), nullText(v.Original.MessageID), nullText(v.Original.From), nullText(v.Original.To),
+		nullText(v.Original.Subject), nullText(v.Original.Date), nullText(p.origHeader))
 }
 
 // stored handles a mail the multi-row insert did not store: the same
@@ -410,7 +437,8 @@ func (w *writer) stored(r *Record, p *prepared) (Result, error) {
 	if !found {
 		return Result{}, errors.New("inserting message: refused, but neither its source nor its digest is stored")
 	}
-	res, err := w.exec(qInsertMsg, w.messageArgs(nil, r, p, first, kind)...)
+	// One row without an id (SQLite chooses it) and without ON CONFLICT.
+	res, err := w.exec(w.db.rowsSQL(hMessages, wMessages, 1, ""), w.messageArgs([]any{nil}, r, p, first, kind)...)
 	if err != nil {
 		return Result{}, fmt.Errorf("inserting duplicate message: %w", err)
 	}

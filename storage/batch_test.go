@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"reflect"
@@ -125,6 +126,30 @@ func TestRecordBatchMatchesOneByOne(t *testing.T) {
 		}
 	}
 	checkRollups(t, batched)
+	checkForeignKeys(t, batched)
+	checkForeignKeys(t, single)
+}
+
+// checkForeignKeys fails when a stored row breaks a foreign key: the
+// writer does not enforce them (see dsn), so the rows must keep them.
+func checkForeignKeys(t *testing.T, db *DB) {
+	t.Helper()
+	rows, err := db.sql.Query(`PRAGMA foreign_key_check`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table, parent string
+		var rowid, fk sql.NullInt64
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("row %d of %s refers to a missing row of %s", rowid.Int64, table, parent)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // label is a message's source and digest, the same in two databases.
@@ -315,5 +340,27 @@ func TestRecordOneConnection(t *testing.T) {
 	}
 	if _, err := db.Record(ctx, batch[:3]); err != nil {
 		t.Fatalf("Record again with one connection: %v", err)
+	}
+}
+
+// TestRowTemplates checks that each row template has as many placeholders
+// as the values written per row, and that the classifier's version is a
+// plain SQL literal.
+func TestRowTemplates(t *testing.T) {
+	for _, tc := range []struct {
+		head  string
+		width int
+	}{{hMessages, wMessages}, {hOutcomes, wOutcomes}, {hAlerts, wAlerts}, {hArchive, wArchive}, {hEvents, wEvents}} {
+		row := rowOf(tc.head, tc.width)
+		if n := strings.Count(row, "?"); n != tc.width {
+			t.Errorf("%s: row %s has %d placeholders, want %d", tc.head, row, n, tc.width)
+		}
+		cols := strings.Count(tc.head[strings.Index(tc.head, "("):], ",") + 1
+		if n := strings.Count(strings.ReplaceAll(row, e, "?"), ",") + 1; n != cols {
+			t.Errorf("%s: row %s has %d values, want %d", tc.head, row, n, cols)
+		}
+	}
+	if strings.ContainsAny(classify.Version, `'\`) {
+		t.Errorf("classify.Version %q needs quoting in SQL", classify.Version)
 	}
 }

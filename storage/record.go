@@ -370,14 +370,9 @@ func (w *writer) lookup(query string, args ...any) (id int64, kind classify.Kind
 }
 
 const (
-	qBySourceIMAP = `SELECT id, kind FROM messages WHERE account = ? AND folder = ? AND uidvalidity = ? AND uid = ? AND uid > 0`
-	qBySourceFile = `SELECT id, kind FROM messages WHERE path = ? AND idx = ? AND uid = 0 AND path <> ''`
-	qByDigest     = `SELECT id, kind FROM messages WHERE digest = ? AND duplicate_of IS NULL`
-	qInsertMsg    = `INSERT INTO messages(account, folder, uidvalidity, uid, path, idx, digest, size, duplicate_of,
-		at, received_at, recorded_at, kind, skipped, feedback_type, message_id, from_addr, subject, date, to_addr,
-		delivered_to, reporting_mta, arrival_date, decoder, rule, notes, orig_message_id, orig_from, orig_to,
-		orig_subject, orig_date, orig_headers, classifier_version)
-		VALUES (?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?)`
+	qBySourceIMAP  = `SELECT id, kind FROM messages WHERE account = ? AND folder = ? AND uidvalidity = ? AND uid = ? AND uid > 0`
+	qBySourceFile  = `SELECT id, kind FROM messages WHERE path = ? AND idx = ? AND uid = 0 AND path <> ''`
+	qByDigest      = `SELECT id, kind FROM messages WHERE digest = ? AND duplicate_of IS NULL`
 	qInsertOutcome = `INSERT INTO outcomes(message_id, at, kind, feedback_type, address, domain, action, status,
 		reply_code, reason, hard, diagnostic, remote_mta, command, last_attempt, rule, orig_message_id, orig_headers, policy)
 		VALUES (?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?,?,?)`

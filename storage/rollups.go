@@ -100,15 +100,15 @@ func (r *rollups) alert(at string, reason, domain string) {
 }
 
 const (
-	qRollMessages = `INSERT INTO stats_messages(day, kind, messages, duplicates, skipped)`
+	qRollMessages = `INSERT OR FAIL INTO stats_messages(day, kind, messages, duplicates, skipped)`
 	tRollMessages = ` ON CONFLICT(day, kind) DO UPDATE SET messages = messages + excluded.messages,
 		duplicates = duplicates + excluded.duplicates, skipped = skipped + excluded.skipped`
-	qRollOutcomes = `INSERT INTO stats_outcomes(day, kind, action, reason, hard, policy, outcomes)`
+	qRollOutcomes = `INSERT OR FAIL INTO stats_outcomes(day, kind, action, reason, hard, policy, outcomes)`
 	tRollOutcomes = ` ON CONFLICT(day, kind, action, reason, hard, policy) DO UPDATE SET outcomes = outcomes + excluded.outcomes`
-	qRollDomains  = `INSERT INTO stats_domains(domain, day, outcomes, failed, hard)`
+	qRollDomains  = `INSERT OR FAIL INTO stats_domains(domain, day, outcomes, failed, hard)`
 	tRollDomains  = ` ON CONFLICT(domain, day) DO UPDATE SET outcomes = outcomes + excluded.outcomes,
 		failed = failed + excluded.failed, hard = hard + excluded.hard`
-	qRollAlerts = `INSERT INTO stats_alerts(reason, domain, day, alerts, last_at)`
+	qRollAlerts = `INSERT OR FAIL INTO stats_alerts(reason, domain, day, alerts, last_at)`
 	tRollAlerts = ` ON CONFLICT(reason, domain, day) DO UPDATE SET alerts = alerts + excluded.alerts,
 		last_at = max(last_at, excluded.last_at)`
 )
@@ -149,29 +149,37 @@ func (w *writer) flushRollups() error {
 }
 
 // maxRowsPerStatement bounds a multi-row statement (SQLite allows 32766
-// variables; the widest row has 34).
+// variables; the widest row has 33).
 const maxRowsPerStatement = 64
 
 // rowsSQL returns head + " VALUES (?,...),(?,...)" + tail for n rows of
-// width columns.
+// width placeholders: each row is rowOf(head, width).
 func rowsSQL(head string, width, n int, tail string) string {
+	row := rowOf(head, width)
 	var b strings.Builder
-	b.Grow(len(head) + len(tail) + n*(2*width+3) + 8)
+	b.Grow(len(head) + len(tail) + n*(len(row)+1) + 8)
 	b.WriteString(head)
 	b.WriteString(" VALUES ")
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteByte('(')
-		for j := 0; j < width; j++ {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('?')
-		}
-		b.WriteByte(')')
+		b.WriteString(row)
 	}
 	b.WriteString(tail)
 	return b.String()
+}
+
+// rowOf is one row of the VALUES of head: the table's own row template
+// (rMessages, rOutcomes, rAlerts), else width plain placeholders.
+func rowOf(head string, width int) string {
+	switch head {
+	case hMessages:
+		return rMessages
+	case hOutcomes:
+		return rOutcomes
+	case hAlerts:
+		return rAlerts
+	}
+	return "(?" + strings.Repeat(",?", width-1) + ")"
 }
