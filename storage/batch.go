@@ -30,16 +30,6 @@ import (
 //
 // Statements have 64, 8 or 1 rows, so that few shapes exist; they are
 // prepared once per DB and connection (prepareWrites).
-//
-// The multi-row statements are INSERT OR FAIL, and the writer does not
-// enforce foreign keys (see dsn): a statement that may abort halfway
-// (ABORT is the default for NOT NULL, and SQLite counts every immediate
-// foreign key of a multi-row insert as one) copies each page it changes
-// into a statement journal first, so that it can undo its own rows; that
-// cost about 3 µs a mail. Nothing needs the undo: any error rolls the
-// whole transaction back (DB.tx), and a refused statement of several rows
-// is tried again row by row only to name the refused record, before the
-// rollback.
 
 // sourceKey is the unique key of a source (indexes messages_imap and
 // messages_file).
@@ -64,7 +54,7 @@ func keyOf(s Source) (key sourceKey, ok bool) {
 
 // Multi-row statements: head, width (values per row), tail.
 const (
-	hMessages = `INSERT OR FAIL INTO messages(id, account, folder, uidvalidity, uid, path, idx, digest, size, duplicate_of,
+	hMessages = `INSERT INTO messages(id, account, folder, uidvalidity, uid, path, idx, digest, size, duplicate_of,
 		at, received_at, recorded_at, kind, skipped, feedback_type, message_id, from_addr, subject, date, to_addr,
 		delivered_to, reporting_mta, arrival_date, decoder, rule, notes, orig_message_id, orig_from, orig_to,
 		orig_subject, orig_date, orig_headers, classifier_version)`
@@ -73,11 +63,11 @@ const (
 	// The ids of the batch's mails that were stored, when some were not.
 	qStoredIDs = `SELECT id FROM messages WHERE id > ? AND id <= ?`
 
-	hOutcomes = `INSERT OR FAIL INTO outcomes(message_id, at, kind, feedback_type, address, domain, action, status,
+	hOutcomes = `INSERT INTO outcomes(message_id, at, kind, feedback_type, address, domain, action, status,
 		reply_code, reason, hard, diagnostic, remote_mta, command, last_attempt, rule, orig_message_id, orig_headers, policy)`
 	wOutcomes = 19
 
-	hAlerts = `INSERT OR FAIL INTO alerts(message_id, at, reason, address, domain, status, reply_code, remote_mta, diagnostic)`
+	hAlerts = `INSERT INTO alerts(message_id, at, reason, address, domain, status, reply_code, remote_mta, diagnostic)`
 	wAlerts = 9
 
 	// Row templates of the widest rows. The text columns that are mostly
@@ -94,14 +84,14 @@ const (
 	// (TestRowTemplates checks that it needs no escaping).
 	classifierVersion = `'` + classify.Version + `'`
 
-	hArchive = `INSERT OR FAIL INTO archive(message_id, stored_at, encoding, data, block, block_offset, block_size)`
+	hArchive = `INSERT INTO archive(message_id, stored_at, encoding, data, block, block_offset, block_size)`
 	wArchive = 7
 	qBlock   = `INSERT INTO archive_blocks(stored_at, encoding, data) VALUES (?, 'gzip', ?)`
 
 	// The counts of existing recipients are added to; their state columns
 	// are left alone (an update of them would rewrite the partial indexes
 	// of suppressed recipients): a state change is its own UPDATE.
-	hRecipients = `INSERT OR FAIL INTO recipients(address, domain, state, reason, since, manual, note, stored_id, score, score_at,
+	hRecipients = `INSERT INTO recipients(address, domain, state, reason, since, manual, note, stored_id, score, score_at,
 		bounces, delays, complaints, reports, autoreplies, delivered, first_bounce, last_bounce, suppressed_at, updated_at)`
 	wRecipients = 20
 	tRecipients = ` ON CONFLICT(address) DO UPDATE SET
@@ -114,7 +104,7 @@ const (
 			THEN excluded.last_bounce ELSE last_bounce END,
 		score = excluded.score, score_at = excluded.score_at, updated_at = excluded.updated_at`
 
-	hEvents = `INSERT OR FAIL INTO recipient_events(address, at, state, reason, set_by, note, score, stored_id)`
+	hEvents = `INSERT INTO recipient_events(address, at, state, reason, set_by, note, score, stored_id)`
 	wEvents = 8
 
 	qMaxMessageID = `SELECT coalesce(max(id), 0) FROM messages`

@@ -100,15 +100,15 @@ func (r *rollups) alert(at string, reason, domain string) {
 }
 
 const (
-	qRollMessages = `INSERT OR FAIL INTO stats_messages(day, kind, messages, duplicates, skipped)`
+	qRollMessages = `INSERT INTO stats_messages(day, kind, messages, duplicates, skipped)`
 	tRollMessages = ` ON CONFLICT(day, kind) DO UPDATE SET messages = messages + excluded.messages,
 		duplicates = duplicates + excluded.duplicates, skipped = skipped + excluded.skipped`
-	qRollOutcomes = `INSERT OR FAIL INTO stats_outcomes(day, kind, action, reason, hard, policy, outcomes)`
+	qRollOutcomes = `INSERT INTO stats_outcomes(day, kind, action, reason, hard, policy, outcomes)`
 	tRollOutcomes = ` ON CONFLICT(day, kind, action, reason, hard, policy) DO UPDATE SET outcomes = outcomes + excluded.outcomes`
-	qRollDomains  = `INSERT OR FAIL INTO stats_domains(domain, day, outcomes, failed, hard)`
+	qRollDomains  = `INSERT INTO stats_domains(domain, day, outcomes, failed, hard)`
 	tRollDomains  = ` ON CONFLICT(domain, day) DO UPDATE SET outcomes = outcomes + excluded.outcomes,
 		failed = failed + excluded.failed, hard = hard + excluded.hard`
-	qRollAlerts = `INSERT OR FAIL INTO stats_alerts(reason, domain, day, alerts, last_at)`
+	qRollAlerts = `INSERT INTO stats_alerts(reason, domain, day, alerts, last_at)`
 	tRollAlerts = ` ON CONFLICT(reason, domain, day) DO UPDATE SET alerts = alerts + excluded.alerts,
 		last_at = max(last_at, excluded.last_at)`
 )

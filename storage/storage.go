@@ -214,17 +214,6 @@ func dsn(path string, opts Options, reader, immutable bool) string {
 	q := url.Values{}
 	q.Set("_busy_timeout", strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10))
 	q.Set("_foreign_keys", "1")
-	if !reader && !opts.ReadOnly {
-		// The writer does not enforce foreign keys: every child row
-		// (outcomes, alerts, archive, duplicate_of) is written with the id
-		// of a mail stored in the same transaction, nothing deletes a
-		// mail, and an enforced key costs each multi-row insert a
-		// statement journal (batch.go). TestRecordBatchMatchesOneByOne
-		// checks with foreign_key_check that the stored rows keep them. Code that
-		// deletes mails must delete their rows itself: no ON DELETE
-		// CASCADE fires.
-		q.Set("_foreign_keys", "0")
-	}
 	switch {
 	case opts.ReadOnly:
 		q.Set("mode", "ro")
