@@ -318,11 +318,7 @@ func (w *writer) recordBatch(recs []Record, preps []prepared, blocks [][]byte) (
 		v := &recs[i].Verdict
 		for j := range v.Recipients {
 			rc := &v.Recipients[j]
-			addr, domain := NormalizeAddress(rc.Address)
-			action := w.db.policy.Decide(v.Kind, v.FeedbackType, *rc)
-			if addr == "" && action != ActionAlert {
-				action = ActionIgnore // nobody to act on
-			}
+			addr, domain, action := w.db.policy.outcome(v, rc)
 			outs = append(outs, batchOutcome{rec: i, addr: addr, domain: domain, action: action, rc: rc})
 		}
 	}

@@ -243,3 +243,16 @@ func (p Policy) Score(events []time.Time, since, now time.Time) float64 {
 func sortTimes(ts []time.Time) {
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
 }
+
+// outcome is the policy's decision for one reported recipient, with the
+// address it acts on: Record (batch and one by one), Preview and the
+// sender-side warning all decide through it. A recipient without an
+// address can still raise an alert, but there is nobody else to act on.
+func (p Policy) outcome(v *classify.Verdict, rc *classify.Recipient) (addr, domain string, action PolicyAction) {
+	addr, domain = NormalizeAddress(rc.Address)
+	action = p.Decide(v.Kind, v.FeedbackType, *rc)
+	if addr == "" && action != ActionAlert {
+		action = ActionIgnore
+	}
+	return addr, domain, action
+}

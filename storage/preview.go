@@ -16,9 +16,9 @@ import (
 func (db *DB) Preview(ctx context.Context, v classify.Verdict) (suppress []string, alerts []string, err error) {
 	now := db.now()
 	at := now
-	for _, rc := range v.Recipients {
-		addr, _ := NormalizeAddress(rc.Address)
-		action := db.policy.Decide(v.Kind, v.FeedbackType, rc)
+	for i := range v.Recipients {
+		rc := &v.Recipients[i]
+		addr, _, action := db.policy.outcome(&v, rc)
 		switch action {
 		case ActionAlert:
 			alerts = append(alerts, fmt.Sprintf("%s: %s", rc.Reason, addr))

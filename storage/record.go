@@ -270,11 +270,12 @@ func (db *DB) logAlerts(recs []Record, results []Result) {
 		if res.Duplicate || r.Skipped != "" {
 			continue
 		}
-		for _, rc := range r.Verdict.Recipients {
-			if db.policy.Decide(r.Verdict.Kind, r.Verdict.FeedbackType, rc) != ActionAlert {
+		for j := range r.Verdict.Recipients {
+			rc := &r.Verdict.Recipients[j]
+			_, domain, action := db.policy.outcome(&r.Verdict, rc)
+			if action != ActionAlert {
 				continue
 			}
-			_, domain := NormalizeAddress(rc.Address)
 			k := key{string(rc.Reason), domain}
 			if count[k] == 0 {
 				order = append(order, k)
@@ -401,11 +402,7 @@ func (w *writer) insertOutcomes(msgID int64, at time.Time, v *classify.Verdict, 
 	atText := fmtTime(at)
 	for i := range v.Recipients {
 		rc := &v.Recipients[i]
-		addr, domain := NormalizeAddress(rc.Address)
-		action := w.db.policy.Decide(v.Kind, v.FeedbackType, *rc)
-		if addr == "" && action != ActionAlert {
-			action = ActionIgnore // nobody to act on
-		}
+		addr, domain, action := w.db.policy.outcome(v, rc)
 		_, err := w.exec(qInsertOutcome, msgID, atText, string(v.Kind), v.FeedbackType, addr, domain,
 			string(rc.Action), rc.Status, rc.ReplyCode, string(rc.Reason), rc.Hard, rc.Diagnostic, rc.RemoteMTA,
 			rc.Command, nullTime(rc.LastAttempt), rc.Rule, v.Original.MessageID, origHeaders, string(action))
