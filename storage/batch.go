@@ -70,6 +70,9 @@ const (
 	hAlerts = `INSERT INTO alerts(message_id, at, reason, address, domain, status, reply_code, remote_mta, diagnostic)`
 	wAlerts = 9
 
+	hVerifications = `INSERT INTO verifications(message_id, mode, result, recipient, failure)`
+	wVerifications = 5
+
 	// Row templates of the widest rows. The text columns that are mostly
 	// empty (NOT NULL DEFAULT '') take NULL for '' (nullText) and store
 	// coalesce(?, ''): the driver copies every bound text into C memory
@@ -197,6 +200,7 @@ type batchOutcome struct {
 	rec          int
 	addr, domain string
 	action       PolicyAction
+	verified     bool // proven by the mail's token
 	rc           *classify.Recipient
 }
 
@@ -300,6 +304,8 @@ func (w *writer) recordBatch(recs []Record, preps []prepared, blocks [][]byte) (
 	args = args[:0]
 	owners = owners[:0]
 	var outs []batchOutcome
+	var verArgs []any
+	var verOwners []int
 	for i := range recs {
 		if ids[i] == 0 {
 			continue
@@ -316,14 +322,21 @@ func (w *writer) recordBatch(recs []Record, preps []prepared, blocks [][]byte) (
 			continue
 		}
 		v := &recs[i].Verdict
-		for j := range v.Recipients {
-			rc := &v.Recipients[j]
-			addr, domain, action := w.db.policy.outcome(v, rc)
-			outs = append(outs, batchOutcome{rec: i, addr: addr, domain: domain, action: action, rc: rc})
+		md := w.db.policy.decide(v, recs[i].Verification)
+		for j, d := range md.recipients {
+			outs = append(outs, batchOutcome{rec: i, addr: d.addr, domain: d.domain, action: d.action, verified: d.verified, rc: &v.Recipients[j]})
+		}
+		if ver := recs[i].Verification; ver.checks() {
+			verArgs = append(verArgs, ids[i], string(ver.Mode), md.stored(), ver.Recipient, md.storedFailure(ver))
+			verOwners = append(verOwners, i)
+			results[i].Unverified = md.result == Unverified && recs[i].Verification.Mode == VerifyEnforce
 		}
 	}
 	if _, err := w.rows(hArchive, wArchive, "", args, owners); err != nil {
 		return nil, rowErr("archiving", err)
+	}
+	if _, err := w.rows(hVerifications, wVerifications, "", verArgs, verOwners); err != nil {
+		return nil, rowErr("recording the verification", err)
 	}
 
 	// 3. The recipients' states and stored soft events, before this
@@ -450,8 +463,8 @@ func (w *writer) recipients(recs []Record, preps []prepared, outs []batchOutcome
 	var lo, hi time.Time
 	scored := map[string]bool{}
 	for _, o := range outs {
-		if o.addr == "" || o.action == ActionAlert {
-			continue // an alert never touches the recipient
+		if o.addr == "" || !o.action.touches() {
+			continue // an alert or an unverified mail never touches the recipient
 		}
 		if set.m[o.addr] == nil {
 			set.m[o.addr] = &recip{domain: o.domain, state: StateActive}
@@ -548,8 +561,8 @@ func (w *writer) applyPolicy(recs []Record, preps []prepared, ids []int64, outs 
 			}
 		}
 		for _, o := range mail {
-			if o.addr == "" || o.action == ActionAlert {
-				continue // an alert never touches the recipient
+			if o.addr == "" || !o.action.touches() {
+				continue // an alert or an unverified mail never touches the recipient
 			}
 			r := set.m[o.addr]
 			if k := kindIndex(v.Kind); k >= 0 {
@@ -568,9 +581,12 @@ func (w *writer) applyPolicy(recs []Record, preps []prepared, ids []int64, outs 
 			}
 			var fresh time.Time
 			if r.manual {
+				// A person's unsuppress holds until a newer bounce proves
+				// (by its token) that it answers mail sent to this
+				// address: a forged one must not undo it.
 				fresh = r.since
-				if at.Before(fresh) {
-					continue // older than the person's decision
+				if at.Before(fresh) || !o.verified {
+					continue
 				}
 			}
 			var score float64

@@ -53,12 +53,17 @@ type Pending struct {
 	UID       uint32
 	Kind      classify.Kind
 	Skipped   bool
+	// Unverified: verify was enforced and the mail proved nothing, so it
+	// is disposed as unverified.
+	Unverified bool
 }
 
 // qPending reads the small partial index of mail not yet disposed of; left
 // to itself, the planner prefers messages_imap and reads every mail ever
 // recorded from the folder.
-const qPending = `SELECT id, uid, kind, skipped <> '' FROM messages INDEXED BY messages_pending
+const qPending = `SELECT id, uid, kind, skipped <> '',
+	EXISTS (SELECT 1 FROM verifications v WHERE v.message_id = messages.id AND v.mode = 'enforce' AND v.result = 'unverified')
+	FROM messages INDEXED BY messages_pending
 	WHERE account = ? AND folder = ? AND uidvalidity = ? AND uid > 0 AND disposed_at IS NULL ORDER BY uid`
 
 // Pending lists, by UID, the recorded mails of that folder and validity
@@ -74,7 +79,7 @@ func (db *DB) Pending(ctx context.Context, account, folder string, uidValidity u
 		var p Pending
 		var uid int64
 		var kind string
-		if err := rows.Scan(&p.MessageID, &uid, &kind, &p.Skipped); err != nil {
+		if err := rows.Scan(&p.MessageID, &uid, &kind, &p.Skipped, &p.Unverified); err != nil {
 			return nil, err
 		}
 		p.UID, p.Kind = uint32(uid), classify.Kind(kind)

@@ -24,6 +24,14 @@ const (
 	ActionAlert PolicyAction = "alert"
 	// ActionIgnore stores the outcome and changes nothing.
 	ActionIgnore PolicyAction = "ignore"
+	// ActionUnverified: the outcome would have acted, but the mail does
+	// not prove that it answers mail sent to the recipient (verify =
+	// "enforce"); it changes nothing.
+	ActionUnverified PolicyAction = "unverified"
+	// ActionCapped: the outcome would have suppressed or scored, but its
+	// mail had already reached MaxSuppressPerMail addresses; it changes
+	// nothing.
+	ActionCapped PolicyAction = "capped"
 )
 
 // ParsePolicyAction reads a policy action from the config.
@@ -58,6 +66,9 @@ type Policy struct {
 	// QuietReset: the score starts again from zero after this long without
 	// a soft event (default 14 days).
 	QuietReset time.Duration
+	// MaxSuppressPerMail: one mail suppresses or scores at most this many
+	// addresses (default 50); its other outcomes are stored as capped.
+	MaxSuppressPerMail int
 }
 
 // Policy defaults.
@@ -66,6 +77,8 @@ const (
 	DefaultSoftWindow    = 30 * 24 * time.Hour
 	DefaultSoftHalfLife  = 30 * 24 * time.Hour
 	DefaultQuietReset    = 14 * 24 * time.Hour
+
+	DefaultMaxSuppressPerMail = 50
 )
 
 // defaultReasons is the action of each failure reason; a reason missing
@@ -137,6 +150,8 @@ func DefaultPolicy() Policy {
 		SoftWindow:    DefaultSoftWindow,
 		SoftHalfLife:  DefaultSoftHalfLife,
 		QuietReset:    DefaultQuietReset,
+
+		MaxSuppressPerMail: DefaultMaxSuppressPerMail,
 	}
 	for r, a := range defaultReasons {
 		p.Reasons[r] = a
@@ -149,7 +164,7 @@ func DefaultPolicy() Policy {
 
 func (p Policy) isZero() bool {
 	return p.Reasons == nil && p.Complaints == nil && p.SoftThreshold == 0 &&
-		p.SoftWindow == 0 && p.SoftHalfLife == 0 && p.QuietReset == 0
+		p.SoftWindow == 0 && p.SoftHalfLife == 0 && p.QuietReset == 0 && p.MaxSuppressPerMail == 0
 }
 
 // withDefaults fills the zero numeric fields.
@@ -165,6 +180,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.QuietReset <= 0 {
 		p.QuietReset = DefaultQuietReset
+	}
+	if p.MaxSuppressPerMail <= 0 {
+		p.MaxSuppressPerMail = DefaultMaxSuppressPerMail
 	}
 	return p
 }
@@ -244,15 +262,81 @@ func sortTimes(ts []time.Time) {
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
 }
 
-// outcome is the policy's decision for one reported recipient, with the
-// address it acts on: Record (batch and one by one), Preview and the
-// sender-side warning all decide through it. A recipient without an
-// address can still raise an alert, but there is nobody else to act on.
-func (p Policy) outcome(v *classify.Verdict, rc *classify.Recipient) (addr, domain string, action PolicyAction) {
-	addr, domain = NormalizeAddress(rc.Address)
-	action = p.Decide(v.Kind, v.FeedbackType, *rc)
-	if addr == "" && action != ActionAlert {
-		action = ActionIgnore
+// touches reports whether an outcome with this action counts on its
+// recipient's row: an alert is about the sender, and an unverified mail
+// may be forged, so neither creates nor counts on a recipient.
+func (a PolicyAction) touches() bool { return a != ActionAlert && a != ActionUnverified }
+
+// decision is the policy's decision for one reported recipient, with the
+// address it acts on.
+type decision struct {
+	addr, domain string
+	action       PolicyAction
+	verified     bool   // a valid token proves mail to addr was sent
+	held         string // why a suppress, score or alert action is held (unverified or capped); "" when not
+}
+
+// mailDecision is the policy's decision for one mail: one decision per
+// reported recipient, in order, and the mail's verification result.
+type mailDecision struct {
+	recipients []decision
+	result     string // Verified, Unverified, or "" when nothing needed proof (or verify is off)
+	failure    string // why the mail is unverified (the first recipient's reason)
+	capped     int    // recipients held by MaxSuppressPerMail
+}
+
+// decide is the one place that says what each recipient of a mail does:
+// Record (batch and one by one), reclassify, Preview and the sender-side
+// warning all decide through it. In order:
+//  1. Decide per recipient; a recipient without an address can still
+//     raise an alert, but there is nobody else to act on;
+//  2. verification: with VerifyEnforce, an action on a recipient no valid
+//     token proves becomes ActionUnverified (VerifyRecord only notes it);
+//  3. the cap: at most MaxSuppressPerMail distinct addresses of one mail
+//     may suppress or score; the rest become ActionCapped, so that one
+//     mail naming 10,000 recipients cannot empty a list.
+func (p Policy) decide(v *classify.Verdict, ver Verification) mailDecision {
+	md := mailDecision{recipients: make([]decision, len(v.Recipients))}
+	limit := p.MaxSuppressPerMail
+	if limit <= 0 {
+		limit = DefaultMaxSuppressPerMail
 	}
-	return addr, domain, action
+	acting := map[string]bool{}
+	for i := range v.Recipients {
+		rc := &v.Recipients[i]
+		d := &md.recipients[i]
+		d.addr, d.domain = NormalizeAddress(rc.Address)
+		d.action = p.Decide(v.Kind, v.FeedbackType, *rc)
+		if d.addr == "" && d.action != ActionAlert {
+			d.action = ActionIgnore
+		}
+		d.verified = ver.proves(d.addr)
+		if d.action == ActionIgnore {
+			continue
+		}
+		if ver.checks() {
+			if d.verified {
+				if md.result == "" {
+					md.result = Verified
+				}
+			} else {
+				if md.result != Unverified {
+					md.result, md.failure = Unverified, ver.why(d.addr)
+				}
+				if ver.Mode == VerifyEnforce {
+					d.held, d.action = "unverified: "+ver.why(d.addr), ActionUnverified
+					continue
+				}
+			}
+		}
+		if d.action == ActionSuppress || d.action == ActionScore {
+			if !acting[d.addr] && len(acting) >= limit {
+				d.held, d.action = fmt.Sprintf("capped: one mail may suppress at most %d addresses", limit), ActionCapped
+				md.capped++
+				continue
+			}
+			acting[d.addr] = true
+		}
+	}
+	return md
 }

@@ -218,7 +218,7 @@ func TestPolicyInStore(t *testing.T) {
 
 	// Manual unsuppress of the soft address: a fresh start. A fifth soft
 	// event does not re-suppress it; an old hard bounce (imported late)
-	// does not either; a new hard bounce does.
+	// does not either; a new hard bounce does only when it is verified.
 	clk.Add(3 * day)
 	if err := db.Unsuppress(ctx, soft, "customer says the mailbox is fixed"); err != nil {
 		t.Fatal(err)
@@ -233,8 +233,22 @@ func TestPolicyInStore(t *testing.T) {
 	if res := record(hardBounce(soft), t0); len(res.Suppressed) != 0 {
 		t.Errorf("an old hard bounce after a manual unsuppress suppressed %v", res.Suppressed)
 	}
-	if res := record(hardBounce(soft), clk.Now().Add(2*time.Hour)); !slices.Equal(res.Suppressed, []string{soft}) {
-		t.Errorf("a new hard bounce after a manual unsuppress suppressed %v", res.Suppressed)
+	// Only a bounce that proves it answers mail sent to the address undoes
+	// the person's decision: an unproven one (verify off, or a token for
+	// someone else) is held.
+	if res := record(hardBounce(soft), clk.Now().Add(2*time.Hour)); len(res.Suppressed) != 0 {
+		t.Errorf("a new unverified hard bounce after a manual unsuppress suppressed %v", res.Suppressed)
+	}
+	recordVerified := func(v classify.Verdict, at time.Time, ver Verification) Result {
+		t.Helper()
+		n++
+		return mustRecord(t, db, Record{Source: imapSource(uint32(n)), Raw: bounceMail(n, "\n"), Verdict: v, ReceivedAt: at, Verification: ver})[0]
+	}
+	if res := recordVerified(hardBounce(soft), clk.Now().Add(2*time.Hour), Verification{Mode: VerifyRecord, Recipient: "other@example.com"}); len(res.Suppressed) != 0 {
+		t.Errorf("a hard bounce with another address's token after a manual unsuppress suppressed %v", res.Suppressed)
+	}
+	if res := recordVerified(hardBounce(soft), clk.Now().Add(2*time.Hour), Verification{Mode: VerifyRecord, Recipient: soft}); !slices.Equal(res.Suppressed, []string{soft}) {
+		t.Errorf("a new verified hard bounce after a manual unsuppress suppressed %v", res.Suppressed)
 	}
 
 	// Manual suppress: never lifted by the policy, kept in the history.
@@ -254,8 +268,8 @@ func TestPolicyInStore(t *testing.T) {
 	if !slices.Equal(hist, want) {
 		t.Errorf("history of %s = %v, want %v", soft, hist, want)
 	}
-	if len(h.Outcomes) != 7 {
-		t.Errorf("outcomes of %s = %d, want 7", soft, len(h.Outcomes))
+	if len(h.Outcomes) != 9 {
+		t.Errorf("outcomes of %s = %d, want 9", soft, len(h.Outcomes))
 	}
 	if err := db.Unsuppress(ctx, "nobody@example.com", "x"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Unsuppress(unknown) = %v, want ErrNotFound", err)
@@ -296,7 +310,7 @@ func TestPreview(t *testing.T) {
 		{Address: "other@example.com", Action: classify.ActionFailed, Reason: classify.ReasonMailboxFull},
 		{Address: "rcpt@example.com", Action: classify.ActionFailed, Reason: classify.ReasonSpamDetected},
 	}}
-	sup, alerts, err := db.Preview(ctx, v)
+	sup, alerts, err := db.Preview(ctx, v, Verification{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,12 +13,13 @@ import (
 // Preview answers what Record would do with a verdict now, without
 // writing (for poll --dry-run): the addresses it would suppress and the
 // sender-side alerts it would raise ("blocked: user@example.com").
-func (db *DB) Preview(ctx context.Context, v classify.Verdict) (suppress []string, alerts []string, err error) {
+func (db *DB) Preview(ctx context.Context, v classify.Verdict, ver Verification) (suppress []string, alerts []string, err error) {
 	now := db.now()
 	at := now
+	md := db.policy.decide(&v, ver)
 	for i := range v.Recipients {
 		rc := &v.Recipients[i]
-		addr, _, action := db.policy.outcome(&v, rc)
+		addr, action := md.recipients[i].addr, md.recipients[i].action
 		switch action {
 		case ActionAlert:
 			alerts = append(alerts, fmt.Sprintf("%s: %s", rc.Reason, addr))
@@ -46,6 +47,9 @@ func (db *DB) Preview(ctx context.Context, v classify.Verdict) (suppress []strin
 		}
 		var fresh time.Time // a person's unsuppress is a fresh start
 		if st.manual {
+			if !md.recipients[i].verified {
+				continue // held until a verified bounce
+			}
 			fresh = st.since
 		}
 		if action == ActionScore {

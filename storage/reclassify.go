@@ -162,7 +162,7 @@ func (db *DB) reclassifyBatch(ctx context.Context, ids []int64, classifier Class
 			}
 			st.Changed++
 			for i, r := range it.old.Verdict.Recipients {
-				if it.old.Policies[i] != ActionAlert {
+				if it.old.Policies[i].touches() {
 					affected[r.Address] = true
 				}
 			}
@@ -172,12 +172,16 @@ func (db *DB) reclassifyBatch(ctx context.Context, ids []int64, classifier Class
 			if _, err := w.exec(`DELETE FROM alerts WHERE message_id = ?`, it.old.ID); err != nil {
 				return err
 			}
-			outs, err := w.insertOutcomes(it.old.ID, it.old.At, v, origHeaders)
+			ver, err := w.verification(it.old.ID)
+			if err != nil {
+				return err
+			}
+			outs, err := w.insertOutcomes(it.old.ID, it.old.At, v, ver, origHeaders)
 			if err != nil {
 				return err
 			}
 			for _, o := range outs {
-				if o.addr != "" && o.action != ActionAlert {
+				if o.addr != "" && o.action.touches() {
 					affected[o.addr] = true
 				}
 			}
@@ -214,7 +218,7 @@ func (db *DB) reclassifyBatch(ctx context.Context, ids []int64, classifier Class
 // rebuild recomputes a recipient's counters and automatic state from its
 // outcomes, replayed in time order under today's policy. A manual
 // suppression is kept; after a manual unsuppress only later outcomes
-// count. It returns the state before and after.
+// proven by a token count. It returns the state before and after.
 func (w *writer) rebuild(addr string) (before, after string, err error) {
 	_, domain := NormalizeAddress(addr)
 	if _, err := w.exec(`INSERT INTO recipients(address, domain, updated_at) VALUES (?, ?, ?) ON CONFLICT(address) DO NOTHING`,
@@ -248,8 +252,12 @@ func (w *writer) rebuild(addr string) (before, after string, err error) {
 		fresh = cur.since
 	}
 	// Replay.
+	// After a person's unsuppress only bounces whose token proves this
+	// address count (as in Record).
 	rows, err := w.tx.QueryContext(w.ctx, `SELECT o.at, o.policy, o.kind, o.feedback_type, o.reason, o.message_id FROM outcomes o
-		WHERE o.address = ? AND o.policy IN ('suppress', 'score') AND o.at >= ? ORDER BY o.at, o.id`, addr, fmtTime(fresh))
+		WHERE o.address = ? AND o.policy IN ('suppress', 'score') AND o.at >= ?
+		AND (NOT ? OR EXISTS (SELECT 1 FROM verifications v WHERE v.message_id = o.message_id AND v.result = 'verified' AND v.recipient = o.address))
+		ORDER BY o.at, o.id`, addr, fmtTime(fresh), cur.manual)
 	if err != nil {
 		return "", "", err
 	}

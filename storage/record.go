@@ -53,6 +53,9 @@ type Record struct {
 	Verdict    classify.Verdict // ignored beyond its Kind when Skipped is set
 	Skipped    string           // non-empty: not classified, and why ("too large: 31457280 bytes")
 	ReceivedAt time.Time        // IMAP INTERNALDATE or file mtime
+	// Verification is what the mail proves (Verifier.Verify); the zero
+	// value is VerifyOff.
+	Verification Verification
 }
 
 // Result is what Record did with one Record, in the same order.
@@ -61,6 +64,10 @@ type Result struct {
 	Duplicate  bool          // already recorded: same source, or same digest
 	Kind       classify.Kind // the stored kind (the first delivery's for a duplicate)
 	Suppressed []string      // addresses this mail suppressed
+	// Unverified: verify is enforced and the mail did not prove that it
+	// answers mail sent to the recipients it names; it changed nothing,
+	// and is disposed as unverified.
+	Unverified bool
 }
 
 // Digest returns the hex SHA-256 of raw with its line ends normalised: CRLF
@@ -270,9 +277,10 @@ func (db *DB) logAlerts(recs []Record, results []Result) {
 		if res.Duplicate || r.Skipped != "" {
 			continue
 		}
-		for j := range r.Verdict.Recipients {
+		md := db.policy.decide(&r.Verdict, r.Verification)
+		for j, d := range md.recipients {
 			rc := &r.Verdict.Recipients[j]
-			_, domain, action := db.policy.outcome(&r.Verdict, rc)
+			domain, action := d.domain, d.action
 			if action != ActionAlert {
 				continue
 			}
@@ -397,12 +405,16 @@ type insertedOutcome struct {
 // policy's action, and a sender-side alert for each alert action, one mail
 // at a time, for reclassify (Record writes whole batches: batch.go). It
 // does not touch the recipients.
-func (w *writer) insertOutcomes(msgID int64, at time.Time, v *classify.Verdict, origHeaders string) ([]insertedOutcome, error) {
+func (w *writer) insertOutcomes(msgID int64, at time.Time, v *classify.Verdict, ver Verification, origHeaders string) ([]insertedOutcome, error) {
 	outs := make([]insertedOutcome, 0, len(v.Recipients))
 	atText := fmtTime(at)
+	md := w.db.policy.decide(v, ver)
+	if err := w.setVerification(msgID, ver, md); err != nil {
+		return nil, err
+	}
 	for i := range v.Recipients {
 		rc := &v.Recipients[i]
-		addr, domain, action := w.db.policy.outcome(v, rc)
+		addr, domain, action := md.recipients[i].addr, md.recipients[i].domain, md.recipients[i].action
 		_, err := w.exec(qInsertOutcome, msgID, atText, string(v.Kind), v.FeedbackType, addr, domain,
 			string(rc.Action), rc.Status, rc.ReplyCode, string(rc.Reason), rc.Hard, rc.Diagnostic, rc.RemoteMTA,
 			rc.Command, nullTime(rc.LastAttempt), rc.Rule, v.Original.MessageID, origHeaders, string(action))
