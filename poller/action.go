@@ -52,6 +52,10 @@ func (a Action) String() string {
 	return string(a.Op)
 }
 
+// DefaultUnverified is the disposal of mail held as unverified when the
+// config names none: a folder of its own, for a person to look at.
+var DefaultUnverified = Action{OpMove, "Bounces/Unverified"}
+
 // DefaultActions returns the disposal of every kind when the config names
 // none (issue 4).
 func DefaultActions() map[classify.Kind]Action {

@@ -185,7 +185,7 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 			var gone []int64
 			for _, pd := range pend {
 				if present[pd.UID] {
-					items = append(items, item{id: pd.MessageID, uid: pd.UID, kind: pd.Kind, skipped: pd.Skipped})
+					items = append(items, item{id: pd.MessageID, uid: pd.UID, kind: pd.Kind, skipped: pd.Skipped, unverified: pd.Unverified})
 				} else {
 					gone = append(gone, pd.MessageID)
 				}
@@ -546,6 +546,9 @@ type item struct {
 	uid     uint32
 	kind    classify.Kind
 	skipped bool // recorded as skipped: disposed like unknown mail
+	// unverified: held as unverified (verify enforced), disposed by
+	// Options.Unverified whatever its kind
+	unverified bool
 }
 
 // fetchBatch fetches one batch and has cl classify it while the fetch
@@ -690,6 +693,9 @@ func (cl *classifiers) stop() {
 // digest of a fetched mail.
 func (p *Poller) classifyRecord(rec *storage.Record, log *slog.Logger) {
 	rec.Verdict, rec.Skipped = p.classifyOne(rec.Raw, rec.Source.UID, log)
+	if rec.Skipped == "" {
+		rec.Verification = p.o.Verifier.Verify(&rec.Verdict, p.clock.Now())
+	}
 	// The same digest storage would compute, here off the committing
 	// goroutine.
 	rec.Digest = storage.Digest(rec.Raw)
@@ -702,7 +708,7 @@ func (p *Poller) commitBatch(ctx context.Context, recs []storage.Record, sum *Su
 
 	if preview != nil {
 		for _, r := range recs {
-			pl := Planned{UID: r.Source.UID, Size: r.Size, Skipped: r.Skipped, Verdict: r.Verdict, Action: p.actionFor(r.Verdict.Kind, r.Skipped != "")}
+			pl := Planned{UID: r.Source.UID, Size: r.Size, Skipped: r.Skipped, Verdict: r.Verdict, Action: p.actionFor(r.Verdict.Kind, r.Skipped != "", false)}
 			known, err := p.o.Store.Known(ctx, r.Source, r.Raw)
 			if err != nil {
 				return nil, fmt.Errorf("previewing uid %d: %w", r.Source.UID, err)
@@ -714,11 +720,14 @@ func (p *Poller) commitBatch(ctx context.Context, recs []storage.Record, sum *Su
 			case r.Skipped != "":
 				sum.Skipped++
 			default:
-				sup, alerts, err := p.o.Store.Preview(ctx, r.Verdict)
+				sup, alerts, unverified, err := p.o.Store.Preview(ctx, r.Verdict, r.Verification)
 				if err != nil {
 					return nil, fmt.Errorf("previewing uid %d: %w", r.Source.UID, err)
 				}
-				pl.Suppress, pl.Alerts = sup, alerts
+				pl.Suppress, pl.Alerts, pl.Unverified = sup, alerts, unverified
+				if unverified != "" {
+					pl.Action = p.actionFor(r.Verdict.Kind, false, true)
+				}
 				sum.Suppressed += len(sup)
 			}
 			sum.ByKind[r.Verdict.Kind]++
@@ -754,7 +763,11 @@ func (p *Poller) commitBatch(ctx context.Context, recs []storage.Record, sum *Su
 		}
 		sum.ByKind[kind]++
 		sum.Suppressed += len(r.Suppressed) // storage logs each: it made the decision
-		items[i] = item{id: r.MessageID, uid: rec.Source.UID, kind: kind, skipped: rec.Skipped != ""}
+		if r.Unverified {
+			sum.Unverified++
+			log.Info("unverified mail: changes nobody", "uid", rec.Source.UID, "kind", kind, "message_id", rec.Verdict.MessageID)
+		}
+		items[i] = item{id: r.MessageID, uid: rec.Source.UID, kind: kind, skipped: rec.Skipped != "", unverified: r.Unverified}
 	}
 	return items, nil
 }
@@ -780,7 +793,10 @@ func (p *Poller) classifyOne(raw []byte, uid uint32, log *slog.Logger) (v classi
 	return v, ""
 }
 
-func (p *Poller) actionFor(kind classify.Kind, skipped bool) Action {
+func (p *Poller) actionFor(kind classify.Kind, skipped, unverified bool) Action {
+	if unverified {
+		return p.unverified
+	}
 	if skipped {
 		kind = classify.KindUnknown
 	}
@@ -804,7 +820,7 @@ func (p *Poller) act(s *session, items []item, log *slog.Logger) ([]disposal, er
 	groups := map[Action][]item{}
 	var order []Action
 	for _, it := range items {
-		a := p.actionFor(it.kind, it.skipped)
+		a := p.actionFor(it.kind, it.skipped, it.unverified)
 		if _, ok := groups[a]; !ok {
 			order = append(order, a)
 		}

@@ -109,7 +109,7 @@ type Store interface {
 	MarkDisposed(ctx context.Context, ids []int64, action string, at time.Time) error
 	StartRun(ctx context.Context, account string, at time.Time) (int64, error)
 	FinishRun(ctx context.Context, id int64, at time.Time, stats storage.RunStats) error
-	Preview(ctx context.Context, v classify.Verdict) (suppress, alerts []string, err error)
+	Preview(ctx context.Context, v classify.Verdict, ver storage.Verification) (suppress, alerts []string, unverified string, err error)
 	// Known says, without writing, whether Record would take the mail for
 	// a duplicate (same source, or the same line-end-normalised bytes).
 	Known(ctx context.Context, src storage.Source, raw []byte) (bool, error)
@@ -158,6 +158,13 @@ type Options struct {
 	// Actions per kind; a kind missing here takes DefaultActions.
 	Actions map[classify.Kind]Action
 
+	// Verifier checks that a bounce answers mail that was sent (nil:
+	// verify is off). With VerifyEnforce, mail that proves nothing is
+	// stored as unverified, changes nobody and is disposed by Unverified
+	// (default move:Bounces/Unverified), whatever its kind.
+	Verifier   *storage.Verifier
+	Unverified Action
+
 	Schedule   string        // robfig/cron spec for Run; default "@every 5m"
 	RunAtStart bool          // Run polls once at once, then follows Schedule (a first run, or one overdue)
 	BackoffMin time.Duration // first wait after a connection or login failure; default 1m
@@ -176,14 +183,15 @@ type Options struct {
 
 // Poller polls one mailbox.
 type Poller struct {
-	o        Options
-	sched    cron.Schedule
-	log      *slog.Logger
-	clock    Clock
-	addr     string
-	tlsConf  *tls.Config
-	actions  map[classify.Kind]Action
-	classify func([]byte) (classify.Verdict, error)
+	o          Options
+	sched      cron.Schedule
+	log        *slog.Logger
+	clock      Clock
+	addr       string
+	tlsConf    *tls.Config
+	actions    map[classify.Kind]Action
+	unverified Action
+	classify   func([]byte) (classify.Verdict, error)
 
 	// Tests against a real server that has MOVE and UIDPLUS use these to
 	// take the fallback paths.
@@ -277,6 +285,15 @@ func New(opts Options) (*Poller, error) {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("schedule: bad cron spec %q: %v", o.Schedule, err))
 	}
+	if o.Unverified == (Action{}) {
+		o.Unverified = DefaultUnverified
+	}
+	if o.Unverified.Op == OpMove && sameFolder(o.Unverified.Folder, o.Folder) {
+		errs = append(errs, fmt.Errorf("actions: unverified: %s moves into the polled folder", o.Unverified))
+	}
+	if v := o.Verifier; v != nil && v.Mode != storage.VerifyOff && v.Mode != "" && v.Keys == nil {
+		errs = append(errs, fmt.Errorf("verify %s: no secret", v.Mode))
+	}
 	actions := DefaultActions()
 	for k, a := range o.Actions {
 		if a.Op == OpMove && a.Folder == "" {
@@ -310,14 +327,15 @@ func New(opts Options) (*Poller, error) {
 		clock = realClock{}
 	}
 	return &Poller{
-		o:        o,
-		sched:    sched,
-		log:      log.With("mailbox", o.Name),
-		clock:    clock,
-		addr:     net.JoinHostPort(o.Host, fmt.Sprint(o.Port)),
-		tlsConf:  tc,
-		actions:  actions,
-		classify: classify.Message,
+		o:          o,
+		sched:      sched,
+		log:        log.With("mailbox", o.Name),
+		clock:      clock,
+		addr:       net.JoinHostPort(o.Host, fmt.Sprint(o.Port)),
+		tlsConf:    tc,
+		actions:    actions,
+		unverified: o.Unverified,
+		classify:   classify.Message,
 
 		disposerConnMails: 20000,
 	}, nil
@@ -364,6 +382,7 @@ type Summary struct {
 	Pending    int // of Disposed: committed by an earlier run that stopped before disposing
 	Errors     int
 	Suppressed int // recipients newly suppressed
+	Unverified int // mails held as unverified (verify enforced): they changed nobody
 	ByKind     map[classify.Kind]int
 
 	Stopped bool // the context was cancelled: stopped after the batch in hand
@@ -394,5 +413,8 @@ type Planned struct {
 	Verdict  classify.Verdict
 	Suppress []string // recipients the outcome would add to the suppression list
 	Alerts   []string // sender-side alerts it would raise
-	Action   Action
+	// Unverified: why the mail would be held as unverified (verify
+	// enforced), "" when it would not.
+	Unverified string
+	Action     Action
 }

@@ -357,7 +357,7 @@ func TestFetchNeverLoadsMailAboveLimit(t *testing.T) {
 		if r := recs[1]; r.Raw != nil || r.Verdict.Kind != classify.KindUnknown || !strings.Contains(r.Skipped, "exceeds the limit") {
 			t.Errorf("the large mail recorded as kind %s, skipped %q, %d bytes; want unknown, skipped, no bytes", r.Verdict.Kind, r.Skipped, len(r.Raw))
 		}
-		if p.actionFor(recs[1].Verdict.Kind, recs[1].Skipped != "") != p.actions[classify.KindUnknown] {
+		if p.actionFor(recs[1].Verdict.Kind, recs[1].Skipped != "", false) != p.actions[classify.KindUnknown] {
 			t.Error("the large mail is not disposed like unknown mail")
 		}
 	})

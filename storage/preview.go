@@ -10,13 +10,18 @@ import (
 	"github.com/bounced/bounced/classify"
 )
 
-// Preview answers what Record would do with a verdict now, without
-// writing (for poll --dry-run): the addresses it would suppress and the
-// sender-side alerts it would raise ("blocked: user@example.com").
-func (db *DB) Preview(ctx context.Context, v classify.Verdict, ver Verification) (suppress []string, alerts []string, err error) {
+// Preview answers what Record would do with a verdict and its
+// verification now, without writing (for poll --dry-run): the addresses
+// it would suppress, the sender-side alerts it would raise ("blocked:
+// user@example.com") and, when verify is enforced and the mail proves
+// nothing, why it would be held as unverified.
+func (db *DB) Preview(ctx context.Context, v classify.Verdict, ver Verification) (suppress []string, alerts []string, unverified string, err error) {
 	now := db.now()
 	at := now
 	md := db.policy.decide(&v, ver)
+	if md.result == Unverified && ver.Mode == VerifyEnforce {
+		unverified = md.failure
+	}
 	for i := range v.Recipients {
 		rc := &v.Recipients[i]
 		addr, action := md.recipients[i].addr, md.recipients[i].action
@@ -39,7 +44,7 @@ func (db *DB) Preview(ctx context.Context, v classify.Verdict, ver Verification)
 		case errors.Is(err, sql.ErrNoRows):
 			st.state = StateActive
 		case err != nil:
-			return nil, nil, fmt.Errorf("previewing %s: %w", addr, err)
+			return nil, nil, "", fmt.Errorf("previewing %s: %w", addr, err)
 		}
 		st.since = parseNullTime(since)
 		if st.state == StateSuppressed {
@@ -55,7 +60,7 @@ func (db *DB) Preview(ctx context.Context, v classify.Verdict, ver Verification)
 		if action == ActionScore {
 			evs, err := softEvents(ctx, db.sql, db.policy, addr, at)
 			if err != nil {
-				return nil, nil, fmt.Errorf("previewing %s: %w", addr, err)
+				return nil, nil, "", fmt.Errorf("previewing %s: %w", addr, err)
 			}
 			evs = append(evs, at)
 			if db.policy.Score(evs, fresh, at) < db.policy.SoftThreshold {
@@ -64,5 +69,5 @@ func (db *DB) Preview(ctx context.Context, v classify.Verdict, ver Verification)
 		}
 		suppress = append(suppress, addr)
 	}
-	return suppress, alerts, nil
+	return suppress, alerts, unverified, nil
 }
