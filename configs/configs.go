@@ -23,6 +23,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/verp"
 )
 
 //go:embed bounced.example.toml
@@ -53,6 +54,9 @@ type Policy struct {
 	SoftWindow    Duration `toml:"soft_window"`
 	SoftHalfLife  Duration `toml:"soft_half_life"`
 	QuietReset    Duration `toml:"quiet_reset"`
+	// MaxSuppressPerMail: one mail suppresses or scores at most this many
+	// addresses (default 50); the rest are stored as capped.
+	MaxSuppressPerMail int `toml:"max_suppress_per_mail"`
 	// Reasons maps a reason (userunknown, mailboxfull, ...) to an action:
 	// suppress, score, alert or ignore.
 	Reasons map[string]string `toml:"reasons"`
@@ -84,6 +88,12 @@ type Mailbox struct {
 	Timeout      Duration `toml:"timeout"`
 	Disabled     bool     `toml:"disabled"`
 	Actions      Actions  `toml:"actions"`
+
+	// Verify: must a bounce prove (by a signed VERP token, docs/verp.md)
+	// that it answers mail that was sent? off | record | enforce.
+	Verify          string   `toml:"verify"`
+	VerifySecretEnv string   `toml:"verify_secret_env"` // default BOUNCED_VERP_SECRET
+	VerifyMaxAge    Duration `toml:"verify_max_age"`    // default 45d
 }
 
 // Actions says what to do with a processed mail, per kind: "move:<folder>",
@@ -98,6 +108,9 @@ type Actions struct {
 	Delivered string `toml:"delivered"`
 	Unknown   string `toml:"unknown"`
 	NotBounce string `toml:"notbounce"`
+	// Unverified is for mail held as unverified (verify = "enforce"),
+	// whatever its kind.
+	Unverified string `toml:"unverified"`
 }
 
 // ByKind returns the action for every kind.
@@ -125,6 +138,8 @@ func DefaultActions() Actions {
 		Delivered: "move:Bounces/Processed",
 		Unknown:   "move:Bounces/Unrecognized",
 		NotBounce: "leave",
+
+		Unverified: "move:Bounces/Unverified",
 	}
 }
 
@@ -135,6 +150,10 @@ const (
 	DefaultBatch      = 200
 	DefaultMaxMessage = 10 << 20
 	DefaultTimeout    = 60 * time.Second
+
+	DefaultVerify          = "off"
+	DefaultVerifySecretEnv = "BOUNCED_VERP_SECRET"
+	DefaultVerifyMaxAge    = 45 * 24 * time.Hour
 )
 
 // Default is the configuration used when no file is given.
@@ -309,6 +328,15 @@ func (c *Config) applyDefaults() {
 		if m.Timeout == 0 {
 			m.Timeout = Duration(DefaultTimeout)
 		}
+		if m.Verify == "" {
+			m.Verify = DefaultVerify
+		}
+		if m.VerifySecretEnv == "" {
+			m.VerifySecretEnv = DefaultVerifySecretEnv
+		}
+		if m.VerifyMaxAge == 0 {
+			m.VerifyMaxAge = Duration(DefaultVerifyMaxAge)
+		}
 		a := &m.Actions
 		for _, p := range []struct {
 			v *string
@@ -316,7 +344,7 @@ func (c *Config) applyDefaults() {
 		}{
 			{&a.Bounce, def.Bounce}, {&a.Delay, def.Delay}, {&a.Complaint, def.Complaint},
 			{&a.Report, def.Report}, {&a.Autoreply, def.Autoreply}, {&a.Delivered, def.Delivered},
-			{&a.Unknown, def.Unknown}, {&a.NotBounce, def.NotBounce},
+			{&a.Unknown, def.Unknown}, {&a.NotBounce, def.NotBounce}, {&a.Unverified, def.Unverified},
 		} {
 			if *p.v == "" {
 				*p.v = p.d
@@ -359,6 +387,9 @@ func (p Policy) validate() []error {
 	var errs []error
 	if p.SoftThreshold < 0 {
 		errs = append(errs, errors.New("policy: soft_threshold: must not be negative"))
+	}
+	if p.MaxSuppressPerMail < 0 {
+		errs = append(errs, errors.New("policy: max_suppress_per_mail: must not be negative (0 is the default, 50)"))
 	}
 	for _, r := range sortedKeys(p.Reasons) {
 		if !classify.Reason(r).Known() {
@@ -472,7 +503,41 @@ func (m Mailbox) validate() []error {
 			add("actions.%s: %v", kind, err)
 		}
 	}
+	if err := ValidateAction(m.Actions.Unverified); err != nil {
+		add("actions.unverified: %v", err)
+	}
+	switch m.Verify {
+	case "off", "record", "enforce":
+	default:
+		add("verify: %q: want off, record or enforce", m.Verify)
+	}
+	if !envNameRE.MatchString(m.VerifySecretEnv) {
+		add("verify_secret_env: %q is not an environment variable name", m.VerifySecretEnv)
+	}
+	if m.VerifyMaxAge < Duration(24*time.Hour) {
+		add("verify_max_age: %s: want at least 1d", time.Duration(m.VerifyMaxAge))
+	}
 	return errs
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// VerifySecrets returns the secrets of verify_secret_env, read now: one,
+// or several separated by commas or spaces (the first signs, all verify:
+// a rotation). Nil when verify is off.
+func (m Mailbox) VerifySecrets() ([][]byte, error) {
+	if m.Verify == "off" || m.Verify == "" {
+		return nil, nil
+	}
+	env := m.VerifySecretEnv
+	if env == "" {
+		env = DefaultVerifySecretEnv
+	}
+	v, ok := os.LookupEnv(env)
+	if !ok || strings.TrimSpace(v) == "" {
+		return nil, fmt.Errorf("verify_secret_env: environment variable %s is not set (verify = %q needs the VERP secret)", env, m.Verify)
+	}
+	return verp.ParseSecrets(v)
 }
 
 // ValidateAction checks one action value.

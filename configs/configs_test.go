@@ -69,8 +69,12 @@ password_env = "A"
 password_file = "/b"
 schedule = "61 * * * *"
 batch = -1
+verify = "sometimes"
+verify_secret_env = "not a name"
+verify_max_age = "1h"
 [mailbox.actions]
 bounce = "explode"
+unverified = "shred"
 complaint = "move:"
 [[mailbox]]
 name = "primary"
@@ -101,6 +105,10 @@ colour = "move:Red"
 		`mailbox "primary": actions.complaint: bad folder`,
 		`mailbox "primary": host: missing`,
 		`mailbox "primary": name: used twice`,
+		`mailbox "primary": verify: "sometimes": want off, record or enforce`,
+		`mailbox "primary": verify_secret_env: "not a name"`,
+		`mailbox "primary": verify_max_age: 1h0m0s: want at least 1d`,
+		`mailbox "primary": actions.unverified: "shred"`,
 	}
 	for _, w := range want {
 		if !strings.Contains(err.Error(), w) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/bounced/bounced/classify"
@@ -39,6 +40,18 @@ type Report struct {
 	Suppressed         int            `json:"suppressed"` // addresses suppressed now
 	SuppressedByReason map[string]int `json:"suppressed_by_reason"`
 	NewlySuppressed    int            `json:"newly_suppressed"` // suppressed since Since
+
+	// Verification: what the mails read with verify on proved (verify =
+	// "record" or "enforce"); held mails changed nobody.
+	Verification struct {
+		Verified   int            `json:"verified"`
+		Unverified int            `json:"unverified"` // proved nothing: held with enforce, noted with record
+		Held       int            `json:"held"`       // unverified mails of enforce mailboxes
+		ByFailure  map[string]int `json:"by_failure"` // unverified mails per cause: no token, bad signature, expired, malformed, other recipient
+	} `json:"verification"`
+	// CappedMails named more addresses than max_suppress_per_mail: the
+	// rest of their outcomes are stored as capped and changed nobody.
+	CappedMails int `json:"capped_mails"`
 
 	Alerts []AlertCount `json:"alerts"` // sender-side problems, most frequent first
 	Runs   []Run        `json:"runs"`   // last run per mailbox
@@ -105,6 +118,7 @@ func (db *DB) Report(ctx context.Context, o ReportOptions) (*Report, error) {
 		{"domains", reportDomains},
 		{"suppressed", reportSuppressed},
 		{"alerts", reportAlerts},
+		{"verification", reportVerification},
 	}
 	for _, s := range steps {
 		if err := s.fn(ctx, tx, r, w, o.Top); err != nil {
@@ -331,4 +345,55 @@ func reportAlerts(ctx context.Context, tx *sql.Tx, r *Report, w window, top int)
 	})
 	r.Alerts = append([]AlertCount{}, all[:min(top, len(all))]...)
 	return nil
+}
+
+func reportVerification(ctx context.Context, tx *sql.Tx, r *Report, w window, _ int) error {
+	v := &r.Verification
+	v.ByFailure = map[string]int{}
+	rows, err := tx.QueryContext(ctx, `SELECT v.mode, v.result, v.recipient <> '', v.failure, count(*)
+		FROM verifications v JOIN messages m ON m.id = v.message_id
+		WHERE m.at >= ?1 AND v.result <> 'none' GROUP BY 1, 2, 3, 4`, w.since)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var mode, result, failure string
+		var token bool
+		var n int
+		if err := rows.Scan(&mode, &result, &token, &failure, &n); err != nil {
+			return err
+		}
+		if result == Verified {
+			v.Verified += n
+			continue
+		}
+		v.Unverified += n
+		if VerifyMode(mode) == VerifyEnforce {
+			v.Held += n
+		}
+		v.ByFailure[failureCause(failure, token)] += n
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return tx.QueryRowContext(ctx, `SELECT count(DISTINCT o.message_id) FROM outcomes o JOIN messages m ON m.id = o.message_id
+		WHERE o.policy = 'capped' AND m.at >= ?1`, w.since).Scan(&r.CappedMails)
+}
+
+// failureCause sorts a stored verification failure into a few causes.
+func failureCause(failure string, token bool) string {
+	switch {
+	case token:
+		return "other recipient" // a valid token, for another address
+	case strings.Contains(failure, "no token"):
+		return "no token"
+	case strings.Contains(failure, "bad signature"):
+		return "bad signature"
+	case strings.Contains(failure, "expired"):
+		return "expired"
+	case strings.Contains(failure, "no recipient"):
+		return "no recipient"
+	}
+	return "malformed"
 }

@@ -97,6 +97,7 @@ func commands() []command {
 		statusCommand(),
 		checkConfigCommand(),
 		demoCommand(),
+		verpCommand(),
 		{name: "version", summary: "print the version", run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
 				return usagef("version takes no arguments")

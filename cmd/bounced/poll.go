@@ -142,6 +142,9 @@ func printPlanned(w io.Writer, pl poller.Planned) {
 	if len(pl.Alerts) > 0 {
 		fmt.Fprintf(w, "; would alert: %s", strings.Join(pl.Alerts, "; "))
 	}
+	if pl.Unverified != "" {
+		fmt.Fprintf(w, "; unverified (%s): would change nobody", pl.Unverified)
+	}
 	fmt.Fprintln(w)
 }
 
@@ -156,6 +159,9 @@ func printSummary(w io.Writer, s poller.Summary, dry bool) {
 			fmt.Fprintf(w, " (%d left over from an interrupted run)", s.Pending)
 		}
 		fmt.Fprintf(w, ", suppressed %d", s.Suppressed)
+		if s.Unverified > 0 {
+			fmt.Fprintf(w, ", unverified %d (changed nobody)", s.Unverified)
+		}
 	}
 	var kinds []string
 	for _, k := range classify.Kinds {

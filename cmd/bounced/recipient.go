@@ -24,8 +24,10 @@ score, the history of its state changes and every outcome stored for it
 'bounced recipient suppress ADDRESS --note TEXT' suppresses it by hand; the
 policy never lifts a manual suppression.
 'bounced recipient unsuppress ADDRESS --note TEXT' makes it active again: a
-fresh start, where its soft score restarts from zero and only newer bounces
-count. Both are kept in the history with the note, which is required.`,
+fresh start, where its soft score restarts from zero, and it holds against
+automatic re-suppression until a newer bounce proves by its signed VERP token
+that it answers mail sent to the address (docs/verp.md), or a person
+suppresses it again. Both are kept in the history with the note, which is required.`,
 		run: runRecipient,
 	}
 }

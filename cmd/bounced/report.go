@@ -164,6 +164,17 @@ func writeReportText(w io.Writer, r *storage.Report) error {
 	for _, k := range sortedCounts(r.SuppressedByReason) {
 		fmt.Fprintf(b, "  %-16s %8d\n", k, r.SuppressedByReason[k])
 	}
+	if v := r.Verification; v.Verified+v.Unverified > 0 {
+		fmt.Fprintf(b, "\nVerification (verify = record or enforce): %d verified, %d unverified (%d held: they changed nobody)\n",
+			v.Verified, v.Unverified, v.Held)
+		for _, k := range sortedCounts(v.ByFailure) {
+			fmt.Fprintf(b, "  %-16s %8d\n", k, v.ByFailure[k])
+		}
+	}
+	if r.CappedMails > 0 {
+		fmt.Fprintf(b, "\nCapped: %d mails named more addresses than max_suppress_per_mail; %d outcomes changed nobody (forged or list-wide?)\n",
+			r.CappedMails, r.Outcomes.ByPolicy[storage.ActionCapped])
+	}
 	if len(r.Alerts) > 0 {
 		fmt.Fprintf(b, "\nSender-side alerts (your sending has a problem; recipients are not blamed):\n")
 		for _, a := range r.Alerts {
@@ -223,6 +234,13 @@ func writeReportCSV(w io.Writer, r *storage.Report) error {
 	for _, k := range sortedCounts(r.SuppressedByReason) {
 		row("suppressed_reason", k, r.SuppressedByReason[k])
 	}
+	row("verification", "verified", r.Verification.Verified)
+	row("verification", "unverified", r.Verification.Unverified)
+	row("verification", "held", r.Verification.Held)
+	for _, k := range sortedCounts(r.Verification.ByFailure) {
+		row("unverified_cause", k, r.Verification.ByFailure[k])
+	}
+	row("capped", "mails", r.CappedMails)
 	for _, a := range r.Alerts {
 		row("alert", a.Reason+" "+a.Domain, a.Count)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/bounced/bounced/configs"
 	"github.com/bounced/bounced/poller"
 	"github.com/bounced/bounced/storage"
+	"github.com/bounced/bounced/verp"
 )
 
 func runCommand() command {
@@ -173,6 +174,8 @@ func storagePolicy(p configs.Policy) (storage.Policy, error) {
 		SoftWindow:    time.Duration(p.SoftWindow),
 		SoftHalfLife:  time.Duration(p.SoftHalfLife),
 		QuietReset:    time.Duration(p.QuietReset),
+
+		MaxSuppressPerMail: p.MaxSuppressPerMail,
 	}
 	var errs []error
 	if len(p.Reasons) > 0 {
@@ -237,6 +240,27 @@ func buildPollers(cfg configs.Config, store poller.Store, log *slog.Logger, only
 	return ps, nil
 }
 
+// verifier builds the mailbox's bounce verifier (nil with verify off),
+// reading its secrets from the environment now.
+func verifier(m configs.Mailbox) (*storage.Verifier, error) {
+	mode, err := storage.ParseVerifyMode(m.Verify)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if mode == storage.VerifyOff {
+		return nil, nil
+	}
+	secrets, err := m.VerifySecrets()
+	if err != nil {
+		return nil, err
+	}
+	keys, err := verp.New(secrets...)
+	if err != nil {
+		return nil, fmt.Errorf("verify_secret_env %s: %w", m.VerifySecretEnv, err)
+	}
+	return &storage.Verifier{Mode: mode, Keys: keys, MaxAge: time.Duration(m.VerifyMaxAge)}, nil
+}
+
 // pollerOptions maps one mailbox of the config onto poller.Options (the
 // poller never sees the config).
 func pollerOptions(m configs.Mailbox) (poller.Options, error) {
@@ -256,6 +280,16 @@ func pollerOptions(m configs.Mailbox) (poller.Options, error) {
 		Actions:        map[classify.Kind]poller.Action{},
 	}
 	var errs []error
+	if a, err := poller.ParseAction(m.Actions.Unverified); err != nil {
+		errs = append(errs, fmt.Errorf("mailbox %q: actions.unverified: %w", m.Name, err))
+	} else {
+		o.Unverified = a
+	}
+	if vf, err := verifier(m); err != nil {
+		errs = append(errs, fmt.Errorf("mailbox %q: %w", m.Name, err))
+	} else {
+		o.Verifier = vf
+	}
 	for kind, v := range m.Actions.ByKind() {
 		if v == "" {
 			continue
