@@ -694,7 +694,14 @@ func (cl *classifiers) stop() {
 func (p *Poller) classifyRecord(rec *storage.Record, log *slog.Logger) {
 	rec.Verdict, rec.Skipped = p.classifyOne(rec.Raw, rec.Source.UID, log)
 	if rec.Skipped == "" {
-		rec.Verification = p.o.Verifier.Verify(&rec.Verdict, p.clock.Now())
+		// A token's age is counted to the mail's arrival (INTERNALDATE,
+		// set by the server): a bounce that waited in the folder before a
+		// first run is not expired by the wait.
+		at := rec.ReceivedAt
+		if at.IsZero() {
+			at = p.clock.Now()
+		}
+		rec.Verification = p.o.Verifier.Verify(&rec.Verdict, at)
 	}
 	// The same digest storage would compute, here off the committing
 	// goroutine.

@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/configs"
 	"github.com/bounced/bounced/storage"
 )
 
 func importCommand() command {
 	return command{
 		name:    "import",
-		args:    "[--db PATH] [--config FILE] [--archive] PATH...",
+		args:    "[--db PATH] [--config FILE] [--archive] [--verify off|record|enforce] [--secret-env NAME] PATH...",
 		summary: "classify local mail and store it (files, directories, mbox, maildir)",
 		help: `Classifies every mail under the PATHs (a file, a directory such as a maildir,
 walked in name order, an mbox, or - for stdin) and stores the outcomes in the
@@ -26,6 +27,12 @@ same bytes once line ends are normalised) is counted once, however often it
 is imported. Its time is the bounce's Date header, else the file's mtime.
 The raw mail is archived (for 'bounced reclassify') with --archive or when
 the config enables [archive].
+
+--verify checks the signed VERP token of each bounce as a mailbox with that
+verify setting does (docs/verp.md; the secret from --secret-env, default
+BOUNCED_VERP_SECRET): with enforce, a bounce that proves nothing changes
+nobody. Whatever --verify says, one mail suppresses at most
+max_suppress_per_mail addresses.
 
 A file that cannot be read or is no mail is reported on stderr and the others
 go on; the exit status is then 1.`,
@@ -41,18 +48,25 @@ type importStats struct {
 	notMail                    int // read, but no mail (classify.ErrNotMessage)
 	byKind                     map[classify.Kind]int
 	suppressed                 int
+	unverified                 int // held: verify enforced and the mail proved nothing
 }
 
 func runImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("import")
 	dbf := addDBFlags(fs)
 	dbf.archive = fs.Bool("archive", false, "keep the raw mail for 'bounced reclassify' (also [archive] in the config)")
+	verify := fs.String("verify", "off", "check VERP tokens: off, record or enforce (docs/verp.md)")
+	secretEnv := fs.String("secret-env", configs.DefaultVerifySecretEnv, "environment variable holding the VERP secret (with --verify)")
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(paths) == 0 {
 		return usagef("import: no PATH given (use - for stdin)")
+	}
+	vf, err := verifier(configs.Mailbox{Verify: *verify, VerifySecretEnv: *secretEnv, VerifyMaxAge: configs.Duration(configs.DefaultVerifyMaxAge)})
+	if err != nil {
+		return usagef("import: %v", err)
 	}
 	db, _, err := dbf.open(ctx, e, false, true)
 	if err != nil {
@@ -85,6 +99,9 @@ func runImport(ctx context.Context, e *env, args []string) error {
 			st.recorded++
 			st.byKind[r.Kind]++
 			st.suppressed += len(r.Suppressed)
+			if r.Unverified {
+				st.unverified++
+			}
 		}
 		batch = batch[:0]
 		return nil
@@ -105,6 +122,11 @@ func runImport(ctx context.Context, e *env, args []string) error {
 			return nil
 		}
 		rec := storage.Record{Raw: m.Raw, Verdict: v, ReceivedAt: v.Date}
+		at := v.Date
+		if at.IsZero() {
+			at = time.Now()
+		}
+		rec.Verification = vf.Verify(&rec.Verdict, at)
 		if m.Source != "-" {
 			abs, ok := absPaths[m.Source]
 			if !ok {
@@ -152,6 +174,9 @@ func printImport(e *env, st importStats) {
 	}
 	if st.suppressed > 0 {
 		fmt.Fprintf(e.stdout, "; %d addresses suppressed", st.suppressed)
+	}
+	if st.unverified > 0 {
+		fmt.Fprintf(e.stdout, "; %d unverified (changed nobody)", st.unverified)
 	}
 	fmt.Fprintln(e.stdout)
 	for _, k := range classify.Kinds {
