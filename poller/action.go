@@ -66,3 +66,14 @@ func DefaultActions() map[classify.Kind]Action {
 		classify.KindNotBounce: {Op: OpLeave},
 	}
 }
+
+func (p *Poller) actionFor(kind classify.Kind, skipped bool) Action {
+	if skipped {
+		kind = classify.KindUnknown
+	}
+	a, ok := p.actions[kind]
+	if !ok {
+		return Action{Op: OpLeave}
+	}
+	return a
+}
