@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/storage"
 )
 
 // This file disposes of committed mail: the disposer, which moves a run's
@@ -34,8 +35,11 @@ type disposal struct {
 
 // act applies the actions on the server, grouped by action, and returns
 // what was done up to the first error: what is left stays pending for the
-// next run.
-func (p *Poller) act(s *session, items []item, log *slog.Logger) ([]disposal, error) {
+// next run. Before each command it records in the store, in a transaction
+// of its own, what the command is about to do (MarkDisposing), and sends
+// nothing if that fails: a kill between the command and mark leaves the
+// destination in the store, and the next run settles it (settle).
+func (p *Poller) act(ctx context.Context, s *session, items []item, log *slog.Logger) ([]disposal, error) {
 	groups := map[Action][]item{}
 	var order []Action
 	for _, it := range items {
@@ -53,6 +57,14 @@ func (p *Poller) act(s *session, items []item, log *slog.Logger) ([]disposal, er
 		for i, it := range g {
 			uids[i], ids[i] = it.uid, it.id
 		}
+		if a.Op != OpMove && a.Op != OpFlag && a.Op != OpDelete {
+			out = append(out, disposal{ids: ids, action: string(OpLeave)})
+			continue
+		}
+		intent := s.recorded(a)
+		if err := p.o.Store.MarkDisposing(ctx, ids, intent, p.clock.Now().UTC()); err != nil {
+			return out, fmt.Errorf("recording the disposal about to be done (%s) of %d mails: %w", intent, len(ids), err)
+		}
 		var done string
 		var err error
 		switch a.Op {
@@ -62,16 +74,47 @@ func (p *Poller) act(s *session, items []item, log *slog.Logger) ([]disposal, er
 			done, err = string(OpFlag), s.flag(uids)
 		case OpDelete:
 			done, err = s.remove(uids)
-		default:
-			done = string(OpLeave)
 		}
 		if err != nil {
 			return out, fmt.Errorf("disposing (%s): %w", a, err)
+		}
+		if done != intent {
+			log.Warn("disposal differs from the one recorded beforehand", "action", done, "intended", intent, "count", len(g))
 		}
 		log.Debug("disposed", "action", done, "count", len(g))
 		out = append(out, disposal{ids: ids, action: done})
 	}
 	return out, nil
+}
+
+// settle marks pending mail that is no longer under its UID in the folder:
+// disposed with the action recorded before its command (MarkDisposing), as
+// that command or one like it removed it; "gone" when no action was
+// recorded (another client moved or deleted it). It returns how many
+// mails it marked.
+func (p *Poller) settle(ctx context.Context, absent []storage.Pending, log *slog.Logger) (int, error) {
+	byAction := map[string][]int64{}
+	var order []string
+	for _, pd := range absent {
+		a := pd.Disposing
+		if a == "" {
+			a = "gone"
+		}
+		if _, ok := byAction[a]; !ok {
+			order = append(order, a)
+		}
+		byAction[a] = append(byAction[a], pd.MessageID)
+	}
+	n := 0
+	for _, a := range order {
+		ids := byAction[a]
+		if err := p.o.Store.MarkDisposed(ctx, ids, a, p.clock.Now().UTC()); err != nil {
+			return n, fmt.Errorf("marking %d mails no longer in the folder as %s: %w", len(ids), a, err)
+		}
+		log.Info("marked mail no longer in the folder", "action", a, "count", len(ids))
+		n += len(ids)
+	}
+	return n, nil
 }
 
 // mark records disposals in the store and returns how many mails they
@@ -89,7 +132,7 @@ func (p *Poller) mark(ctx context.Context, ds []disposal) (int, error) {
 
 // dispose acts, then marks what was done.
 func (p *Poller) dispose(ctx context.Context, s *session, items []item, log *slog.Logger) (int, error) {
-	ds, err := p.act(s, items, log)
+	ds, err := p.act(ctx, s, items, log)
 	n, merr := p.mark(ctx, ds)
 	if merr != nil {
 		return n, merr
@@ -116,8 +159,10 @@ func (p *Poller) secondSession(ctx context.Context, uidValidity uint32) (*sessio
 }
 
 // disposer moves, flags or deletes committed mail on the server, in the
-// order it was committed. It does not write to the store: the committing
-// goroutine marks what it did (take), so the two never wait on SQLite's
+// order it was committed. Its only write to the store is the small
+// transaction before each command that records what the command is about
+// to do (act); the committing goroutine marks what it did (take), in
+// transactions of DisposeBatch mails, so the two seldom wait on SQLite's
 // write lock for each other. Adding never blocks the committer: the queue
 // holds only what identifies committed mail (a few dozen bytes a mail).
 type disposer struct {
@@ -155,6 +200,7 @@ func (p *Poller) startDisposer(ctx context.Context, s *session, uidValidity uint
 	if own {
 		d.min = min(p.o.DisposeBatch, max(1, toFetch/8))
 	}
+	work := context.WithoutCancel(ctx) // for the store: a cancelled run still records what it does
 	go func() {
 		defer close(d.done)
 		cur, moved := s, 0 // the connection disposed on, and mails it moved
@@ -192,7 +238,7 @@ func (p *Poller) startDisposer(ctx context.Context, s *session, uidValidity uint
 					cur, stopCur = s2, stop2
 				}
 			}
-			ds, err := p.act(cur, buf, log)
+			ds, err := p.act(work, cur, buf, log)
 			moved += len(buf)
 			d.mu.Lock()
 			d.acted = append(d.acted, ds...)

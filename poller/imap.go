@@ -418,6 +418,19 @@ func (s *session) wireName(folder string) (string, error) {
 	return folder, nil
 }
 
+// recorded is what a done on this server is recorded as in the store (and
+// what move, flag and remove return): a move or a delete is a flag where
+// the server has no safe way to do it (see move and remove).
+func (s *session) recorded(a Action) string {
+	switch {
+	case a.Op == OpMove && !s.hasMove() && !s.hasUIDPlus():
+		return string(OpFlag)
+	case a.Op == OpDelete && !s.hasUIDPlus():
+		return string(OpFlag)
+	}
+	return a.String()
+}
+
 // move moves uids into folder and returns what was done: the action as
 // storage records it ("move:<folder>", or "flag" on a server that can
 // neither MOVE nor UID EXPUNGE).

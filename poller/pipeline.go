@@ -164,19 +164,17 @@ func (p *Poller) checkValidity(ctx context.Context, uidValidity uint32, sum *Sum
 	}
 	if !dry && cur.UIDValidity != 0 {
 		// Mail committed under the old UIDVALIDITY and not disposed of
-		// cannot be addressed by its UID any more: it is gone under that
-		// UID. The rescan finds it again (a duplicate by digest) and
-		// disposes of that row.
+		// cannot be addressed by its UID any more: it is no longer in the
+		// folder under that UID. What a command was about to move is
+		// marked with that action (the command may have run); the rest
+		// is gone. The rescan finds whatever is still there again (a
+		// duplicate by digest) and disposes of that row.
 		old, err := p.o.Store.Pending(ctx, p.o.Name, p.o.Folder, cur.UIDValidity)
 		if err != nil {
 			return cur, fmt.Errorf("reading pending disposals of uidvalidity %d: %w", cur.UIDValidity, err)
 		}
-		ids := make([]int64, len(old))
-		for i, pd := range old {
-			ids[i] = pd.MessageID
-		}
-		if err := p.o.Store.MarkDisposed(ctx, ids, "gone", p.clock.Now().UTC()); err != nil {
-			return cur, fmt.Errorf("marking %d mails of uidvalidity %d gone: %w", len(ids), cur.UIDValidity, err)
+		if _, err := p.settle(ctx, old, log); err != nil {
+			return cur, fmt.Errorf("settling uidvalidity %d: %w", cur.UIDValidity, err)
 		}
 	}
 	if !dry {
@@ -188,8 +186,10 @@ func (p *Poller) checkValidity(ctx context.Context, uidValidity uint32, sum *Sum
 }
 
 // disposePending disposes of mail an earlier run committed and did not
-// dispose of (it was killed between commit and move); such mail that is no
-// longer in the folder is only marked, as gone.
+// mark disposed (it was killed between commit and move, or between move
+// and mark). Mail still in the folder is disposed of (again); mail no
+// longer there is only marked: with the action recorded before its command,
+// or as gone (settle).
 func (p *Poller) disposePending(ctx context.Context, s *session, uidValidity uint32, sum *Summary, log *slog.Logger) error {
 	pend, err := p.o.Store.Pending(ctx, p.o.Name, p.o.Folder, uidValidity)
 	if err != nil {
@@ -199,8 +199,6 @@ func (p *Poller) disposePending(ctx context.Context, s *session, uidValidity uin
 		return nil
 	}
 	log.Info("disposing of mail committed by an earlier run", "count", len(pend))
-	// Some may be gone already (moved before the crash, or by someone
-	// else): those are only marked.
 	uids := make([]uint32, len(pend))
 	for i, pd := range pend {
 		uids[i] = pd.UID
@@ -214,22 +212,23 @@ func (p *Poller) disposePending(ctx context.Context, s *session, uidValidity uin
 		present[u] = true
 	}
 	var items []item
-	var gone []int64
+	var absent []storage.Pending
 	for _, pd := range pend {
 		if present[pd.UID] {
 			items = append(items, item{id: pd.MessageID, uid: pd.UID, kind: pd.Kind, skipped: pd.Skipped})
 		} else {
-			gone = append(gone, pd.MessageID)
+			absent = append(absent, pd)
 		}
 	}
-	if len(gone) > 0 {
-		if err := p.o.Store.MarkDisposed(ctx, gone, "gone", p.clock.Now().UTC()); err != nil {
-			return fmt.Errorf("marking %d mails gone: %w", len(gone), err)
-		}
+	settled, err := p.settle(ctx, absent, log)
+	sum.Disposed += settled
+	sum.Pending += settled
+	if err != nil {
+		return err
 	}
 	n, err := p.dispose(ctx, s, items, log)
-	sum.Disposed += n + len(gone)
-	sum.Pending += n + len(gone)
+	sum.Disposed += n
+	sum.Pending += n
 	return err
 }
 
