@@ -139,7 +139,7 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 	}
 	// Step 4: list what is above the cursor, then fetch, classify, commit
 	// and dispose of it batch by batch.
-	infos, err := s.above(cur.LastUID)
+	infos, err := s.above(cur.LastUID, st.UIDNext)
 	if err != nil {
 		return err
 	}

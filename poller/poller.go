@@ -21,7 +21,12 @@
 //     (again); mail no longer there is marked disposed with the action
 //     recorded before its command ("move:Bounces/Processed"), or as "gone"
 //     when none was (another client took it);
-//  4. list the UIDs above the cursor with their RFC822.SIZE, then per batch:
+//  4. list the UIDs above the cursor and below the UIDNEXT of SELECT (mail
+//     that arrives later waits for the next run) with their RFC822.SIZE,
+//     in UID FETCH commands of at most 5,000 UIDs, each under its own
+//     time-out, so that a large backlog on a slow link is listed in
+//     bounded steps (a server that sends no UIDNEXT is asked for
+//     "cursor+1:*" in one command); then per batch:
 //     UID FETCH BODY.PEEK[] (never sets \Seen), classify each mail, commit
 //     the whole batch in one transaction (which advances the cursor), then
 //     dispose of the committed mail per kind, gathered into commands of up
@@ -205,6 +210,10 @@ type Poller struct {
 	// disposerConnMails is how many mails the disposer's own connection
 	// moves before it is replaced by a fresh one.
 	disposerConnMails int
+	// listUIDs is how many UIDs one listing command (UID FETCH lo:hi
+	// (UID RFC822.SIZE)) covers at most: about 50 bytes of answer per
+	// mail, so 250 kB at most per Timeout.
+	listUIDs uint32
 }
 
 // Sentinel errors a caller can branch on.
@@ -334,6 +343,7 @@ func New(opts Options) (*Poller, error) {
 		classify: classify.Message,
 
 		disposerConnMails: 20000,
+		listUIDs:          5000,
 	}, nil
 }
 

@@ -394,7 +394,7 @@ func TestFetchNeverLoadsMailAboveLimit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		infos, err := s.above(0)
+		infos, err := s.above(0, st.UIDNext)
 		if err != nil || len(infos) != 2 {
 			t.Fatalf("above: %v, %v", infos, err)
 		}
