@@ -70,3 +70,17 @@ func DefaultActions() map[classify.Kind]Action {
 		classify.KindNotBounce: {Op: OpLeave},
 	}
 }
+
+func (p *Poller) actionFor(kind classify.Kind, skipped, unverified bool) Action {
+	if unverified {
+		return p.unverified
+	}
+	if skipped {
+		kind = classify.KindUnknown
+	}
+	a, ok := p.actions[kind]
+	if !ok {
+		return Action{Op: OpLeave}
+	}
+	return a
+}

@@ -45,6 +45,7 @@ type backend struct {
 	user, pass   string
 	user2, pass2 string
 	logins       *atomic.Int64 // memserver only: LOGIN/AUTHENTICATE attempts
+	lists        *atomic.Int64 // memserver only: listing commands (FETCH of UID and RFC822.SIZE alone)
 }
 
 var (
@@ -124,14 +125,14 @@ func startMem(t testing.TB, mc memConfig) *backend {
 		mem.AddUser(u)
 	}
 	b := &backend{name: "mem", host: "127.0.0.1", tls: mc.tls, user: "bounces@example.test", pass: "secret",
-		user2: "bounces2@example.test", pass2: "secret2", logins: new(atomic.Int64)}
+		user2: "bounces2@example.test", pass2: "secret2", logins: new(atomic.Int64), lists: new(atomic.Int64)}
 	opts := &imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			sess := mem.NewSession()
 			if mc.xoauth2 {
 				return &xoauthSession{SessionIMAP4rev2: sess.(imapserver.SessionIMAP4rev2), logins: b.logins}, nil, nil
 			}
-			return &countingSession{SessionIMAP4rev2: sess.(imapserver.SessionIMAP4rev2), logins: b.logins}, nil, nil
+			return &countingSession{SessionIMAP4rev2: sess.(imapserver.SessionIMAP4rev2), logins: b.logins, lists: b.lists}, nil, nil
 		},
 		Caps:         mc.caps,
 		InsecureAuth: true,
@@ -163,11 +164,19 @@ func startMem(t testing.TB, mc memConfig) *backend {
 type countingSession struct {
 	imapserver.SessionIMAP4rev2
 	logins *atomic.Int64
+	lists  *atomic.Int64
 }
 
 func (s *countingSession) Login(user, pass string) error {
 	s.logins.Add(1)
 	return s.SessionIMAP4rev2.Login(user, pass)
+}
+
+func (s *countingSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	if options.RFC822Size && len(options.BodySection) == 0 && !options.Flags {
+		s.lists.Add(1)
+	}
+	return s.SessionIMAP4rev2.Fetch(w, numSet, options)
 }
 
 // xoauthSession accepts SASL XOAUTH2 with the token "token-ok".
@@ -334,6 +343,28 @@ func (a *admin) append(folder string, mails ...[]byte) {
 		if _, err := cmd.Wait(); err != nil {
 			a.t.Fatal(err)
 		}
+	}
+}
+
+// expunge removes the mails of folder with those subjects, as another
+// client would.
+func (a *admin) expunge(folder string, subjects ...string) {
+	a.t.Helper()
+	var set imap.UIDSet
+	for _, m := range a.list(folder) {
+		if slices.Contains(subjects, m.Subject) {
+			set.AddNum(imap.UID(m.UID))
+		}
+	}
+	if _, err := a.c.Select(folder, nil).Wait(); err != nil {
+		a.t.Fatal(err)
+	}
+	defer func() { a.c.Unselect().Wait() }()
+	if err := a.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
+		a.t.Fatal(err)
+	}
+	if err := a.c.UIDExpunge(set).Close(); err != nil {
+		a.t.Fatal(err)
 	}
 }
 

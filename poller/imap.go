@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,7 @@ type session struct {
 	timedOut atomic.Bool
 	release  func() bool // stops the context.AfterFunc
 	closeMu  sync.Once
+	listUIDs uint32 // UIDs per listing command at most
 
 	ignoreMove, ignoreUIDPlus bool
 }
@@ -73,7 +75,8 @@ func (p *Poller) dial(connCtx context.Context) (*session, error) {
 		}
 		conn = tconn
 	}
-	s := &session{timeout: p.o.Timeout, log: p.log, folders: map[string]bool{}, ignoreMove: p.ignoreMove, ignoreUIDPlus: p.ignoreUIDPlus}
+	s := &session{timeout: p.o.Timeout, log: p.log, folders: map[string]bool{}, listUIDs: p.listUIDs,
+		ignoreMove: p.ignoreMove, ignoreUIDPlus: p.ignoreUIDPlus}
 	opts := &imapclient.Options{TLSConfig: p.tlsConf.Clone()}
 	if p.o.TLS == TLSStartTLS {
 		// NewStartTLS waits for the greeting and upgrades; guard it with a
@@ -207,13 +210,41 @@ func (s *session) status(folder string) (folderState, error) {
 	return st, nil
 }
 
-// above lists the UIDs above last with their sizes, in UID order. "n:*"
-// always matches the highest UID, so the answer is filtered.
-func (s *session) above(last uint32) ([]msgInfo, error) {
-	var set imap.UIDSet
-	set.AddRange(imap.UID(last+1), 0)
+// above lists the UIDs above last and below next (the UIDNEXT of SELECT
+// or STATUS: mail that arrives later waits for the next run) with their
+// sizes, in UID order. It asks in ranges of at most listUIDs UIDs, each
+// command under its own time-out, so that a large backlog or a slow link
+// never makes one step too long to finish. When the server sent no UIDNEXT
+// (next 0) it asks for "last+1:*" in one command, the only way left to know
+// where the folder ends.
+func (s *session) above(last, next uint32) ([]msgInfo, error) {
 	var out []msgInfo
-	err := s.step(func() error {
+	if next == 0 {
+		var set imap.UIDSet
+		set.AddRange(imap.UID(last+1), 0)
+		if err := s.list(set, last, &out); err != nil {
+			return nil, fmt.Errorf("listing uids above %d: %w", last, err)
+		}
+	}
+	for _, r := range uidRanges(last, next, s.listUIDs) {
+		var set imap.UIDSet
+		set.AddRange(imap.UID(r[0]), imap.UID(r[1]))
+		if err := s.list(set, last, &out); err != nil {
+			return nil, fmt.Errorf("listing uids %s: %w", set, err)
+		}
+	}
+	sortInfos(out)
+	// A server may answer for one UID twice; the range commands never
+	// overlap, but be strict.
+	out = slices.CompactFunc(out, func(a, b msgInfo) bool { return a.UID == b.UID })
+	return out, nil
+}
+
+// list runs one UID FETCH (UID RFC822.SIZE) of set under the watchdog
+// and appends the UIDs above last to out. "n:*" always matches the
+// highest UID, so the answer is filtered; so is anything outside set.
+func (s *session) list(set imap.UIDSet, last uint32, out *[]msgInfo) error {
+	return s.step(func() error {
 		cmd := s.c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true})
 		for {
 			msg := cmd.Next()
@@ -229,17 +260,26 @@ func (s *session) above(last uint32) ([]msgInfo, error) {
 					mi.Size = it.Size
 				}
 			}
-			if mi.UID > last {
-				out = append(out, mi)
+			if mi.UID > last && set.Contains(imap.UID(mi.UID)) {
+				*out = append(*out, mi)
 			}
 		}
 		return cmd.Close()
 	})
-	if err != nil {
-		return nil, fmt.Errorf("listing uids above %d: %w", last, err)
+}
+
+// uidRanges splits the UIDs above last and below next into inclusive
+// ranges of at most n UIDs, in order.
+func uidRanges(last, next, n uint32) [][2]uint32 {
+	if n == 0 {
+		n = 1
 	}
-	sortInfos(out)
-	return out, nil
+	var rs [][2]uint32
+	for lo := uint64(last) + 1; lo < uint64(next); lo += uint64(n) {
+		hi := min(lo+uint64(n)-1, uint64(next)-1)
+		rs = append(rs, [2]uint32{uint32(lo), uint32(hi)})
+	}
+	return rs
 }
 
 // fetched is one mail read from the server.
@@ -336,9 +376,10 @@ func (s *session) existing(uids []uint32) ([]uint32, error) {
 	return out, nil
 }
 
-// countAbove counts the UIDs above last (for the backlog of status).
-func (s *session) countAbove(last uint32) (int, error) {
-	infos, err := s.above(last)
+// countAbove counts the UIDs above last and below next (for the backlog
+// of status).
+func (s *session) countAbove(last, next uint32) (int, error) {
+	infos, err := s.above(last, next)
 	return len(infos), err
 }
 
@@ -416,6 +457,19 @@ func (s *session) wireName(folder string) (string, error) {
 		folder = strings.ReplaceAll(folder, "/", string(s.delim))
 	}
 	return folder, nil
+}
+
+// recorded is what a done on this server is recorded as in the store (and
+// what move, flag and remove return): a move or a delete is a flag where
+// the server has no safe way to do it (see move and remove).
+func (s *session) recorded(a Action) string {
+	switch {
+	case a.Op == OpMove && !s.hasMove() && !s.hasUIDPlus():
+		return string(OpFlag)
+	case a.Op == OpDelete && !s.hasUIDPlus():
+		return string(OpFlag)
+	}
+	return a.String()
 }
 
 // move moves uids into folder and returns what was done: the action as

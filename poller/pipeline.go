@@ -10,7 +10,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/bounced/bounced/classify"
@@ -110,117 +109,172 @@ func (p *Poller) connect(ctx context.Context) (*session, func(), error) {
 	}, nil
 }
 
-// poll is the pass; preview non-nil makes it a dry run.
+// poll is the pass; preview non-nil makes it a dry run. It takes the steps
+// of the package doc in order, one function each.
 func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, preview func(Planned)) error {
 	dry := preview != nil
 	work := context.WithoutCancel(ctx)
+	// Step 1: connect, log in, select (examine in a dry run).
 	s, done, err := p.connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-
 	st, err := s.open(p.o.Folder, dry)
 	if err != nil {
 		return err
 	}
 	sum.UIDValidity = st.UIDValidity
 	log = log.With("uidvalidity", st.UIDValidity)
-	cur, err := p.o.Store.Cursor(work, p.o.Name, p.o.Folder)
-	if err != nil {
-		return fmt.Errorf("reading cursor: %w", err)
-	}
-	if cur.UIDValidity != st.UIDValidity {
-		if cur.UIDValidity != 0 {
-			sum.Reset = true
-			log.Warn("uidvalidity changed: rescanning the folder", "old_uidvalidity", cur.UIDValidity)
-		}
-		if !dry && cur.UIDValidity != 0 {
-			// Mail committed under the old UIDVALIDITY and not disposed
-			// of cannot be addressed by its UID any more: it is gone
-			// under that UID. The rescan finds it again (a duplicate by
-			// digest) and disposes of that row.
-			old, err := p.o.Store.Pending(work, p.o.Name, p.o.Folder, cur.UIDValidity)
-			if err != nil {
-				return fmt.Errorf("reading pending disposals of uidvalidity %d: %w", cur.UIDValidity, err)
-			}
-			ids := make([]int64, len(old))
-			for i, pd := range old {
-				ids[i] = pd.MessageID
-			}
-			if err := p.o.Store.MarkDisposed(work, ids, "gone", p.clock.Now().UTC()); err != nil {
-				return fmt.Errorf("marking %d mails of uidvalidity %d gone: %w", len(ids), cur.UIDValidity, err)
-			}
-		}
-		if !dry {
-			if err := p.o.Store.ResetCursor(work, p.o.Name, p.o.Folder, st.UIDValidity); err != nil {
-				return fmt.Errorf("resetting cursor: %w", err)
-			}
-		}
-		cur = storage.Cursor{UIDValidity: st.UIDValidity}
-	}
-
-	if !dry {
-		pend, err := p.o.Store.Pending(work, p.o.Name, p.o.Folder, st.UIDValidity)
-		if err != nil {
-			return fmt.Errorf("reading pending disposals: %w", err)
-		}
-		if len(pend) > 0 {
-			log.Info("disposing of mail committed by an earlier run", "count", len(pend))
-			// Some may be gone already (moved before the crash, or by
-			// someone else): those are only marked.
-			uids := make([]uint32, len(pend))
-			for i, pd := range pend {
-				uids[i] = pd.UID
-			}
-			there, err := s.existing(uids)
-			if err != nil {
-				return err
-			}
-			present := make(map[uint32]bool, len(there))
-			for _, u := range there {
-				present[u] = true
-			}
-			var items []item
-			var gone []int64
-			for _, pd := range pend {
-				if present[pd.UID] {
-					items = append(items, item{id: pd.MessageID, uid: pd.UID, kind: pd.Kind, skipped: pd.Skipped, unverified: pd.Unverified})
-				} else {
-					gone = append(gone, pd.MessageID)
-				}
-			}
-			if len(gone) > 0 {
-				if err := p.o.Store.MarkDisposed(work, gone, "gone", p.clock.Now().UTC()); err != nil {
-					return fmt.Errorf("marking %d mails gone: %w", len(gone), err)
-				}
-			}
-			n, err := p.dispose(work, s, items, log)
-			sum.Disposed += n + len(gone)
-			sum.Pending += n + len(gone)
-			if err != nil {
-				return err
-			}
-		}
-	}
-
-	infos, err := s.above(cur.LastUID)
+	// Step 2: the UIDVALIDITY against the cursor.
+	cur, err := p.checkValidity(work, st.UIDValidity, sum, log, dry)
 	if err != nil {
 		return err
 	}
-	// Two stages: a producer fetches batch k+1, handing each mail to the
-	// classifiers as it arrives, while this goroutine commits and disposes
-	// of batch k. Only commands by UID are in flight together, so EXPUNGE
-	// responses from a MOVE cannot confuse the FETCH. The hand-over is
-	// unbuffered: at most two batches (one being committed, one fetched
-	// or waiting) are in memory.
-	// After cancellation the producer takes no new batch; what it already
-	// fetched is committed and disposed.
-	toFetch := len(infos) // infos is the producer's from here on
+	// Step 3: what an earlier run committed and did not dispose of.
+	if !dry {
+		if err := p.disposePending(work, s, st.UIDValidity, sum, log); err != nil {
+			return err
+		}
+	}
+	// Step 4: list what is above the cursor, then fetch, classify, commit
+	// and dispose of it batch by batch.
+	infos, err := s.above(cur.LastUID, st.UIDNext)
+	if err != nil {
+		return err
+	}
+	return p.process(ctx, s, st.UIDValidity, infos, sum, log, preview)
+}
+
+// checkValidity compares the folder's UIDVALIDITY with the stored cursor
+// and returns the cursor to list from. When it changed, mail still pending
+// under the old one is marked gone and the cursor is reset (in a dry run
+// only the returned cursor is).
+func (p *Poller) checkValidity(ctx context.Context, uidValidity uint32, sum *Summary, log *slog.Logger, dry bool) (storage.Cursor, error) {
+	cur, err := p.o.Store.Cursor(ctx, p.o.Name, p.o.Folder)
+	if err != nil {
+		return cur, fmt.Errorf("reading cursor: %w", err)
+	}
+	if cur.UIDValidity == uidValidity {
+		return cur, nil
+	}
+	if cur.UIDValidity != 0 {
+		sum.Reset = true
+		log.Warn("uidvalidity changed: rescanning the folder", "old_uidvalidity", cur.UIDValidity)
+	}
+	if !dry && cur.UIDValidity != 0 {
+		// Mail committed under the old UIDVALIDITY and not disposed of
+		// cannot be addressed by its UID any more: it is no longer in the
+		// folder under that UID. What a command was about to move is
+		// marked with that action (the command may have run); the rest
+		// is gone. The rescan finds whatever is still there again (a
+		// duplicate by digest) and disposes of that row.
+		old, err := p.o.Store.Pending(ctx, p.o.Name, p.o.Folder, cur.UIDValidity)
+		if err != nil {
+			return cur, fmt.Errorf("reading pending disposals of uidvalidity %d: %w", cur.UIDValidity, err)
+		}
+		if _, err := p.settle(ctx, old, log); err != nil {
+			return cur, fmt.Errorf("settling uidvalidity %d: %w", cur.UIDValidity, err)
+		}
+	}
+	if !dry {
+		if err := p.o.Store.ResetCursor(ctx, p.o.Name, p.o.Folder, uidValidity); err != nil {
+			return cur, fmt.Errorf("resetting cursor: %w", err)
+		}
+	}
+	return storage.Cursor{UIDValidity: uidValidity}, nil
+}
+
+// disposePending disposes of mail an earlier run committed and did not
+// mark disposed (it was killed between commit and move, or between move
+// and mark). Mail still in the folder is disposed of (again); mail no
+// longer there is only marked: with the action recorded before its command,
+// or as gone (settle).
+func (p *Poller) disposePending(ctx context.Context, s *session, uidValidity uint32, sum *Summary, log *slog.Logger) error {
+	pend, err := p.o.Store.Pending(ctx, p.o.Name, p.o.Folder, uidValidity)
+	if err != nil {
+		return fmt.Errorf("reading pending disposals: %w", err)
+	}
+	if len(pend) == 0 {
+		return nil
+	}
+	log.Info("disposing of mail committed by an earlier run", "count", len(pend))
+	uids := make([]uint32, len(pend))
+	for i, pd := range pend {
+		uids[i] = pd.UID
+	}
+	there, err := s.existing(uids)
+	if err != nil {
+		return err
+	}
+	present := make(map[uint32]bool, len(there))
+	for _, u := range there {
+		present[u] = true
+	}
+	var items []item
+	var absent []storage.Pending
+	for _, pd := range pend {
+		if present[pd.UID] {
+			items = append(items, item{id: pd.MessageID, uid: pd.UID, kind: pd.Kind, skipped: pd.Skipped, unverified: pd.Unverified})
+		} else {
+			absent = append(absent, pd)
+		}
+	}
+	settled, err := p.settle(ctx, absent, log)
+	sum.Disposed += settled
+	sum.Pending += settled
+	if err != nil {
+		return err
+	}
+	n, err := p.dispose(ctx, s, items, log)
+	sum.Disposed += n
+	sum.Pending += n
+	return err
+}
+
+// process is step 4 after the listing, in three stages: a producer
+// fetches batch k+1, handing each mail to the classifiers as it arrives,
+// while this goroutine commits batch k and a disposer moves what is
+// committed. Only commands by UID are in flight together, so EXPUNGE
+// responses from a MOVE cannot confuse the FETCH.
+func (p *Poller) process(ctx context.Context, s *session, uidValidity uint32, infos []msgInfo, sum *Summary, log *slog.Logger, preview func(Planned)) error {
+	work := context.WithoutCancel(ctx)
+	toFetch := len(infos)
 	bufs := newBuffers()
+	ready, stop := p.produce(ctx, s, uidValidity, infos, bufs, log)
+	defer stop()
+	// The disposer disposes of batch k on the server while batch k+1 is
+	// committed: disposal always follows its own batch's commit. With
+	// more than one batch to go it gets a connection of its own, so that
+	// the server moves mail while it sends the next batch (one connection
+	// runs one command at a time: a MOVE there stalls the fetch).
+	var disp *disposer
+	if preview == nil {
+		disp = p.startDisposer(ctx, s, uidValidity, toFetch, log)
+		defer disp.wait() // on a panic too: the goroutine never outlives the run
+	}
+	err := p.commitLoop(work, ready, bufs, disp, sum, log, preview)
+	if disp == nil {
+		return err
+	}
+	// Mark what is done while the disposer's last command runs.
+	disp.close()
+	if err == nil {
+		err = p.markDone(work, disp, 0, sum)
+	}
+	derr := disp.wait()
+	return errors.Join(err, p.markDone(work, disp, 0, sum), derr)
+}
+
+// produce starts the producer, which fetches infos batch by batch and
+// hands each over on the returned channel (closed at its end); stop tells
+// it the receiver is gone. The hand-over is unbuffered: at most two
+// batches (one being committed, one fetched or waiting) are in memory.
+// After cancellation the producer takes no new batch; what it already
+// fetched is committed and disposed.
+func (p *Poller) produce(ctx context.Context, s *session, uidValidity uint32, infos []msgInfo, bufs *buffers, log *slog.Logger) (<-chan fetchedBatch, func()) {
 	ready := make(chan fetchedBatch)
 	quit := make(chan struct{})
-	defer close(quit)
 	go func() {
 		defer close(ready)
 		defer func() {
@@ -248,7 +302,7 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 			var batch []msgInfo
 			batch, infos = p.cut(infos)
 			buf := bufs.get(fetchSize(batch, p.o.MaxMessageSize))
-			recs, err := p.fetchBatch(s, batch, st.UIDValidity, buf, cl, log)
+			recs, err := p.fetchBatch(s, batch, uidValidity, buf, cl, log)
 			select {
 			case ready <- fetchedBatch{recs: recs, buf: buf, err: err}:
 			case <-quit:
@@ -259,258 +313,42 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 			}
 		}
 	}()
-	// A third stage disposes of batch k on the server while batch k+1 is
-	// committed: disposal always follows its own batch's commit. With
-	// more than one batch to go it gets a connection of its own, so that
-	// the server moves mail while it sends the next batch (one connection
-	// runs one command at a time: a MOVE there stalls the fetch).
-	var disp *disposer
-	if !dry {
-		disp = p.startDisposer(ctx, s, st.UIDValidity, toFetch, log)
-		defer disp.wait() // on a panic too: the goroutine never outlives the run
-	}
-	// What the disposer did is marked in the store in transactions of
-	// DisposeBatch mails or more (each costs an fsync on the committing
-	// goroutine, the pipeline's slowest stage), and at the end. Mail
-	// moved but not yet marked is pending: after a crash the next run
-	// finds it gone from the folder and marks it so.
-	markErr := func(atLeast int) error {
-		if disp == nil {
-			return nil
+	return ready, func() { close(quit) }
+}
+
+// commitLoop commits (or previews) each fetched batch and queues what it
+// committed on the disposer (nil in a dry run). What the disposer did is
+// marked in the store in transactions of DisposeBatch mails or more (each
+// costs an fsync on this goroutine, the pipeline's slowest stage); the
+// caller marks the rest. Mail moved but not yet marked is pending: after a
+// crash the next run finds it gone from the folder and marks it so.
+func (p *Poller) commitLoop(ctx context.Context, ready <-chan fetchedBatch, bufs *buffers, disp *disposer, sum *Summary, log *slog.Logger, preview func(Planned)) error {
+	for fb := range ready {
+		if fb.err != nil {
+			return fb.err
 		}
-		n, err := p.mark(work, disp.take(atLeast))
-		sum.Disposed += n
-		return err
-	}
-	err = func() error {
-		for fb := range ready {
-			if fb.err != nil {
-				return fb.err
-			}
-			if fb.stopped {
-				sum.Stopped = true
-				continue
-			}
-			if disp != nil && disp.failed.Load() {
-				return nil // the disposer's error is returned below
-			}
-			if err := markErr(p.o.DisposeBatch); err != nil {
-				return err
-			}
-			items, err := p.commitBatch(work, fb.recs, sum, log, preview)
-			if err != nil {
-				return err
-			}
-			// Committed (or previewed): nothing looks at the raw mail of
-			// the batch any more.
-			bufs.put(fb.buf)
-			if disp != nil && len(items) > 0 {
-				disp.add(items)
-			}
+		if fb.stopped {
+			sum.Stopped = true
+			continue
 		}
-		return nil
-	}()
-	if disp != nil {
-		// Mark what is done while the disposer's last command runs.
-		disp.close()
-		if err == nil {
-			err = markErr(0)
+		if disp != nil && disp.failed.Load() {
+			return nil // the disposer's error is returned by its wait
 		}
-		derr := disp.wait()
-		err = errors.Join(err, markErr(0), derr)
-	}
-	return err
-}
-
-// secondSession opens another connection to the folder for the disposer
-// and checks that it sees the same UIDVALIDITY.
-func (p *Poller) secondSession(ctx context.Context, uidValidity uint32) (*session, func(), error) {
-	s2, done, err := p.connect(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := s2.open(p.o.Folder, false)
-	if err == nil && st.UIDValidity != uidValidity {
-		err = fmt.Errorf("uidvalidity %d, not %d", st.UIDValidity, uidValidity)
-	}
-	if err != nil {
-		done()
-		return nil, nil, err
-	}
-	return s2, done, nil
-}
-
-// disposer moves, flags or deletes committed mail on the server, in the
-// order it was committed. It does not write to the store: the committing
-// goroutine marks what it did (take), so the two never wait on SQLite's
-// write lock for each other. Adding never blocks the committer: the queue
-// holds only what identifies committed mail (a few dozen bytes a mail).
-type disposer struct {
-	min    int // act once this many mails are queued (or at the end)
-	max    int // mails per command at most (DisposeBatch)
-	wake   chan struct{}
-	done   chan struct{}
-	once   sync.Once
-	failed atomic.Bool
-	mu     sync.Mutex
-	queue  []item // committed, not yet acted on
-	closed bool
-	acted  []disposal
-	nacted int // mails in acted
-	err    error
-}
-
-// startDisposer starts the disposer of a run that fetches toFetch mails.
-// With more than one batch it disposes on a connection of its own, opened
-// at its first command: it acts once an eighth of toFetch (at most
-// DisposeBatch) is committed, and what is committed while it works is
-// gathered into its next command (up to DisposeBatch). So Dovecot's cost
-// per EXPUNGE, which grows with the folder, is paid a few times per run,
-// and the last command, which runs after the last commit, is short. Dovecot's
-// process of a connection that only moves grows with the mail it moved
-// (about 170 MB of address space for 100,000 mails, and its default
-// limit is 256 MB), so the connection is replaced every 20,000 mails
-// (Poller.disposerConnMails). With one batch, or when that connection
-// cannot be opened, it disposes on s, the fetching connection, gathering
-// DisposeBatch mails per command: Dovecot's maildir pays per EXPUNGE for
-// the size of the folder, and every command there holds up the fetch.
-func (p *Poller) startDisposer(ctx context.Context, s *session, uidValidity uint32, toFetch int, log *slog.Logger) *disposer {
-	d := &disposer{min: p.o.DisposeBatch, max: p.o.DisposeBatch, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	own := toFetch > p.o.Batch
-	if own {
-		d.min = min(p.o.DisposeBatch, max(1, toFetch/8))
-	}
-	go func() {
-		defer close(d.done)
-		cur, moved := s, 0 // the connection disposed on, and mails it moved
-		stopCur := func() {}
-		defer func() { stopCur() }() // the last command is answered: log out
-		defer func() {
-			if r := recover(); r != nil {
-				log.Error("panic disposing", "err", fmt.Sprint(r), "stack", string(debug.Stack()))
-				d.fail(fmt.Errorf("panic disposing: %v", r))
-			}
-		}()
-		for {
-			// Queued mail is committed: after a failure it is left
-			// pending for the next run.
-			buf, last := d.next()
-			if last {
-				return
-			}
-			if d.failed.Load() {
-				continue
-			}
-			// After cancellation no connection is opened: what is left
-			// goes over the one at hand.
-			if own && ctx.Err() == nil && (cur == s || moved >= p.disposerConnMails) {
-				stopCur()
-				cur, moved, stopCur = s, 0, func() {}
-				s2, stop2, err := p.secondSession(ctx, uidValidity)
-				if err != nil {
-					log.Warn("disposing on the fetching connection: a second one failed", "err", err)
-					own = false
-					d.mu.Lock()
-					d.min = p.o.DisposeBatch
-					d.mu.Unlock()
-				} else {
-					cur, stopCur = s2, stop2
-				}
-			}
-			ds, err := p.act(cur, buf, log)
-			moved += len(buf)
-			d.mu.Lock()
-			d.acted = append(d.acted, ds...)
-			for _, x := range ds {
-				d.nacted += len(x.ids)
-			}
-			d.mu.Unlock()
-			if err != nil {
-				d.fail(err)
-			}
+		if err := p.markDone(ctx, disp, p.o.DisposeBatch, sum); err != nil {
+			return err
 		}
-	}()
-	return d
-}
-
-// add queues committed mail.
-func (d *disposer) add(items []item) {
-	d.mu.Lock()
-	d.queue = append(d.queue, items...)
-	d.mu.Unlock()
-	select {
-	case d.wake <- struct{}{}:
-	default: // a wake-up is pending already
-	}
-}
-
-// next waits until at least min mails are queued, or the disposer is
-// closed, and takes up to max of them; last is set when it is closed and
-// nothing is left.
-func (d *disposer) next() (buf []item, last bool) {
-	for {
-		d.mu.Lock()
-		n := len(d.queue)
-		if n > 0 && (n >= d.min || d.closed) {
-			k := min(n, d.max)
-			buf = slices.Clone(d.queue[:k])
-			d.queue = d.queue[k:]
-			d.mu.Unlock()
-			return buf, false
+		items, err := p.commitBatch(ctx, fb.recs, sum, log, preview)
+		if err != nil {
+			return err
 		}
-		closed := d.closed
-		d.mu.Unlock()
-		if closed {
-			return nil, true
+		// Committed (or previewed): nothing looks at the raw mail of the
+		// batch any more.
+		bufs.put(fb.buf)
+		if disp != nil && len(items) > 0 {
+			disp.add(items)
 		}
-		<-d.wake
 	}
-}
-
-func (d *disposer) fail(err error) {
-	d.mu.Lock()
-	if d.err == nil {
-		d.err = err
-	}
-	d.mu.Unlock()
-	d.failed.Store(true)
-}
-
-// take returns what was done on the server since the last take, once it
-// covers at least atLeast mails.
-func (d *disposer) take(atLeast int) []disposal {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.nacted < atLeast {
-		return nil
-	}
-	ds := d.acted
-	d.acted, d.nacted = nil, 0
-	return ds
-}
-
-// close tells the disposer that nothing more is queued: it acts on the
-// rest, then ends. Later calls do nothing.
-func (d *disposer) close() {
-	d.once.Do(func() {
-		d.mu.Lock()
-		d.closed = true
-		d.mu.Unlock()
-		select {
-		case d.wake <- struct{}{}:
-		default:
-		}
-	})
-}
-
-// wait closes the disposer and waits for its end; then take returns the
-// rest.
-func (d *disposer) wait() error {
-	d.close()
-	<-d.done
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.err
+	return nil
 }
 
 // fetchedBatch is what the producer hands over: classified records, or
@@ -538,17 +376,6 @@ func (p *Poller) cut(infos []msgInfo) (batch, rest []msgInfo) {
 		}
 	}
 	return infos, nil
-}
-
-// item is one mail to dispose of.
-type item struct {
-	id      int64
-	uid     uint32
-	kind    classify.Kind
-	skipped bool // recorded as skipped: disposed like unknown mail
-	// unverified: held as unverified (verify enforced), disposed by
-	// Options.Unverified whatever its kind
-	unverified bool
 }
 
 // fetchBatch fetches one batch and has cl classify it while the fetch
@@ -798,91 +625,6 @@ func (p *Poller) classifyOne(raw []byte, uid uint32, log *slog.Logger) (v classi
 		v.Kind = classify.KindUnknown
 	}
 	return v, ""
-}
-
-func (p *Poller) actionFor(kind classify.Kind, skipped, unverified bool) Action {
-	if unverified {
-		return p.unverified
-	}
-	if skipped {
-		kind = classify.KindUnknown
-	}
-	a, ok := p.actions[kind]
-	if !ok {
-		return Action{Op: OpLeave}
-	}
-	return a
-}
-
-// disposal is what was done on the server with some committed mails.
-type disposal struct {
-	ids    []int64
-	action string // as storage records it: move:<folder>, flag, delete, leave
-}
-
-// act applies the actions on the server, grouped by action, and returns
-// what was done up to the first error: what is left stays pending for the
-// next run.
-func (p *Poller) act(s *session, items []item, log *slog.Logger) ([]disposal, error) {
-	groups := map[Action][]item{}
-	var order []Action
-	for _, it := range items {
-		a := p.actionFor(it.kind, it.skipped, it.unverified)
-		if _, ok := groups[a]; !ok {
-			order = append(order, a)
-		}
-		groups[a] = append(groups[a], it)
-	}
-	var out []disposal
-	for _, a := range order {
-		g := groups[a]
-		uids := make([]uint32, len(g))
-		ids := make([]int64, len(g))
-		for i, it := range g {
-			uids[i], ids[i] = it.uid, it.id
-		}
-		var done string
-		var err error
-		switch a.Op {
-		case OpMove:
-			done, err = s.move(uids, a.Folder)
-		case OpFlag:
-			done, err = string(OpFlag), s.flag(uids)
-		case OpDelete:
-			done, err = s.remove(uids)
-		default:
-			done = string(OpLeave)
-		}
-		if err != nil {
-			return out, fmt.Errorf("disposing (%s): %w", a, err)
-		}
-		log.Debug("disposed", "action", done, "count", len(g))
-		out = append(out, disposal{ids: ids, action: done})
-	}
-	return out, nil
-}
-
-// mark records disposals in the store and returns how many mails they
-// cover.
-func (p *Poller) mark(ctx context.Context, ds []disposal) (int, error) {
-	n := 0
-	for _, d := range ds {
-		if err := p.o.Store.MarkDisposed(ctx, d.ids, d.action, p.clock.Now().UTC()); err != nil {
-			return n, fmt.Errorf("marking %d mails disposed: %w", len(d.ids), err)
-		}
-		n += len(d.ids)
-	}
-	return n, nil
-}
-
-// dispose acts, then marks what was done.
-func (p *Poller) dispose(ctx context.Context, s *session, items []item, log *slog.Logger) (int, error) {
-	ds, err := p.act(s, items, log)
-	n, merr := p.mark(ctx, ds)
-	if merr != nil {
-		return n, merr
-	}
-	return n, err
 }
 
 func sortInfos(infos []msgInfo) {

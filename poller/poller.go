@@ -11,13 +11,22 @@
 //  1. connect (implicit TLS, STARTTLS or plain to loopback), log in (LOGIN or
 //     SASL XOAUTH2), SELECT the folder;
 //  2. compare the folder's UIDVALIDITY with the stored cursor; when it
-//     changed, mark mail still pending under the old one as "gone" (its
-//     UIDs mean nothing now), reset the cursor and rescan the folder from
+//     changed, mark mail still pending under the old one (its UIDs mean
+//     nothing now) with the action recorded before its command, or as
+//     "gone" when none was, reset the cursor and rescan the folder from
 //     the start (the store's digest dedupe keeps the counts right);
 //  3. dispose of mail whose outcome is committed but whose disposal is not
-//     (a crash or kill between commit and move in an earlier run); such
-//     mail that is no longer in the folder is marked disposed as "gone";
-//  4. list the UIDs above the cursor with their RFC822.SIZE, then per batch:
+//     marked (a crash or kill between commit and move, or between move and
+//     mark, in an earlier run): mail still in the folder is disposed of
+//     (again); mail no longer there is marked disposed with the action
+//     recorded before its command ("move:Bounces/Processed"), or as "gone"
+//     when none was (another client took it);
+//  4. list the UIDs above the cursor and below the UIDNEXT of SELECT (mail
+//     that arrives later waits for the next run) with their RFC822.SIZE,
+//     in UID FETCH commands of at most 5,000 UIDs, each under its own
+//     time-out, so that a large backlog on a slow link is listed in
+//     bounded steps (a server that sends no UIDNEXT is asked for
+//     "cursor+1:*" in one command); then per batch:
 //     UID FETCH BODY.PEEK[] (never sets \Seen), classify each mail, commit
 //     the whole batch in one transaction (which advances the cursor), then
 //     dispose of the committed mail per kind, gathered into commands of up
@@ -46,11 +55,18 @@
 // COPY, STORE and EXPUNGE without waiting and is not used. QRESYNC is never
 // enabled.
 //
+// Before each MOVE, COPY, STORE or EXPUNGE of committed mail, the action
+// it is about to take is recorded in the store in a transaction of its own
+// (Store.MarkDisposing); if that fails, the command is not sent. After the
+// command succeeded the mail is marked disposed (Store.MarkDisposed). So
+// the store always says where a mail went, even when the process dies
+// between the command and the mark.
+//
 // A crash or kill at any point followed by another run leaves every mail
 // processed exactly once: before the commit nothing was changed and the
 // mail is fetched again; after the commit the mail is pending and disposed
-// at the start of the next run; a rerun of a committed UID is a duplicate
-// for the store.
+// of, or marked with its recorded destination, at the start of the next
+// run; a rerun of a committed UID is a duplicate for the store.
 //
 // # Cancellation and time-outs
 //
@@ -107,6 +123,9 @@ type Store interface {
 	ResetCursor(ctx context.Context, account, folder string, uidValidity uint32) error
 	Pending(ctx context.Context, account, folder string, uidValidity uint32) ([]storage.Pending, error)
 	MarkDisposed(ctx context.Context, ids []int64, action string, at time.Time) error
+	// MarkDisposing records, in a transaction of its own, the action about
+	// to be taken on the server; Pending returns it until MarkDisposed.
+	MarkDisposing(ctx context.Context, ids []int64, action string, at time.Time) error
 	StartRun(ctx context.Context, account string, at time.Time) (int64, error)
 	FinishRun(ctx context.Context, id int64, at time.Time, stats storage.RunStats) error
 	Preview(ctx context.Context, v classify.Verdict, ver storage.Verification) (suppress, alerts []string, unverified string, err error)
@@ -199,6 +218,10 @@ type Poller struct {
 	// disposerConnMails is how many mails the disposer's own connection
 	// moves before it is replaced by a fresh one.
 	disposerConnMails int
+	// listUIDs is how many UIDs one listing command (UID FETCH lo:hi
+	// (UID RFC822.SIZE)) covers at most: about 50 bytes of answer per
+	// mail, so 250 kB at most per Timeout.
+	listUIDs uint32
 }
 
 // Sentinel errors a caller can branch on.
@@ -338,6 +361,7 @@ func New(opts Options) (*Poller, error) {
 		classify:   classify.Message,
 
 		disposerConnMails: 20000,
+		listUIDs:          5000,
 	}, nil
 }
 

@@ -545,8 +545,8 @@ func TestPollCrashBetweenMoveAndMark(t *testing.T) {
 			t.Fatal("the crashing run succeeded")
 		}
 		wantSubjects(t, a, folder+"/Processed", "b1", "b2")
-		// The next run moves UIDs that are gone already: a no-op on the
-		// server, and the store learns they are disposed.
+		// The next run finds the UIDs gone from the folder and marks them
+		// with the move recorded before it was sent, not as gone.
 		sum, err := p.PollOnce(t.Context())
 		if err != nil {
 			t.Fatal(err)
@@ -557,6 +557,11 @@ func TestPollCrashBetweenMoveAndMark(t *testing.T) {
 		wantSubjects(t, a, folder+"/Processed", "b1", "b2")
 		if _, total, undisposed := st.counts(); total != 2 || undisposed != 0 {
 			t.Errorf("store: %d outcomes, %d undisposed; want 2, 0", total, undisposed)
+		}
+		for _, id := range st.ids {
+			if m := st.message(id); m.DisposedAction != "move:"+folder+"/Processed" {
+				t.Errorf("%s disposed as %q, want move:%s/Processed", m.Verdict.Subject, m.DisposedAction, folder)
+			}
 		}
 	})
 }

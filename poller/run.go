@@ -153,7 +153,7 @@ func (p *Poller) Backlog(ctx context.Context) (Backlog, error) {
 	if _, err := s.open(p.o.Folder, true); err != nil {
 		return b, err
 	}
-	n, err := s.countAbove(last)
+	n, err := s.countAbove(last, st.UIDNext)
 	if err != nil {
 		return b, err
 	}

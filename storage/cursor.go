@@ -56,12 +56,16 @@ type Pending struct {
 	// Unverified: verify was enforced and the mail proved nothing, so it
 	// is disposed as unverified.
 	Unverified bool
+	// Disposing is the action the poller was about to take when it last
+	// wrote one (MarkDisposing): the command may have been sent. Empty
+	// when none was written.
+	Disposing string
 }
 
 // qPending reads the small partial index of mail not yet disposed of; left
 // to itself, the planner prefers messages_imap and reads every mail ever
 // recorded from the folder.
-const qPending = `SELECT id, uid, kind, skipped <> '',
+const qPending = `SELECT id, uid, kind, skipped <> '', disposing_action,
 	EXISTS (SELECT 1 FROM verifications v WHERE v.message_id = messages.id AND v.mode = 'enforce' AND v.result = 'unverified')
 	FROM messages INDEXED BY messages_pending
 	WHERE account = ? AND folder = ? AND uidvalidity = ? AND uid > 0 AND disposed_at IS NULL ORDER BY uid`
@@ -79,7 +83,7 @@ func (db *DB) Pending(ctx context.Context, account, folder string, uidValidity u
 		var p Pending
 		var uid int64
 		var kind string
-		if err := rows.Scan(&p.MessageID, &uid, &kind, &p.Skipped, &p.Unverified); err != nil {
+		if err := rows.Scan(&p.MessageID, &uid, &kind, &p.Skipped, &p.Disposing, &p.Unverified); err != nil {
 			return nil, err
 		}
 		p.UID, p.Kind = uint32(uid), classify.Kind(kind)
@@ -91,30 +95,46 @@ func (db *DB) Pending(ctx context.Context, account, folder string, uidValidity u
 	return ps, nil
 }
 
+// MarkDisposing records, in a transaction of its own, the action the
+// poller is about to take on the server with the mails ("move:<folder>",
+// "flag", "delete") and when. Written before the command is sent, it says
+// where a mail went when the process dies between the command and
+// MarkDisposed: Pending returns it.
+func (db *DB) MarkDisposing(ctx context.Context, ids []int64, action string, at time.Time) error {
+	if err := db.setByID(ctx, `UPDATE messages SET disposing_action = ?, disposing_at = ? WHERE id IN `, ids, action, fmtTime(at)); err != nil {
+		return fmt.Errorf("marking %d mails about to be disposed (%s): %w", len(ids), action, err)
+	}
+	return nil
+}
+
 // MarkDisposed records what was done with the mails on the server
 // ("move:<folder>", "flag", "delete", "leave") and when.
 func (db *DB) MarkDisposed(ctx context.Context, ids []int64, action string, at time.Time) error {
+	if err := db.setByID(ctx, `UPDATE messages SET disposed_action = ?, disposed_at = ? WHERE id IN `, ids, action, fmtTime(at)); err != nil {
+		return fmt.Errorf("marking %d mails disposed: %w", len(ids), err)
+	}
+	return nil
+}
+
+// setByID runs update (ending in "IN ") with the values set, then the ids
+// in lists of 500, in one transaction.
+func (db *DB) setByID(ctx context.Context, update string, ids []int64, set ...any) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
 		for len(ids) > 0 {
 			n := min(len(ids), 500)
-			args := make([]any, 0, n+2)
-			args = append(args, action, fmtTime(at))
+			args := make([]any, 0, n+len(set))
+			args = append(args, set...)
 			for _, id := range ids[:n] {
 				args = append(args, id)
 			}
-			q := `UPDATE messages SET disposed_action = ?, disposed_at = ? WHERE id IN (?` + strings.Repeat(",?", n-1) + `)`
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			if _, err := tx.ExecContext(ctx, update+`(?`+strings.Repeat(",?", n-1)+`)`, args...); err != nil {
 				return err
 			}
 			ids = ids[n:]
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("marking %d mails disposed: %w", len(ids), err)
-	}
-	return nil
 }

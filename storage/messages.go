@@ -28,8 +28,10 @@ type StoredMessage struct {
 	Verdict           classify.Verdict // recipients from the outcomes (empty for a duplicate)
 	Policies          []PolicyAction   // the policy action of each recipient, in order
 	ClassifierVersion string
-	DisposedAction    string
+	DisposedAction    string // what was done on the server (or "gone": found no longer there)
 	DisposedAt        time.Time
+	DisposingAction   string // the last action the poller was about to take (MarkDisposing)
+	DisposingAt       time.Time
 	Archived          bool
 }
 
@@ -37,26 +39,26 @@ const messageColumns = `m.id, m.account, m.folder, m.uidvalidity, m.uid, m.path,
 	coalesce(m.duplicate_of, 0), m.at, m.received_at, m.recorded_at, m.kind, m.skipped, m.feedback_type, m.message_id,
 	m.from_addr, m.subject, m.date, m.to_addr, m.delivered_to, m.reporting_mta, m.arrival_date, m.decoder, m.rule,
 	m.notes, m.orig_message_id, m.orig_from, m.orig_to, m.orig_subject, m.orig_date, m.orig_headers,
-	m.classifier_version, m.disposed_action, m.disposed_at, EXISTS (SELECT 1 FROM archive a WHERE a.message_id = m.id)`
+	m.classifier_version, m.disposed_action, m.disposed_at, m.disposing_action, m.disposing_at, EXISTS (SELECT 1 FROM archive a WHERE a.message_id = m.id)`
 
 func scanMessage(sc interface{ Scan(...any) error }) (StoredMessage, error) {
 	var m StoredMessage
 	var uidv, uid int64
 	var at, recorded string
-	var received, date, arrival, disposed sql.NullString
+	var received, date, arrival, disposed, disposing sql.NullString
 	var kind, notes, headers string
 	v := &m.Verdict
 	err := sc.Scan(&m.ID, &m.Source.Account, &m.Source.Folder, &uidv, &uid, &m.Source.Path, &m.Source.Index, &m.Digest, &m.Size,
 		&m.DuplicateOf, &at, &received, &recorded, &kind, &m.Skipped, &v.FeedbackType, &v.MessageID,
 		&v.From, &v.Subject, &date, &v.To, &v.DeliveredTo, &v.ReportingMTA, &arrival, &v.Decoder, &v.Rule,
 		&notes, &v.Original.MessageID, &v.Original.From, &v.Original.To, &v.Original.Subject, &v.Original.Date, &headers,
-		&m.ClassifierVersion, &m.DisposedAction, &disposed, &m.Archived)
+		&m.ClassifierVersion, &m.DisposedAction, &disposed, &m.DisposingAction, &disposing, &m.Archived)
 	if err != nil {
 		return m, err
 	}
 	m.Source.UIDValidity, m.Source.UID = uint32(uidv), uint32(uid)
 	m.At, m.RecordedAt, m.ReceivedAt = parseTime(at), parseTime(recorded), parseNullTime(received)
-	m.DisposedAt = parseNullTime(disposed)
+	m.DisposedAt, m.DisposingAt = parseNullTime(disposed), parseNullTime(disposing)
 	v.Kind = classify.Kind(kind)
 	v.Date, v.ArrivalDate = parseNullTime(date), parseNullTime(arrival)
 	if notes != "" {

@@ -523,6 +523,61 @@ func TestCursorsAndPending(t *testing.T) {
 	}
 }
 
+// TestMarkDisposing: the action the poller is about to take is stored in a
+// transaction of its own and read back by Pending until the mail is marked
+// disposed; it stays on the row as the last intention, beside what was
+// done.
+func TestMarkDisposing(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	db, _ := openTest(t, Options{Now: clk.Now})
+	res := mustRecord(t, db,
+		Record{Source: imapSource(1), Raw: bounceMail(1, "\n"), Verdict: hardBounce("a@example.com")},
+		Record{Source: imapSource(2), Raw: bounceMail(2, "\n"), Verdict: hardBounce("b@example.com")},
+		Record{Source: imapSource(3), Raw: bounceMail(3, "\n"), Verdict: classify.Verdict{Kind: classify.KindNotBounce}},
+	)
+	at := clk.Now().Add(time.Second)
+	if err := db.MarkDisposing(ctx, []int64{res[0].MessageID, res[1].MessageID}, "move:Bounces/Processed", at); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.Pending(ctx, "primary", "INBOX", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Pending{
+		{MessageID: res[0].MessageID, UID: 1, Kind: classify.KindBounce, Disposing: "move:Bounces/Processed"},
+		{MessageID: res[1].MessageID, UID: 2, Kind: classify.KindBounce, Disposing: "move:Bounces/Processed"},
+		{MessageID: res[2].MessageID, UID: 3, Kind: classify.KindNotBounce},
+	}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("Pending = %+v\nwant %+v", p, want)
+	}
+	m, err := db.Message(ctx, res[0].MessageID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.DisposingAction != "move:Bounces/Processed" || !m.DisposingAt.Equal(at) || m.DisposedAction != "" || !m.DisposedAt.IsZero() {
+		t.Errorf("message after MarkDisposing: disposing %q at %v, disposed %q at %v; want only the intention", m.DisposingAction, m.DisposingAt, m.DisposedAction, m.DisposedAt)
+	}
+	// A second intention replaces the first (the mail is disposed again).
+	if err := db.MarkDisposing(ctx, []int64{res[0].MessageID}, "flag", at.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MarkDisposed(ctx, []int64{res[0].MessageID}, "flag", at.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = db.Message(ctx, res[0].MessageID)
+	if m.DisposingAction != "flag" || m.DisposedAction != "flag" || !m.DisposedAt.Equal(at.Add(2*time.Second)) {
+		t.Errorf("message after MarkDisposed: disposing %q, disposed %q at %v; want flag, flag", m.DisposingAction, m.DisposedAction, m.DisposedAt)
+	}
+	if p, _ := db.Pending(ctx, "primary", "INBOX", 7); len(p) != 2 || p[0].UID != 2 {
+		t.Errorf("Pending after MarkDisposed = %+v, want uids 2 and 3", p)
+	}
+	if err := db.MarkDisposing(ctx, nil, "flag", at); err != nil {
+		t.Errorf("MarkDisposing(nil) = %v", err)
+	}
+}
+
 func TestRuns(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
