@@ -7,19 +7,68 @@ import (
 
 func TestFindAddrs(t *testing.T) {
 	tests := []struct{ in, want string }{
+		// the usual prose forms
 		{"<alice@example.org>: host said", "alice@example.org"},
 		{"550 5.1.1 <bob.smith+tag@mail.example.co.jp>... User unknown", "bob.smith+tag@mail.example.co.jp"},
-		{`<"neko..nyaan"@example.org>: 550`, `"neko..nyaan"@example.org`},
+		{"Mail to alice@example.org.", "alice@example.org"},
+		{"Mail to alice@example.org...", "alice@example.org"},
+		{"(alice@example.org)", "alice@example.org"},
+		{`"alice@example.org"`, "alice@example.org"},
+		{"'alice@example.org'", "alice@example.org"},
+		{"'alice@example.org'.", "alice@example.org"},
+		{"'alice@example.org.'", "alice@example.org"},
+		{"`alice@example.org'", "alice@example.org"},
+		{"{alice@example.org}", "alice@example.org"},
+		{"|alice@example.org|", "alice@example.org"},
+		{"[alice@example.org]", "alice@example.org"},
+		{"mailto:alice@example.org", "alice@example.org"},
+		{"Recipient: ...alice@example.org", "alice@example.org"},
+		{"alice@example.org, bob@example.org; carol@example.org", "alice@example.org,bob@example.org,carol@example.org"},
+		{`"Alice" <alice@example.org>`, "alice@example.org"},
 		{"=?utf-8?B?8J+QiA==?=@example.org", "=?utf-8?B?8J+QiA==?=@example.org"},
 		{"山田@例え.jp unknown", "山田@例え.jp"},
 		{"no address here", ""},
 		{"user@localhost", ""},
 		{"a@b@c.example", "b@c.example"},
+		{"user@.example.org", ""},
+		{"user@-example.org", ""},
+		{"user@example..org", ""},
+		// RFC 5321 dot-string local parts are kept as written
+		{"user-@example.org", "user-@example.org"},
+		{"-leading@example.org", "-leading@example.org"},
+		{"<-leading@example.org>", "-leading@example.org"},
+		{"~user@example.org", "~user@example.org"},
+		{"{ab}@example.org", "{ab}@example.org"},
+		{"<{ab}@example.org>", "{ab}@example.org"},
+		{"o'brien@example.ie", "o'brien@example.ie"},
+		{"'tis@example.org", "'tis@example.org"},
+		{"`tick`@example.org", "`tick`@example.org"},
+		{"a/b=c@example.org", "a/b=c@example.org"},
+		{"|pipe@example.org", "|pipe@example.org"},
+		{"user.@docomo.example.jp", "user.@docomo.example.jp"},
+		{"a..b@docomo.example.jp", "a..b@docomo.example.jp"},
+		{"=cmd|'/Ccalc'!A0@example.org", "=cmd|'/Ccalc'!A0@example.org"},
+		// RFC 5321 quoted-string local parts are kept whole
+		{`<"neko..nyaan"@example.org>: 550`, `"neko..nyaan"@example.org`},
+		{`"a,b\"c"@example.org`, `"a,b\"c"@example.org`},
+		{`"john doe"@example.org`, `"john doe"@example.org`},
+		{`<"john doe"@example.org>: 550 unknown`, `"john doe"@example.org`},
+		{`said "hi" to "a b"@example.org`, `"a b"@example.org`},
+		{`"back\\slash"@example.org`, `"back\\slash"@example.org`},
+		{`"a<b>c"@example.org`, `"a<b>c"@example.org`},
+		{`"escaped close\"@example.org`, ""},
+		{`""@example.org`, ""},
+		{"\"tab\there\"@example.org", ""},
+		{`"` + strings.Repeat("x", 65) + `"@example.org`, ""},
+		{`"` + strings.Repeat("x", 64) + `"@example.org`, `"` + strings.Repeat("x", 64) + `"@example.org`},
 	}
 	for _, tt := range tests {
 		var got []string
 		for _, a := range findAddrs(tt.in) {
 			got = append(got, a.Addr)
+			if tt.in[a.Start:a.End] != a.Addr {
+				t.Errorf("findAddrs(%q): %q at [%d:%d] is %q", tt.in, a.Addr, a.Start, a.End, tt.in[a.Start:a.End])
+			}
 		}
 		if g := strings.Join(got, ","); g != tt.want {
 			t.Errorf("findAddrs(%q) = %q, want %q", tt.in, g, tt.want)
@@ -27,11 +76,41 @@ func TestFindAddrs(t *testing.T) {
 	}
 }
 
+// FuzzFindAddrs checks that an address found is where it says, and that
+// it is found again, whole, on its own and in angle brackets: nothing of
+// it was prose, and none of it was lost.
+func FuzzFindAddrs(f *testing.F) {
+	f.Add(`<"a,b\"c"@example.org>: 550 'x@y.example'`)
+	f.Add("{ab}@example.org `c@d.example' ...e@f.example.")
+	f.Add(`"john doe"@example.org, -x@y.example, ~u@v.example`)
+	f.Fuzz(func(t *testing.T, s string) {
+		prev := 0
+		for _, a := range findAddrs(s) {
+			if a.Start < prev || a.End <= a.Start || a.End > len(s) || s[a.Start:a.End] != a.Addr {
+				t.Fatalf("findAddrs(%q): %q at [%d:%d] after %d", s, a.Addr, a.Start, a.End, prev)
+			}
+			prev = a.End
+			for _, in := range []string{a.Addr, "<" + a.Addr + ">", "rfc822; " + a.Addr} {
+				if got := cleanAddr(in); got != a.Addr {
+					t.Fatalf("findAddrs(%q) = %q, but cleanAddr(%q) = %q", s, a.Addr, in, got)
+				}
+			}
+		}
+	})
+}
+
 func TestCleanAddr(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"rfc822; alice@example.org", "alice@example.org"},
 		{"RFC822;<bob@example.org>", "bob@example.org"},
+		{"rfc822; 'alice@example.org'", "alice@example.org"},
+		{`rfc822; "alice@example.org"`, "alice@example.org"},
 		{`rfc822; "a..b"@example.org`, `"a..b"@example.org`},
+		{`rfc822; "john doe"@example.org`, `"john doe"@example.org`},
+		{`rfc822; <"a,b\"c"@example.org>`, `"a,b\"c"@example.org`},
+		{"rfc822; user-@example.org", "user-@example.org"},
+		{"rfc822;<~user@example.org>", "~user@example.org"},
+		{"rfc822; {ab}@example.org", "{ab}@example.org"},
 		{"utf-8; 山田@例え.jp", "山田@例え.jp"},
 		{"LOCAL; |/usr/bin/procmail", ""},
 		{"x400; c=jp;a=;p=neko", ""},
@@ -40,6 +119,31 @@ func TestCleanAddr(t *testing.T) {
 		if got := cleanAddr(tt.in); got != tt.want {
 			t.Errorf("cleanAddr(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestMessageKeepsLocalParts checks that a DSN's recipients come out of
+// Message with their local parts as the DSN wrote them.
+func TestMessageKeepsLocalParts(t *testing.T) {
+	addrs := []string{"user-@example.org", "-leading@example.org", "~user@example.org", "{ab}@example.org",
+		`"a,b\"c"@example.org`, `"john doe"@example.org`}
+	var fields strings.Builder
+	for _, a := range addrs {
+		fields.WriteString("Final-Recipient: rfc822; " + a + "\nAction: failed\nStatus: 5.1.1\n" +
+			"Diagnostic-Code: smtp; 550 5.1.1 <" + a + ">: User unknown\n\n")
+	}
+	raw := dsnMail("MAILER-DAEMON@mail.shop.example", "Undelivered Mail Returned to Sender",
+		"This is the mail system at host mail.shop.example.\n", fields.String())
+	v, err := Message(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range v.Recipients {
+		got = append(got, r.Address)
+	}
+	if g, w := strings.Join(got, " "), strings.Join(addrs, " "); g != w {
+		t.Errorf("Message: recipients = %s, want %s", g, w)
 	}
 }
 

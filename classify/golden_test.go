@@ -224,6 +224,9 @@ func FuzzMessage(f *testing.F) {
 			if r.Action == ActionFailed && r.Address == "" {
 				t.Fatalf("Message: failed recipient without address: %+v", r)
 			}
+			if r.Address != "" && !strings.EqualFold(cleanAddr(r.Address), r.Address) {
+				t.Fatalf("Message: recipient %q is not one whole address (cleanAddr gives %q)", r.Address, cleanAddr(r.Address))
+			}
 			if r.Reason != "" && !r.Reason.Known() {
 				t.Fatalf("Message: reason %q outside the vocabulary", r.Reason)
 			}
