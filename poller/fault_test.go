@@ -103,7 +103,7 @@ func TestFaultProxy(t *testing.T) {
 					t.Fatalf("the clean run after the faults: %+v, %v", sum, err)
 				}
 				want := undisturbed(t, direct, a, mails, nil)
-				gone, extra := checkSeries(t, a, folder, st, mails, want)
+				gone, extra := checkSeries(t, a, folder, st.DB, mails, want)
 				t.Logf("%d mails, %d suppressed: %s; %d marked gone (moved, answer lost), %d extra copies in target folders",
 					len(mails), len(want), ty.String(), gone, extra)
 			})
