@@ -23,8 +23,8 @@ type faultProxy struct {
 	target string
 
 	mu    sync.Mutex
-	plan  []fault          // for the next connections, in order
-	fired map[string]int   // what fired, by label
+	plan  []fault           // for the next connections, in order
+	fired map[string]int    // what fired, by label
 	open  map[net.Conn]bool // to close at the end
 	wg    sync.WaitGroup
 }
