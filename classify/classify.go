@@ -8,6 +8,7 @@ package classify
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 )
 
@@ -130,9 +131,19 @@ func (c *classifier) run() {
 
 	// 2. Delivery status notifications (RFC 3464 / RFC 6533).
 	var dsn dsnReport
+	capped := false
 	for _, p := range m.Parts {
 		if p.Type == "message/delivery-status" || p.Type == "message/global-delivery-status" {
 			d := parseDSN(p.Body)
+			// maxRecipients bounds the whole mail, not each of its
+			// (up to maxParts) status parts.
+			if room := maxRecipients - len(dsn.Recipients); len(d.Recipients) > room {
+				d.Recipients = d.Recipients[:room]
+				if !capped {
+					v.Notes = append(v.Notes, fmt.Sprintf("more than %d DSN recipients: rest ignored", maxRecipients))
+				}
+				capped = true
+			}
 			dsn.Recipients = append(dsn.Recipients, d.Recipients...)
 			if dsn.ReportingMTA == "" {
 				dsn.ReportingMTA = d.ReportingMTA
@@ -173,11 +184,16 @@ func (c *classifier) run() {
 
 	if len(dsn.Recipients) > 0 {
 		v.Decoder = decoder
+		// One mail reports an address once: a status part repeated (a
+		// bounce of a bounce returned inside it) must not count one
+		// failure twice toward the recipient's soft score.
+		seen := map[string]bool{}
 		for _, r := range dsn.Recipients {
 			addr := r.address()
-			if addr == "" {
+			if addr == "" || seen[strings.ToLower(addr)] {
 				continue
 			}
+			seen[strings.ToLower(addr)] = true
 			diagType, diag := splitDiagType(r.Diagnostic)
 			rec := Recipient{
 				Address:    addr,
