@@ -278,7 +278,7 @@ func writeFiller(path string, n int64) error {
 }
 
 // lockingStore takes the write lock on another connection just before its
-// n-th write (Record, MarkDisposed, FinishRun; 0: never), and keeps it
+// n-th write (Record, MarkDisposing, MarkDisposed, FinishRun; 0: never), and keeps it
 // until release.
 type lockingStore struct {
 	*testStore
@@ -299,7 +299,9 @@ func (l *lockingStore) before() {
 		return
 	}
 	var err error
-	if l.db, err = sql.Open("sqlite", l.path); err != nil {
+	// The disposer writes (MarkDisposing) while a batch commits: wait for
+	// its transaction rather than fail to take the lock.
+	if l.db, err = sql.Open("sqlite", "file:"+l.path+"?_pragma=busy_timeout(10000)"); err != nil {
 		l.t.Error(err)
 		return
 	}
@@ -340,6 +342,11 @@ func (l *lockingStore) Record(ctx context.Context, recs []storage.Record) ([]sto
 func (l *lockingStore) MarkDisposed(ctx context.Context, ids []int64, action string, at time.Time) error {
 	l.before()
 	return l.testStore.MarkDisposed(ctx, ids, action, at)
+}
+
+func (l *lockingStore) MarkDisposing(ctx context.Context, ids []int64, action string, at time.Time) error {
+	l.before()
+	return l.testStore.MarkDisposing(ctx, ids, action, at)
 }
 
 func (l *lockingStore) FinishRun(ctx context.Context, id int64, at time.Time, st storage.RunStats) error {

@@ -11,9 +11,9 @@ import (
 	"github.com/bounced/bounced/verp"
 )
 
-// dsnMail is an RFC 3464 report, as a forger or a real MTA writes it:
+// verpDSN is an RFC 3464 report, as a forger or a real MTA writes it:
 // recipient failed with 5.1.1, delivered to deliveredTo.
-func dsnMail(subject, deliveredTo, rcpt string) []byte {
+func verpDSN(subject, deliveredTo, rcpt string) []byte {
 	n := mailSeq.Add(1)
 	return fmt.Appendf(nil, "Delivered-To: %s\r\nFrom: MAILER-DAEMON@mx.example\r\nTo: %s\r\nSubject: %s\r\n"+
 		"Message-Id: <%d.%d@mx.example>\r\nMIME-Version: 1.0\r\n"+
@@ -46,10 +46,10 @@ func TestPollForgedBounces(t *testing.T) {
 		}
 		own := sign(oldKey, "attacker@evil.example") // a real token, for the attacker's own address
 		a.append(folder,
-			dsnMail("forged", "bounces@sender.example", "ceo@bigcustomer.example"),
-			dsnMail("replayed", own, "ceo@bigcustomer.example"),
-			dsnMail("minted", sign(attacker, "ceo@bigcustomer.example"), "ceo@bigcustomer.example"),
-			dsnMail("genuine", sign(oldKey, "jane@example.com"), "jane@example.com"),
+			verpDSN("forged", "bounces@sender.example", "ceo@bigcustomer.example"),
+			verpDSN("replayed", own, "ceo@bigcustomer.example"),
+			verpDSN("minted", sign(attacker, "ceo@bigcustomer.example"), "ceo@bigcustomer.example"),
+			verpDSN("genuine", sign(oldKey, "jane@example.com"), "jane@example.com"),
 			mail("n1", classify.KindNotBounce))
 		st := newTestStore(t)
 		keys, err := verp.New([]byte("the-new-secret-0123456789"), []byte("the-old-secret-0123456789"))
@@ -92,7 +92,7 @@ func TestPollUnverifiedPendingAfterCrash(t *testing.T) {
 	backends(t, func(t *testing.T, b *backend) {
 		a := b.admin(t)
 		folder := a.fresh("verifycrash")
-		a.append(folder, dsnMail("forged", "bounces@sender.example", "ceo@bigcustomer.example"))
+		a.append(folder, verpDSN("forged", "bounces@sender.example", "ceo@bigcustomer.example"))
 		st := newTestStore(t)
 		keys, _ := verp.New([]byte("the-new-secret-0123456789"))
 		mod := func(o *Options) {
