@@ -68,9 +68,13 @@ func (p *Poller) dial(connCtx context.Context) (*session, error) {
 		tconn := tls.Client(conn, tc)
 		hctx, cancel := context.WithTimeout(connCtx, p.o.Timeout)
 		err := tconn.HandshakeContext(hctx)
+		timedOut := errors.Is(hctx.Err(), context.DeadlineExceeded)
 		cancel()
 		if err != nil {
 			conn.Close()
+			if timedOut {
+				err = fmt.Errorf("no answer within %s: %w", p.o.Timeout, err)
+			}
 			return nil, fmt.Errorf("tls handshake with %s: %w: %w", p.addr, ErrConnect, err)
 		}
 		conn = tconn
@@ -79,15 +83,28 @@ func (p *Poller) dial(connCtx context.Context) (*session, error) {
 		ignoreMove: p.ignoreMove, ignoreUIDPlus: p.ignoreUIDPlus}
 	opts := &imapclient.Options{TLSConfig: p.tlsConf.Clone()}
 	if p.o.TLS == TLSStartTLS {
-		// NewStartTLS waits for the greeting and upgrades; guard it with a
-		// deadline on the raw connection.
-		conn.SetDeadline(time.Now().Add(p.o.Timeout))
+		// NewStartTLS waits for the greeting, sends STARTTLS and does the
+		// TLS handshake. go-imap sets read deadlines of its own on the
+		// connection (30 s a response, none in the handshake), so a
+		// deadline set here is overwritten: a watchdog closes the
+		// connection when the whole outlives the time-out.
+		var timedOut atomic.Bool
+		t := time.AfterFunc(p.o.Timeout, func() {
+			timedOut.Store(true)
+			conn.Close()
+		})
 		c, err := imapclient.NewStartTLS(conn, opts)
+		if !t.Stop() && err == nil {
+			c.Close() // it fired as NewStartTLS returned
+			err = net.ErrClosed
+		}
 		if err != nil {
 			conn.Close()
+			if timedOut.Load() {
+				err = fmt.Errorf("no answer within %s: %w", p.o.Timeout, err)
+			}
 			return nil, fmt.Errorf("starttls with %s: %w: %w", p.addr, ErrConnect, err)
 		}
-		conn.SetDeadline(time.Time{})
 		s.c = c
 	} else {
 		s.c = imapclient.New(conn, opts)

@@ -148,8 +148,9 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 
 // checkValidity compares the folder's UIDVALIDITY with the stored cursor
 // and returns the cursor to list from. When it changed, mail still pending
-// under the old one is marked gone and the cursor is reset (in a dry run
-// only the returned cursor is).
+// under the old one is settled (marked with the action recorded before its
+// command, or gone) and the cursor is reset (in a dry run only the
+// returned cursor is).
 func (p *Poller) checkValidity(ctx context.Context, uidValidity uint32, sum *Summary, log *slog.Logger, dry bool) (storage.Cursor, error) {
 	cur, err := p.o.Store.Cursor(ctx, p.o.Name, p.o.Folder)
 	if err != nil {
@@ -321,7 +322,8 @@ func (p *Poller) produce(ctx context.Context, s *session, uidValidity uint32, in
 // marked in the store in transactions of DisposeBatch mails or more (each
 // costs an fsync on this goroutine, the pipeline's slowest stage); the
 // caller marks the rest. Mail moved but not yet marked is pending: after a
-// crash the next run finds it gone from the folder and marks it so.
+// crash the next run finds it gone from the folder and marks it with the
+// action act recorded before the command.
 func (p *Poller) commitLoop(ctx context.Context, ready <-chan fetchedBatch, bufs *buffers, disp *disposer, sum *Summary, log *slog.Logger, preview func(Planned)) error {
 	for fb := range ready {
 		if fb.err != nil {

@@ -72,7 +72,11 @@
 //
 // go-imap has no context. The connection is closed when the run ends, when a
 // network step outlives Options.Timeout (a watchdog per step), or Grace after
-// the run's context is cancelled. Cancelling the context means "stop taking
+// the run's context is cancelled. The steps are the dial, the TLS handshake
+// (implicit TLS), the greeting (or, with STARTTLS, the greeting, STARTTLS and
+// the handshake together: go-imap overwrites read deadlines, so a watchdog
+// closes the connection), each command, each listing command and each
+// fetched mail. Cancelling the context means "stop taking
 // work": the batch in hand is still fetched, committed and disposed, then the
 // poller logs out.
 //

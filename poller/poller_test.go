@@ -1,11 +1,14 @@
 package poller
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -494,6 +497,95 @@ func TestPollTimesOutOnSilentServer(t *testing.T) {
 	_, err = p.PollOnce(t.Context())
 	if !errors.Is(err, ErrConnect) || !strings.Contains(err.Error(), "no answer within 200ms") {
 		t.Errorf("PollOnce against a silent server: %v, want a time-out", err)
+	}
+}
+
+// fakeServer listens on 127.0.0.1 and runs serve on every connection; at
+// the end of the test it closes the listener and every connection, and
+// waits for the goroutines.
+func fakeServer(t *testing.T, serve func(net.Conn)) (port int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	closed := false
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		closed = true
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			if closed {
+				c.Close()
+			}
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Go(func() { serve(c) })
+		}
+	})
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestConnectTimesOut: a server that accepts and never greets (never
+// answers the TLS handshake, with implicit TLS), or greets, agrees to
+// STARTTLS and then never does the TLS handshake, fails within
+// Options.Timeout in every TLS mode, not after go-imap's own time-outs (30 s
+// a response, or none in a STARTTLS handshake). The bound checked is
+// generous: it tells the time-out path from go-imap's, not speed.
+func TestConnectTimesOut(t *testing.T) {
+	silent := func(c net.Conn) { io.Copy(io.Discard, c) }
+	for _, tc := range []struct {
+		name  string
+		mode  TLSMode
+		serve func(c net.Conn)
+	}{
+		{"none/no-greeting", TLSNone, silent},
+		{"implicit/no-handshake", TLSImplicit, silent},
+		{"starttls/no-greeting", TLSStartTLS, silent},
+		{"starttls/no-handshake", TLSStartTLS, func(c net.Conn) {
+			io.WriteString(c, "* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n")
+			r := bufio.NewReader(c)
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if tag, cmd, _ := strings.Cut(strings.TrimSpace(line), " "); strings.EqualFold(cmd, "STARTTLS") {
+					io.WriteString(c, tag+" OK begin TLS\r\n")
+					io.Copy(io.Discard, r) // and never a ServerHello
+					return
+				}
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			port := fakeServer(t, tc.serve)
+			b := &backend{host: "127.0.0.1", port: port, tls: tc.mode, user: "u", pass: "p"}
+			p := b.poller(t, "silent", "INBOX", newTestStore(t), func(o *Options) { o.Timeout = 200 * time.Millisecond })
+			start := time.Now()
+			_, err := p.PollOnce(t.Context())
+			if !errors.Is(err, ErrConnect) || !strings.Contains(err.Error(), "no answer within 200ms") {
+				t.Errorf("PollOnce against a silent %s server: %v, want a time-out", tc.mode, err)
+			}
+			if d := time.Since(start); d > 20*time.Second {
+				t.Errorf("PollOnce took %v to fail with a 200ms time-out: not the time-out's doing", d)
+			}
+		})
 	}
 }
 
