@@ -34,7 +34,7 @@ domain and alert lists (default 20).
   {"messages": {"total": N, "by_kind": {...}}, "outcomes": {"by_reason": {...}},
    "suppressed": N}
 --format csv prints rows of section,key,value; a cell that starts with =, +, -,
-@, a tab or a CR gets a leading ' so that a spreadsheet does not run it.
+@, a tab, a CR or ' gets a leading ' so that a spreadsheet does not run it.
 The database is opened read-only: a running daemon is not disturbed.`,
 		run: runReport,
 	}

@@ -33,7 +33,8 @@ when the failure happened (the time of the mail), suppressed_at when bounced
 suppressed the address; times are UTC RFC 3339; stored_id is the stored mail
 that caused it (see 'bounced recipient ADDRESS'). A cell that starts with =, +,
 -, @, a tab or a CR gets a leading ' so that a spreadsheet does not run it as a
-formula (an address =cmd|'/Ccalc'!A0@example.org); plain numbers stay as they are.
+formula (an address =cmd|'/Ccalc'!A0@example.org), and so does one that starts
+with ': drop one leading ' from a cell to get the value; plain numbers stay.
 --format json prints a JSON array of objects with the same fields and more;
 --format text prints one aligned line per address.
 The database is opened read-only.`,
