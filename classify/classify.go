@@ -85,6 +85,14 @@ func (c *classifier) note(addr string, x recipientExtra) {
 	c.extra[strings.ToLower(addr)] = x
 }
 
+// noteLimit says in the Verdict's notes that recipients past
+// maxRecipients were dropped: kept were kept, dropped were not.
+func (c *classifier) noteLimit(kept, dropped int) {
+	if dropped > 0 {
+		c.v.Notes = append(c.v.Notes, fmt.Sprintf("recipients: kept %d of %d", kept, kept+dropped))
+	}
+}
+
 // lowerReport returns the start of the report text in lower case, computed
 // once: the phrase checks all read it.
 func (c *classifier) lowerReport() string {
@@ -131,18 +139,16 @@ func (c *classifier) run() {
 
 	// 2. Delivery status notifications (RFC 3464 / RFC 6533).
 	var dsn dsnReport
-	capped := false
 	for _, p := range m.Parts {
 		if p.Type == "message/delivery-status" || p.Type == "message/global-delivery-status" {
 			d := parseDSN(p.Body)
 			// maxRecipients bounds the whole mail, not each of its
-			// (up to maxParts) status parts.
+			// (up to maxParts) status parts; the rest is counted for the
+			// note.
+			dsn.Dropped += d.Dropped
 			if room := maxRecipients - len(dsn.Recipients); len(d.Recipients) > room {
+				dsn.Dropped += len(d.Recipients) - room
 				d.Recipients = d.Recipients[:room]
-				if !capped {
-					v.Notes = append(v.Notes, fmt.Sprintf("more than %d DSN recipients: rest ignored", maxRecipients))
-				}
-				capped = true
 			}
 			dsn.Recipients = append(dsn.Recipients, d.Recipients...)
 			if dsn.ReportingMTA == "" {
@@ -160,13 +166,17 @@ func (c *classifier) run() {
 			dsn = d
 		}
 	}
+	if len(dsn.Recipients) > maxRecipients { // from several DSN parts
+		dsn.Dropped += len(dsn.Recipients) - maxRecipients
+		dsn.Recipients = dsn.Recipients[:maxRecipients]
+	}
 	v.ReportingMTA = cleanHost(stripDiagType(dsn.ReportingMTA))
 	v.ArrivalDate = parseDate(dsn.ArrivalDate)
 	family := c.family()
 	if family != "" {
 		decoder = family
 	}
-	texts := scanText(c.report, c.exclusions(true))
+	texts, textDropped := scanText(c.report, c.exclusions(true))
 	if tr := transcriptRecipients(c.report, c.exclusions(true)); len(tr) > 0 {
 		// An old sendmail's transcript ties each reply to its recipient;
 		// recipients the transcript does not name keep their prose.
@@ -179,11 +189,12 @@ func (c *classifier) run() {
 	}
 	if len(texts) == 0 {
 		// the sender may be anonymised to the recipient's address
-		texts = scanText(c.report, c.exclusions(false))
+		texts, textDropped = scanText(c.report, c.exclusions(false))
 	}
 
 	if len(dsn.Recipients) > 0 {
 		v.Decoder = decoder
+		c.noteLimit(len(dsn.Recipients), dsn.Dropped)
 		// One mail reports an address once: a status part repeated (a
 		// bounce of a bounce returned inside it) must not count one
 		// failure twice toward the recipient's soft score.
@@ -277,6 +288,12 @@ func (c *classifier) run() {
 	action := ActionFailed
 	if delayedText(v.Subject, c.lowerReport()) {
 		action = ActionDelayed
+	}
+	if len(failed) > maxRecipients {
+		c.noteLimit(maxRecipients, len(failed)-maxRecipients)
+		failed = failed[:maxRecipients]
+	} else if len(failed) == 0 {
+		c.noteLimit(len(texts), textDropped)
 	}
 	if len(failed) > 0 {
 		for _, a := range failed {

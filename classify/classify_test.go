@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -264,5 +265,73 @@ func TestTranscriptKeepsOtherRecipients(t *testing.T) {
 	}
 	if got["paul@nowhere.example"] != ReasonHostUnknown || got["qux@corp.example"] != ReasonUserUnknown || len(got) != 2 {
 		t.Errorf("Message(transcript and prose): recipients %v, want paul hostunknown and qux userunknown", got)
+	}
+}
+
+// TestMessageRecipientLimit checks that recipients past maxRecipients are
+// dropped with a note that says how many there were.
+func TestMessageRecipientLimit(t *testing.T) {
+	blocks := func(from, n int) string {
+		var b strings.Builder
+		for i := from; i < from+n; i++ {
+			fmt.Fprintf(&b, "Final-Recipient: rfc822; u%d@isp.example\nAction: failed\nStatus: 5.1.1\n\n", i)
+		}
+		return b.String()
+	}
+	lines := func(n int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "<u%d@isp.example>: 550 5.1.1 User unknown\n", i)
+		}
+		return b.String()
+	}
+	textMail := func(extra, text string) []byte {
+		return []byte("From: MAILER-DAEMON@mail.shop.example\nTo: news@shop.example\n" + extra +
+			"Subject: Undelivered Mail Returned to Sender\nAuto-Submitted: auto-replied\n\n" +
+			"This is the mail system at host mail.shop.example.\nI'm sorry to have to inform you that your message could not\n" +
+			"be delivered to one or more recipients.\n\n" + text)
+	}
+	var failed strings.Builder
+	for i := 0; i < 1200; i++ {
+		if i > 0 {
+			failed.WriteString(",\n ")
+		}
+		fmt.Fprintf(&failed, "u%d@isp.example", i)
+	}
+	twoParts := strings.Replace(string(dsnMail("MAILER-DAEMON@mail.shop.example", "Undelivered Mail Returned to Sender", "", blocks(0, 600))),
+		"--b1--\n", "--b1\nContent-Type: message/delivery-status\n\n"+blocks(600, 600)+"--b1--\n", 1)
+	tests := []struct {
+		name string
+		raw  []byte
+		kept int
+		note string // "" for none
+	}{
+		{"dsn of 10000", dsnMail("MAILER-DAEMON@mail.shop.example", "Undelivered Mail Returned to Sender", "", blocks(0, 10000)),
+			1000, "recipients: kept 1000 of 10000"},
+		{"dsn of 1000", dsnMail("MAILER-DAEMON@mail.shop.example", "Undelivered Mail Returned to Sender", "", blocks(0, 1000)),
+			1000, ""},
+		{"two dsn parts of 600", []byte(twoParts), 1000, "recipients: kept 1000 of 1200"},
+		{"prose of 1500", textMail("", lines(1500)), 1000, "recipients: kept 1000 of 1500"},
+		{"prose of 1500, named twice", textMail("", lines(1500)+lines(1500)), 1000, "recipients: kept 1000 of 1500"},
+		{"X-Failed-Recipients of 1200", textMail("X-Failed-Recipients: "+failed.String()+"\n", "550 5.1.1 User unknown\n"),
+			1000, "recipients: kept 1000 of 1200"},
+	}
+	for _, tt := range tests {
+		v, err := Message(tt.raw)
+		if err != nil {
+			t.Fatalf("Message(%s): %v", tt.name, err)
+		}
+		if len(v.Recipients) != tt.kept {
+			t.Errorf("Message(%s): %d recipients, want %d", tt.name, len(v.Recipients), tt.kept)
+		}
+		var notes []string
+		for _, n := range v.Notes {
+			if strings.HasPrefix(n, "recipients:") {
+				notes = append(notes, n)
+			}
+		}
+		if g := strings.Join(notes, "; "); g != tt.note {
+			t.Errorf("Message(%s): notes = %q, want %q", tt.name, g, tt.note)
+		}
 	}
 }

@@ -20,16 +20,19 @@ type dsnReport struct {
 	ReportingMTA string
 	ArrivalDate  string
 	Recipients   []dsnRecipient
+	Dropped      int // recipient blocks past maxRecipients: counted, not kept
 }
 
 // parseDSN reads delivery status fields from b. It is lenient: lines that
 // are no DSN field are skipped (so it also reads DSN-like blocks inside
 // text/plain), folded lines are unfolded, and a recipient block starts at
-// a blank line or when a recipient field repeats.
+// a blank line or when a recipient field repeats. It keeps the first
+// maxRecipients blocks and counts the rest in Dropped.
 func parseDSN(b []byte) dsnReport {
 	var rep dsnReport
 	var cur *dsnRecipient
-	var last *string // the field a continuation line extends
+	var spare dsnRecipient // a block past the limit, read to be counted
+	var last *string       // the field a continuation line extends
 	blank := true
 	s := string(b)
 	for len(s) > 0 {
@@ -55,13 +58,16 @@ func parseDSN(b []byte) dsnReport {
 		}
 		name = dsnFieldName(strings.TrimSpace(name))
 		value = strings.TrimSpace(value)
-		if len(rep.Recipients) > maxRecipients {
-			rep.Recipients = rep.Recipients[:maxRecipients]
-			break
-		}
 		newRecord := func() {
-			rep.Recipients = append(rep.Recipients, dsnRecipient{})
-			cur = &rep.Recipients[len(rep.Recipients)-1]
+			if len(rep.Recipients) < maxRecipients {
+				rep.Recipients = append(rep.Recipients, dsnRecipient{})
+				cur = &rep.Recipients[len(rep.Recipients)-1]
+				return
+			}
+			if cur == &spare && spare.named() {
+				rep.Dropped++
+			}
+			spare, cur = dsnRecipient{}, &spare
 		}
 		last = nil
 		switch name {
@@ -117,10 +123,13 @@ func parseDSN(b []byte) dsnReport {
 		}
 		blank = false
 	}
+	if cur == &spare && spare.named() {
+		rep.Dropped++
+	}
 	// Drop blocks that name nobody and say nothing.
 	out := rep.Recipients[:0]
 	for _, r := range rep.Recipients {
-		if r.Final != "" || r.Original != "" || r.Actual != "" {
+		if r.named() {
 			out = append(out, r)
 		} else if len(out) > 0 {
 			prev := &out[len(out)-1]
@@ -137,6 +146,11 @@ func parseDSN(b []byte) dsnReport {
 	}
 	rep.Recipients = out
 	return rep
+}
+
+// named reports whether a recipient block has a recipient field.
+func (r *dsnRecipient) named() bool {
+	return r.Final != "" || r.Original != "" || r.Actual != ""
 }
 
 // dsnFields are the DSN field names parseDSN reads, lower case.

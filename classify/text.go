@@ -258,8 +258,9 @@ type textRecipient struct {
 // report text that is not the sender's or the mail system's is a failed
 // recipient; its diagnostic is the rest of its line and the lines that
 // follow, up to a blank line or the next recipient, plus any later lines
-// that name it again.
-func scanText(report string, exclude map[string]bool) []textRecipient {
+// that name it again. It keeps the first maxRecipients addresses and
+// returns how many more distinct ones it found.
+func scanText(report string, exclude map[string]bool) ([]textRecipient, int) {
 	lines := strings.Split(report, "\n")
 	if len(lines) > 4000 {
 		lines = lines[:4000]
@@ -270,7 +271,8 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 		text string // the whole line the address is on
 	}
 	var cands []cand
-	seen := map[string]int{}
+	dropped := 0
+	seen := map[string]int{} // index in cands, -1 when dropped
 	addrLine := make([]bool, len(lines))
 	mentions := map[string][]int{}
 	for i, line := range lines {
@@ -285,11 +287,15 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 			if isMessageID(line, a) {
 				continue
 			}
-			if _, ok := seen[key]; ok {
-				mentions[key] = append(mentions[key], i)
+			if n, ok := seen[key]; ok {
+				if n >= 0 {
+					mentions[key] = append(mentions[key], i)
+				}
 				continue
 			}
 			if len(cands) >= maxRecipients {
+				seen[key] = -1
+				dropped++
 				continue
 			}
 			seen[key] = len(cands)
@@ -345,7 +351,7 @@ func scanText(report string, exclude map[string]bool) []textRecipient {
 		diag := clip(strings.Join(parts, " "), 2000)
 		out = append(out, textRecipient{Addr: c.addr, Diagnostic: diag})
 	}
-	return out
+	return out, dropped
 }
 
 // transcriptRecipients reads the session transcript of an old sendmail

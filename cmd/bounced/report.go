@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -34,7 +33,8 @@ domain and alert lists (default 20).
 --format json prints one object; it has at least
   {"messages": {"total": N, "by_kind": {...}}, "outcomes": {"by_reason": {...}},
    "suppressed": N}
---format csv prints rows of section,key,value.
+--format csv prints rows of section,key,value; a cell that starts with =, +, -,
+@, a tab, a CR or ' gets a leading ' so that a spreadsheet does not run it.
 The database is opened read-only: a running daemon is not disturbed.`,
 		run: runReport,
 	}
@@ -201,7 +201,7 @@ func writeReportText(w io.Writer, r *storage.Report) error {
 }
 
 func writeReportCSV(w io.Writer, r *storage.Report) error {
-	cw := csv.NewWriter(w)
+	cw := newCSVWriter(w)
 	row := func(section, key string, v int) { cw.Write([]string{section, key, strconv.Itoa(v)}) }
 	cw.Write([]string{"section", "key", "value"})
 	row("messages", "total", r.Messages.Total)

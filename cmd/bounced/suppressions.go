@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -32,7 +31,10 @@ reason is a bounce reason (userunknown, hostunknown, mailboxfull, ...),
 complaint:<feedback type>, or manual; set_by is policy or manual; since is
 when the failure happened (the time of the mail), suppressed_at when bounced
 suppressed the address; times are UTC RFC 3339; stored_id is the stored mail
-that caused it (see 'bounced recipient ADDRESS').
+that caused it (see 'bounced recipient ADDRESS'). A cell that starts with =, +,
+-, @, a tab or a CR gets a leading ' so that a spreadsheet does not run it as a
+formula (an address =cmd|'/Ccalc'!A0@example.org), and so does one that starts
+with ': drop one leading ' from a cell to get the value; plain numbers stay.
 --format json prints a JSON array of objects with the same fields and more;
 --format text prints one aligned line per address.
 The database is opened read-only.`,
@@ -89,7 +91,7 @@ func runSuppressions(ctx context.Context, e *env, args []string) error {
 	finish := func() error { return nil }
 	switch *format {
 	case "csv":
-		cw := csv.NewWriter(out)
+		cw := newCSVWriter(out)
 		cw.Write(suppressionsHeader())
 		each = func(r storage.Recipient) error {
 			return cw.Write([]string{r.Address, r.Reason, rfc3339(r.Since), setBy(r), r.Note, r.Domain,
