@@ -165,7 +165,8 @@ func faultReadOnly(t *testing.T, b *backend) {
 		dir = t.TempDir()
 	}
 	path := filepath.Join(dir, "bounced.db")
-	s := newDBSeries(t, b, path, 40)
+	rounds := faultRounds(t, 4)
+	s := newDBSeries(t, b, path, 14*rounds) // at most 14 new mails a round
 	setRO := func(ro bool) {
 		t.Helper()
 		if root {
@@ -188,7 +189,6 @@ func faultReadOnly(t *testing.T, b *backend) {
 		}
 		os.Chmod(dir, dmode)
 	}
-	rounds := faultRounds(t, 4)
 	for r := range rounds {
 		s.add(2 + s.rng.IntN(6))
 		if r%2 == 1 {
@@ -227,11 +227,14 @@ func faultReadOnly(t *testing.T, b *backend) {
 // leaves a random few kilobytes of, so that the disk fills at a different
 // write each round (the run record, a batch, a mark, the archive).
 func faultFullDisk(t *testing.T, b *backend) {
-	dir := smallFS(t, 8<<20)
-	path := filepath.Join(dir, "bounced.db")
-	s := newDBSeries(t, b, path, 120)
-	filler := filepath.Join(dir, "filler")
 	rounds := faultRounds(t, 8)
+	// Room, once the filler is gone, for the database of all the mails
+	// and its WAL, which grows to 10,000 pages (40 MiB) before storage
+	// checkpoints it.
+	dir := smallFS(t, 48<<20+rounds<<17)
+	path := filepath.Join(dir, "bounced.db")
+	s := newDBSeries(t, b, path, 15*rounds) // at most 15 new mails a round
+	filler := filepath.Join(dir, "filler")
 	for range rounds {
 		s.add(6 + s.rng.IntN(10))
 		var fs syscall.Statfs_t
@@ -359,8 +362,8 @@ func (l *lockingStore) FinishRun(ctx context.Context, id int64, at time.Time, st
 // and every later one fail after the busy timeout.
 func faultLocked(t *testing.T, b *backend) {
 	path := filepath.Join(t.TempDir(), "bounced.db")
-	s := newDBSeries(t, b, path, 80)
 	rounds := faultRounds(t, 8)
+	s := newDBSeries(t, b, path, 11*rounds) // at most 11 new mails a round
 	for r := range rounds {
 		s.add(4 + s.rng.IntN(8))
 		// A run of n mails in batches of 3 writes about n/3 batches, as
@@ -398,8 +401,8 @@ var corruptTargets = []string{"header", "runs", "cursors", "messages", "messages
 func faultCorrupt(t *testing.T, b *backend) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "bounced.db")
-	s := newDBSeries(t, b, path, 60)
 	rounds := faultRounds(t, len(corruptTargets))
+	s := newDBSeries(t, b, path, 12*rounds) // at most 12 new mails a round
 	for r := range rounds {
 		s.add(2 + s.rng.IntN(5))
 		if r%2 == 1 {

@@ -345,8 +345,16 @@ func (s *session) fetch(uids []uint32, limit int64, alloc func(n int64) []byte, 
 				}
 				buf := alloc(it.Literal.Size())
 				if _, err := io.ReadFull(it.Literal, buf); err != nil {
-					f.Err = fmt.Errorf("reading literal: %w", err)
-					continue
+					// The connection broke inside the literal. go-imap
+					// has handed its reader back to its decoder already
+					// (on any error of the literal), so reading on, as
+					// Next and Close do to discard the rest, would race
+					// with it: cut the connection, leave the command.
+					s.c.Close()
+					if s.timedOut.Load() {
+						err = fmt.Errorf("no answer within %s: %w", s.timeout, err)
+					}
+					return fmt.Errorf("fetching uids %s: reading uid %d: %w", set, f.UID, err)
 				}
 				f.Raw = buf
 			}
