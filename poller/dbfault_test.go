@@ -284,7 +284,7 @@ func writeFiller(path string, n int64) error {
 }
 
 // lockingStore takes the write lock on another connection just before its
-// n-th write (Record, MarkDisposed, FinishRun; 0: never), and keeps it
+// n-th write (StartRun, Record, MarkDisposed, FinishRun), and keeps it
 // until release.
 type lockingStore struct {
 	*testStore
@@ -305,7 +305,7 @@ func (l *lockingStore) before() {
 		return
 	}
 	var err error
-	if l.db, err = sql.Open("sqlite", l.path); err != nil {
+	if l.db, err = sql.Open("sqlite", l.path+"?_pragma=busy_timeout(5000)"); err != nil {
 		l.t.Error(err)
 		return
 	}
