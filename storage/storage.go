@@ -109,6 +109,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	} else {
 		opts.Policy = opts.Policy.withDefaults()
 	}
+	if err := precheck(path, opts.ReadOnly); err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
 	db, err := open(ctx, path, opts, false)
 	if err != nil && opts.ReadOnly && cannotOpen(err) && exists(path) {
 		// A reader who may not write the database's directory: SQLite
@@ -136,14 +139,18 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 			"write to %s and read those files", path, err, base, base, dir, dir)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening database %s: %w", path, err)
+		return nil, fmt.Errorf("opening database %s: %w", path, corrupt(err))
 	}
 	if opts.ReadOnly {
 		return db, nil
 	}
+	// Everything SQLite writes beside the database (the -wal, -shm and
+	// journal files) and the database itself hold recipient addresses:
+	// owner-only, whatever the umask.
+	ownerOnly(path)
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("opening database %s: %w", path, err)
+		return nil, fmt.Errorf("opening database %s: %w", path, corrupt(err))
 	}
 	if opts.Archive && opts.ArchiveDays > 0 {
 		if _, err := db.PruneArchive(ctx); err != nil {
@@ -404,6 +411,33 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Read what is applied first, so that an up-to-date database opens
+	// without a write transaction (a database locked by another writer
+	// then opens, and fails only when it writes).
+	applied := map[int]bool{}
+	rows, err := db.wdb.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err == nil {
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return fmt.Errorf("reading schema_migrations: %w", err)
+			}
+			applied[v] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("reading schema_migrations: %w", err)
+		}
+	}
+	pending := false
+	for _, m := range ms {
+		pending = pending || !applied[m.version]
+	}
+	if !pending {
+		return nil
+	}
 	if _, err := db.wdb.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
@@ -411,6 +445,9 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("creating schema_migrations: %w", err)
 	}
 	for _, m := range ms {
+		if applied[m.version] {
+			continue
+		}
 		err := db.tx(ctx, func(tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {

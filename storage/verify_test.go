@@ -223,3 +223,25 @@ func TestCapInStore(t *testing.T) {
 		t.Errorf("capped outcomes = %d, want %d", capped, 10000-DefaultMaxSuppressPerMail)
 	}
 }
+
+// TestOpenLockedUpToDate: a database held by another writer opens when no
+// migration is pending (before, every open took a write transaction and
+// failed with "applying migration 0001_init: database is locked").
+func TestOpenLockedUpToDate(t *testing.T) {
+	ctx := context.Background()
+	db, path := openTest(t, Options{})
+	conn, err := db.wdb.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	defer conn.ExecContext(ctx, `ROLLBACK`)
+	db2, err := Open(ctx, path, Options{BusyTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Open of a locked, up-to-date database: %v", err)
+	}
+	db2.Close()
+}

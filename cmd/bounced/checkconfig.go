@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/bounced/bounced/configs"
+	"github.com/bounced/bounced/storage"
 )
 
 func checkConfigCommand() command {
@@ -119,28 +120,26 @@ the config and the database.`,
 }
 
 // checkDatabase says whether the daemon will be able to use the database,
-// without creating or changing it: an existing file must open as a bounced
-// database; a missing one needs a directory it can be created in.
+// without creating or changing it: what a run needs (a directory to create
+// it in, write access to it and its -wal/-shm files; an empty file is no
+// database), that an existing file opens as a bounced database, and that
+// SQLite's quick_check finds it sound.
 func checkDatabase(ctx context.Context, cfg configs.Config, log *slog.Logger) (string, error) {
-	if _, err := os.Stat(cfg.DB); err == nil {
-		db, err := openDB(ctx, cfg, log, true)
-		if err != nil {
-			return "", err
-		}
-		db.Close()
-		return "exists and opens", nil
-	} else if !errors.Is(err, os.ErrNotExist) {
+	if err := storage.CheckFiles(cfg.DB, false); err != nil {
 		return "", err
 	}
-	dir := filepath.Dir(cfg.DB)
-	fi, err := os.Stat(dir)
+	if _, err := os.Stat(cfg.DB); errors.Is(err, os.ErrNotExist) {
+		return "does not exist yet; the first run creates it in " + filepath.Dir(cfg.DB), nil
+	}
+	db, err := openDB(ctx, cfg, log, true)
 	if err != nil {
-		return "", fmt.Errorf("directory %s: %w", dir, err)
+		return "", err
 	}
-	if !fi.IsDir() {
-		return "", fmt.Errorf("%s is not a directory", dir)
+	defer db.Close()
+	if err := db.QuickCheck(ctx, false); err != nil {
+		return "", err
 	}
-	return "does not exist yet; the first run creates it in " + dir, nil
+	return "exists, opens, writable, quick_check ok", nil
 }
 
 func yesNo(b bool) string {

@@ -96,6 +96,7 @@ func commands() []command {
 		pollCommand(),
 		statusCommand(),
 		checkConfigCommand(),
+		checkDBCommand(),
 		demoCommand(),
 		verpCommand(),
 		{name: "version", summary: "print the version", run: func(ctx context.Context, e *env, args []string) error {

@@ -164,6 +164,15 @@ func openDB(ctx context.Context, cfg configs.Config, log *slog.Logger, readOnly 
 	if err != nil {
 		return nil, err
 	}
+	if !readOnly {
+		// A writer moves mail once its outcome is stored: on a damaged
+		// database it must not start (a run would record into broken
+		// tables and then move the mail).
+		if err := db.QuickCheck(ctx, false); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("database %s: %w", cfg.DB, err)
+		}
+	}
 	return db, nil
 }
 
