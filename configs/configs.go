@@ -365,6 +365,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.Policy.validate()...)
 	seen := map[string]bool{}
+	accounts := map[string]string{} // Account() -> the first mailbox's label
 	for i, m := range c.Mailboxes {
 		label := fmt.Sprintf("mailbox %d", i+1)
 		if m.Name != "" {
@@ -378,6 +379,14 @@ func (c Config) Validate() error {
 				add("%s: name: used twice", label)
 			}
 			seen[m.Name] = true
+		}
+		// Two entries polling one account would MOVE the same UIDs.
+		if m.Host != "" && m.Username != "" {
+			if first, dup := accounts[m.Account()]; dup {
+				add("%s: same account as %s (%s): one [[mailbox]] per account and folder", label, first, m.Account())
+			} else {
+				accounts[m.Account()] = label
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -593,6 +602,17 @@ func (m Mailbox) Secret() (string, error) {
 		return "", fmt.Errorf("%s_file %s is empty", what, file)
 	}
 	return v, nil
+}
+
+// Account names what a mailbox polls, whatever its name in the config:
+// user@host:port/folder, with the host and user in lower case (INBOX is
+// case-insensitive, RFC 3501 §5.1). Runs are locked per account.
+func (m Mailbox) Account() string {
+	folder := m.Folder
+	if folder == "" || strings.EqualFold(folder, "INBOX") {
+		folder = "INBOX"
+	}
+	return fmt.Sprintf("%s@%s:%d/%s", strings.ToLower(m.Username), strings.ToLower(strings.TrimSuffix(m.Host, ".")), m.Port, folder)
 }
 
 // Mailbox returns the mailbox with that name.

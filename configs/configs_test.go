@@ -264,3 +264,32 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	}
 	walk(reflect.TypeOf(Config{}), "")
 }
+
+func TestValidateRejectsSameAccountTwice(t *testing.T) {
+	_, err := Parse([]byte(`
+[[mailbox]]
+name = "a"
+host = "imap.example.com"
+username = "Bounces@example.com"
+password_env = "A"
+[[mailbox]]
+name = "b"
+host = "IMAP.example.com"
+username = "bounces@example.com"
+password_env = "A"
+folder = "inbox"
+[[mailbox]]
+name = "c"
+host = "imap.example.com"
+username = "bounces@example.com"
+password_env = "A"
+folder = "Other"
+`))
+	want := `mailbox "b": same account as mailbox "a" (bounces@example.com@imap.example.com:993/INBOX)`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Parse: %v, want %q", err, want)
+	}
+	if strings.Contains(err.Error(), `mailbox "c"`) {
+		t.Errorf("another folder of the account was refused: %v", err)
+	}
+}

@@ -208,13 +208,13 @@ func faultReadOnly(t *testing.T, b *backend) {
 		setRO(true)
 		db, err := storage.Open(t.Context(), path, dbFaultOptions)
 		if err != nil {
-			s.failedWith(err, "readonly", "read-only", "unable to open")
+			s.failedWith(err, "readonly", "read-only", "unable to open", "not writable")
 		} else {
 			_, err = s.poller(db).PollOnce(t.Context())
 			if err == nil {
 				t.Errorf("round %d: a run on a read-only database succeeded", r)
 			} else {
-				s.failedWith(err, "readonly", "read-only", "unable to open")
+				s.failedWith(err, "readonly", "read-only", "unable to open", "not writable")
 			}
 			db.Close()
 		}

@@ -37,7 +37,7 @@ func CheckFiles(path string, readOnly bool) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if !readOnly && !writable(dir) {
-			return fmt.Errorf("permission denied: cannot create the database in %s (run as the user that owns it, or let this user write there)", dir)
+			return fmt.Errorf("cannot create the database in %s: %s (run as the user that owns it, or let this user write there)", dir, why(dir))
 		}
 		return nil // a new database
 	case err != nil:
@@ -52,24 +52,31 @@ func CheckFiles(path string, readOnly bool) error {
 		return nil
 	}
 	if !writable(path) {
-		return fmt.Errorf("permission denied: the database file is not writable by this user")
+		return fmt.Errorf("the database file is not writable by this user: %s", why(path))
 	}
 	for _, side := range []string{"-wal", "-shm"} {
 		if _, err := os.Stat(path + side); err == nil && !writable(path+side) {
-			return fmt.Errorf("permission denied: %s%s is not writable by this user (left over from a process of another user? "+
-				"run as that user, or remove it once no bounced runs)", filepath.Base(path), side)
+			return fmt.Errorf("%s%s is not writable by this user: %s (left over from a process of another user? "+
+				"run as that user, or remove it once no bounced runs)", filepath.Base(path), side, why(path+side))
 		}
 	}
 	if !writable(dir) {
-		return fmt.Errorf("permission denied: SQLite must create %s-wal and %s-shm in %s, which this user may not write",
-			filepath.Base(path), filepath.Base(path), dir)
+		return fmt.Errorf("SQLite must create %s-wal and %s-shm in %s, which this user may not write: %s",
+			filepath.Base(path), filepath.Base(path), dir, why(dir))
 	}
 	return nil
 }
 
 // writable reports whether this process may write path (access(2) W_OK).
-func writable(path string) bool {
-	return syscall.Access(path, 0x2) == nil
+func writable(path string) bool { return syscall.Access(path, 0x2) == nil }
+
+// why is access(2)'s reason for refusing to write path ("read-only file
+// system", "permission denied").
+func why(path string) string {
+	if err := syscall.Access(path, 0x2); err != nil {
+		return err.Error()
+	}
+	return "not writable"
 }
 
 // ownerOnly makes the database and the files SQLite keeps beside it mode

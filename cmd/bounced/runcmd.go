@@ -231,7 +231,7 @@ func buildPollers(cfg configs.Config, store poller.Store, log *slog.Logger, only
 		}
 		o.Store, o.Logger = store, log
 		if store != nil && cfg.DB != "" {
-			o.Lock = mailboxLock(cfg.DB, m.Name)
+			o.Lock = mailboxLock(cfg.DB, m.Account())
 		}
 		for _, mod := range mods {
 			mod(&o)
