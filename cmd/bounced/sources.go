@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/configs"
 )
 
 // maxFileSize bounds what one local file may hold (an mbox can be large;
@@ -131,6 +135,15 @@ func skipWalked(name string) bool {
 	return name == "LICENSE" || name == "README"
 }
 
+// Bounds of local reading (import, classify). A single mail above maxMail
+// is reported and skipped unread, as poll skips it; a file up to
+// inMemoryFile is read whole (an mbox split in memory); a larger mbox is
+// streamed message by message, each bounded by maxMail, so that memory
+// stays bounded whatever the file's size.
+const maxMail = configs.DefaultMaxMessage
+
+var inMemoryFile int64 = 64 << 20 // a variable for the tests
+
 func readMailFile(path string, fn func(m mail) error, onErr func(string, error)) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -138,16 +151,91 @@ func readMailFile(path string, fn func(m mail) error, onErr func(string, error))
 		return nil
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	fi, err := f.Stat()
 	if err != nil {
 		onErr(path, err)
 		return nil
 	}
-	if len(data) > maxFileSize {
-		onErr(path, fmt.Errorf("larger than %d bytes", maxFileSize))
+	if fi.Size() > inMemoryFile {
+		return streamMail(path, f, fn, onErr)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, inMemoryFile+1))
+	if err != nil {
+		onErr(path, err)
+		return nil
+	}
+	if int64(len(data)) > inMemoryFile {
+		return streamMail(path, io.MultiReader(bytes.NewReader(data), f), fn, onErr)
+	}
+	if !classify.IsMbox(data) && len(data) > maxMail {
+		onErr(path, fmt.Errorf("skipped: %d bytes, larger than the limit of %d for one mail", len(data), maxMail))
 		return nil
 	}
 	return emitMail(path, data, fn)
+}
+
+// streamMail reads a large file: an mbox message by message (a "From "
+// line at the start or after a blank line separates them, as
+// classify.SplitMbox reads them), each message above maxMail reported and
+// skipped; anything else is one mail, skipped when above maxMail.
+func streamMail(path string, r io.Reader, fn func(m mail) error, onErr func(string, error)) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(5)
+	if !classify.IsMbox(head) {
+		onErr(path, fmt.Errorf("skipped: larger than the limit of %d bytes for one mail", maxMail))
+		return nil
+	}
+	var cur []byte
+	index, size := 0, 0
+	tooLarge, prevBlank := false, true
+	emit := func() error {
+		if index == 0 {
+			return nil
+		}
+		if tooLarge {
+			onErr(fmt.Sprintf("%s#%d", path, index), fmt.Errorf("skipped: %d bytes, larger than the limit of %d for one mail", size, maxMail))
+			return nil
+		}
+		for _, m := range classify.SplitMbox(cur) {
+			if err := fn(mail{Source: path, Index: index, Raw: m}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	continued := false // the line read is the rest of a longer one
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			if !continued && prevBlank && bytes.HasPrefix(line, []byte("From ")) {
+				if eerr := emit(); eerr != nil {
+					return eerr
+				}
+				index++
+				cur, size, tooLarge = nil, 0, false // fn may keep the last message's bytes
+			}
+			size += len(line)
+			tooLarge = tooLarge || size > maxMail
+			if !tooLarge {
+				cur = append(cur, line...)
+			}
+			if !continued || errors.Is(err, bufio.ErrBufferFull) {
+				prevBlank = !errors.Is(err, bufio.ErrBufferFull) && len(bytes.TrimRight(line, "\r\n")) == 0
+			}
+		}
+		continued = errors.Is(err, bufio.ErrBufferFull)
+		if continued {
+			prevBlank = false
+			continue
+		}
+		if err == io.EOF {
+			return emit()
+		}
+		if err != nil {
+			onErr(path, err)
+			return emit()
+		}
+	}
 }
 
 func emitMail(source string, data []byte, fn func(m mail) error) error {
