@@ -556,7 +556,7 @@ func (p *Poller) commitBatch(ctx context.Context, recs []storage.Record, sum *Su
 			case r.Skipped != "":
 				sum.Skipped++
 			default:
-				sup, alerts, unverified, err := p.o.Store.Preview(ctx, r.Verdict, r.Verification)
+				sup, alerts, unverified, err := p.o.Store.Preview(ctx, r, &sum.preview)
 				if err != nil {
 					return nil, fmt.Errorf("previewing uid %d: %w", r.Source.UID, err)
 				}

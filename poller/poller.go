@@ -132,7 +132,7 @@ type Store interface {
 	MarkDisposing(ctx context.Context, ids []int64, action string, at time.Time) error
 	StartRun(ctx context.Context, account string, at time.Time) (int64, error)
 	FinishRun(ctx context.Context, id int64, at time.Time, stats storage.RunStats) error
-	Preview(ctx context.Context, v classify.Verdict, ver storage.Verification) (suppress, alerts []string, unverified string, err error)
+	Preview(ctx context.Context, rec storage.Record, run *storage.PreviewRun) (suppress, alerts []string, unverified string, err error)
 	// Known says, without writing, whether Record would take the mail for
 	// a duplicate (same source, or the same line-end-normalised bytes).
 	Known(ctx context.Context, src storage.Source, raw []byte) (bool, error)
@@ -411,7 +411,9 @@ type Summary struct {
 	Errors     int
 	Suppressed int // recipients newly suppressed
 	Unverified int // mails held as unverified (verify enforced): they changed nobody
-	ByKind     map[classify.Kind]int
+
+	preview storage.PreviewRun // a dry run: what its mails so far would do
+	ByKind  map[classify.Kind]int
 
 	Stopped bool // the context was cancelled: stopped after the batch in hand
 }

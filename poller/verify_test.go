@@ -117,3 +117,33 @@ func TestPollUnverifiedPendingAfterCrash(t *testing.T) {
 		wantSubjects(t, a, folder+"/Processed")
 	})
 }
+
+// TestDryRunCountsAsTheRun: mails naming one address several times are
+// counted once by a dry run, as the run that follows suppresses it once.
+func TestDryRunCountsAsTheRun(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		a := b.admin(t)
+		folder := a.fresh("drycount")
+		same := func(subject, addr string) []byte {
+			n := mailSeq.Add(1)
+			return fmt.Appendf(nil, "From: MAILER-DAEMON@example.test\r\nTo: bounces@example.test\r\nSubject: %s\r\n"+
+				"Message-Id: <%d.%d@example.test>\r\nX-Test-Kind: bounce\r\n\r\nThe mail to %s failed.\r\n",
+				subject, time.Now().UnixNano(), n, addr)
+		}
+		a.append(folder, same("a1", "twice@example.org"), same("a2", "twice@example.org"), same("a3", "Twice@Example.org"),
+			same("b1", "once@example.org"))
+		st := newTestStore(t)
+		p := b.poller(t, "primary", folder, st, nil)
+		dry, err := p.DryRun(t.Context(), func(Planned) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := p.PollOnce(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dry.Suppressed != 2 || sum.Suppressed != dry.Suppressed {
+			t.Errorf("dry run would suppress %d, the run suppressed %d; want 2 and 2", dry.Suppressed, sum.Suppressed)
+		}
+	})
+}

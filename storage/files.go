@@ -136,3 +136,39 @@ func corrupt(err error) error {
 	}
 	return err
 }
+
+// create makes a new database at path atomically: it is built and migrated
+// under a name of its own, then linked into place, so that a kill while it
+// is created never leaves an empty or half-made file at path (which Open
+// refuses: an empty file may be a truncated history). When another process
+// created path meanwhile, that one is kept.
+func create(ctx context.Context, path string, opts Options) error {
+	tmp := fmt.Sprintf("%s.new-%d", path, os.Getpid())
+	clean := func() {
+		for _, p := range []string{tmp, tmp + "-wal", tmp + "-shm", tmp + "-journal"} {
+			os.Remove(p)
+		}
+	}
+	clean() // a left-over of an earlier process with this pid
+	defer clean()
+	db, err := open(ctx, tmp, opts, false)
+	if err != nil {
+		return err
+	}
+	ownerOnly(tmp)
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return err
+	}
+	if err := db.Close(); err != nil { // checkpoints the WAL into the file
+		return err
+	}
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

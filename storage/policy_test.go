@@ -310,7 +310,7 @@ func TestPreview(t *testing.T) {
 		{Address: "other@example.com", Action: classify.ActionFailed, Reason: classify.ReasonMailboxFull},
 		{Address: "rcpt@example.com", Action: classify.ActionFailed, Reason: classify.ReasonSpamDetected},
 	}}
-	sup, alerts, _, err := db.Preview(ctx, v, Verification{})
+	sup, alerts, _, err := db.Preview(ctx, Record{Verdict: v}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,6 +112,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := precheck(path, opts.ReadOnly); err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
+	if !opts.ReadOnly && !exists(path) {
+		if err := create(ctx, path, opts); err != nil {
+			return nil, fmt.Errorf("creating database %s: %w", path, err)
+		}
+	}
 	db, err := open(ctx, path, opts, false)
 	if err != nil && opts.ReadOnly && cannotOpen(err) && exists(path) {
 		// A reader who may not write the database's directory: SQLite
