@@ -11,7 +11,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"regexp"
 	"sort"
@@ -23,6 +22,8 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/poller"
+	"github.com/bounced/bounced/storage"
 	"github.com/bounced/bounced/verp"
 )
 
@@ -66,7 +67,9 @@ type Policy struct {
 
 // PolicyActions returns the values allowed in [policy.reasons] and
 // [policy.complaints].
-func PolicyActions() []string { return []string{"suppress", "score", "alert", "ignore"} }
+func PolicyActions() []string {
+	return []string{string(storage.ActionSuppress), string(storage.ActionScore), string(storage.ActionAlert), string(storage.ActionIgnore)}
+}
 
 // Mailbox is one bounce mailbox to poll.
 type Mailbox struct {
@@ -127,29 +130,32 @@ func (a Actions) ByKind() map[classify.Kind]string {
 	}
 }
 
-// DefaultActions are the actions of a mailbox that sets none.
+// DefaultActions are the actions of a mailbox that sets none: the
+// poller's defaults (poller.DefaultActions, poller.DefaultUnverified), in
+// the config's form.
 func DefaultActions() Actions {
+	d := poller.DefaultActions()
 	return Actions{
-		Bounce:    "move:Bounces/Processed",
-		Delay:     "move:Bounces/Processed",
-		Complaint: "move:Bounces/Complaints",
-		Report:    "move:Bounces/Reports",
-		Autoreply: "move:Bounces/Autoreplies",
-		Delivered: "move:Bounces/Processed",
-		Unknown:   "move:Bounces/Unrecognized",
-		NotBounce: "leave",
+		Bounce:    d[classify.KindBounce].String(),
+		Delay:     d[classify.KindDelay].String(),
+		Complaint: d[classify.KindComplaint].String(),
+		Report:    d[classify.KindReport].String(),
+		Autoreply: d[classify.KindAutoreply].String(),
+		Delivered: d[classify.KindDelivered].String(),
+		Unknown:   d[classify.KindUnknown].String(),
+		NotBounce: d[classify.KindNotBounce].String(),
 
-		Unverified: "move:Bounces/Unverified",
+		Unverified: poller.DefaultUnverified.String(),
 	}
 }
 
 // Defaults of a mailbox's optional keys.
 const (
-	DefaultFolder     = "INBOX"
-	DefaultSchedule   = "@every 5m"
-	DefaultBatch      = 200
-	DefaultMaxMessage = 10 << 20
-	DefaultTimeout    = 60 * time.Second
+	DefaultFolder     = poller.DefaultFolder
+	DefaultSchedule   = poller.DefaultSchedule
+	DefaultBatch      = poller.DefaultBatch
+	DefaultMaxMessage = poller.DefaultMaxMessageSize
+	DefaultTimeout    = poller.DefaultTimeout
 
 	DefaultVerify          = "off"
 	DefaultVerifySecretEnv = "BOUNCED_VERP_SECRET"
@@ -459,7 +465,7 @@ func (m Mailbox) validate() []error {
 	switch m.TLS {
 	case "implicit", "starttls":
 	case "none":
-		if m.Host != "" && !isLoopback(m.Host) {
+		if m.Host != "" && !poller.IsLoopback(m.Host) {
 			add("tls: \"none\" is only allowed to a loopback address, not %q", m.Host)
 		}
 	default:
@@ -562,14 +568,6 @@ func ValidateAction(v string) error {
 		return nil
 	}
 	return fmt.Errorf("%q: want move:<folder>, flag, delete or leave", v)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Secret returns the mailbox's password (auth login) or OAuth2 access token

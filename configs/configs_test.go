@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bounced/bounced/poller"
+	"github.com/bounced/bounced/storage"
 )
 
 func TestExampleLoads(t *testing.T) {
@@ -291,5 +294,33 @@ folder = "Other"
 	}
 	if strings.Contains(err.Error(), `mailbox "c"`) {
 		t.Errorf("another folder of the account was refused: %v", err)
+	}
+}
+
+// TestDefaultsHaveOneSource: the config's defaults are the poller's and
+// storage's, so that a default changed in one place changes everywhere.
+func TestDefaultsHaveOneSource(t *testing.T) {
+	d := poller.DefaultActions()
+	for kind, v := range DefaultActions().ByKind() {
+		if a, err := poller.ParseAction(v); err != nil || a != d[kind] {
+			t.Errorf("DefaultActions %s = %q, poller's is %q", kind, v, d[kind])
+		}
+	}
+	if DefaultActions().Unverified != poller.DefaultUnverified.String() {
+		t.Errorf("default unverified action %q, poller's %q", DefaultActions().Unverified, poller.DefaultUnverified)
+	}
+	for _, a := range PolicyActions() {
+		if _, err := storage.ParsePolicyAction(a); err != nil {
+			t.Errorf("PolicyActions lists %q, which storage refuses: %v", a, err)
+		}
+	}
+	c, err := Parse([]byte("[[mailbox]]\nname = \"m\"\nhost = \"h\"\nusername = \"u\"\npassword_env = \"P\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Mailboxes[0]
+	if m.Folder != poller.DefaultFolder || m.Batch != poller.DefaultBatch || m.MaxMessage != poller.DefaultMaxMessageSize ||
+		time.Duration(m.Timeout) != poller.DefaultTimeout || m.Schedule != poller.DefaultSchedule {
+		t.Errorf("mailbox defaults %+v differ from the poller's", m)
 	}
 }

@@ -260,7 +260,7 @@ func New(opts Options) (*Poller, error) {
 	switch o.TLS {
 	case TLSImplicit, TLSStartTLS:
 	case TLSNone:
-		if !isLoopback(o.Host) {
+		if !IsLoopback(o.Host) {
 			errs = append(errs, fmt.Errorf("tls: none is allowed to a loopback address only, not %q", o.Host))
 		}
 	default:
@@ -279,28 +279,28 @@ func New(opts Options) (*Poller, error) {
 		}
 	}
 	if o.Folder == "" {
-		o.Folder = "INBOX"
+		o.Folder = DefaultFolder
 	}
 	if o.Batch <= 0 {
-		o.Batch = 200
+		o.Batch = DefaultBatch
 	}
 	if o.BatchBytes <= 0 {
 		o.BatchBytes = 16 << 20
 	}
 	if o.MaxMessageSize <= 0 {
-		o.MaxMessageSize = 10 << 20
+		o.MaxMessageSize = DefaultMaxMessageSize
 	}
 	if o.DisposeBatch <= 0 {
 		o.DisposeBatch = 5000
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 60 * time.Second
+		o.Timeout = DefaultTimeout
 	}
 	if o.Grace <= 0 {
 		o.Grace = 30 * time.Second
 	}
 	if o.Schedule == "" {
-		o.Schedule = "@every 5m"
+		o.Schedule = DefaultSchedule
 	}
 	if o.BackoffMin <= 0 {
 		o.BackoffMin = time.Minute
@@ -387,7 +387,19 @@ func sameFolder(a, b string) bool {
 	return a == b
 }
 
-func isLoopback(host string) bool {
+// Defaults of Options, and of a mailbox in the config (configs uses these:
+// one source).
+const (
+	DefaultFolder         = "INBOX"
+	DefaultSchedule       = "@every 5m"
+	DefaultBatch          = 200
+	DefaultMaxMessageSize = 10 << 20
+	DefaultTimeout        = 60 * time.Second
+)
+
+// IsLoopback reports whether host is a loopback address (or localhost):
+// the only hosts tls = "none" may reach.
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}
