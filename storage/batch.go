@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bounced/bounced/classify"
@@ -52,37 +53,63 @@ func keyOf(s Source) (key sourceKey, ok bool) {
 	return sourceKey{}, false
 }
 
+// The widest rows are built from one column list each, so that every
+// column sits beside its binding. The text columns that are mostly empty
+// (NOT NULL DEFAULT ”) take NULL for ” (nullText) and store
+// coalesce(?, ”): the driver copies every bound text into C memory and
+// frees it after the statement, a NULL costs neither. The stored values
+// are the same. The classifier's version is a literal.
+var (
+	messageInsert = []column{
+		{"id", "?"}, {"account", e}, {"folder", e}, {"uidvalidity", "?"}, {"uid", "?"}, {"path", e}, {"idx", "?"},
+		{"digest", "?"}, {"size", "?"}, {"duplicate_of", "?"}, {"at", "?"}, {"received_at", "?"}, {"recorded_at", "?"},
+		{"kind", "?"}, {"skipped", e}, {"feedback_type", e}, {"message_id", e}, {"from_addr", e}, {"subject", e},
+		{"date", "?"}, {"to_addr", e}, {"delivered_to", e}, {"reporting_mta", e}, {"arrival_date", "?"}, {"decoder", e},
+		{"rule", e}, {"notes", e}, {"orig_message_id", e}, {"orig_from", e}, {"orig_to", e}, {"orig_subject", e},
+		{"orig_date", e}, {"orig_headers", e}, {"classifier_version", classifierVersion},
+	}
+	outcomeInsert = []column{
+		{"message_id", "?"}, {"at", "?"}, {"kind", "?"}, {"feedback_type", e}, {"address", "?"}, {"domain", "?"},
+		{"action", e}, {"status", e}, {"reply_code", e}, {"reason", e}, {"hard", "?"}, {"diagnostic", e},
+		{"remote_mta", e}, {"command", e}, {"last_attempt", "?"}, {"rule", e}, {"orig_message_id", e},
+		{"orig_headers", e}, {"policy", "?"},
+	}
+	alertInsert = []column{
+		{"message_id", "?"}, {"at", "?"}, {"reason", "?"}, {"address", e}, {"domain", e}, {"status", e},
+		{"reply_code", e}, {"remote_mta", e}, {"diagnostic", e},
+	}
+
+	hMessages, rMessages, wMessages = insertOf("messages", messageInsert)
+	hOutcomes, rOutcomes, wOutcomes = insertOf("outcomes", outcomeInsert)
+	hAlerts, rAlerts, wAlerts       = insertOf("alerts", alertInsert)
+)
+
+// column is one column of a multi-row insert and what its row binds: "?",
+// coalesce(?,”) or an SQL literal.
+type column struct{ name, expr string }
+
+// insertOf returns the head "INSERT INTO table(columns)", the row
+// template "(exprs)" and the number of values a row binds.
+func insertOf(table string, cols []column) (head, row string, width int) {
+	names := make([]string, len(cols))
+	exprs := make([]string, len(cols))
+	for i, c := range cols {
+		names[i], exprs[i] = c.name, c.expr
+		width += strings.Count(c.expr, "?")
+	}
+	return "INSERT INTO " + table + "(" + strings.Join(names, ", ") + ")", "(" + strings.Join(exprs, ",") + ")", width
+}
+
 // Multi-row statements: head, width (values per row), tail.
 const (
-	hMessages = `INSERT INTO messages(id, account, folder, uidvalidity, uid, path, idx, digest, size, duplicate_of,
-		at, received_at, recorded_at, kind, skipped, feedback_type, message_id, from_addr, subject, date, to_addr,
-		delivered_to, reporting_mta, arrival_date, decoder, rule, notes, orig_message_id, orig_from, orig_to,
-		orig_subject, orig_date, orig_headers, classifier_version)`
-	wMessages = 33
 	tMessages = ` ON CONFLICT DO NOTHING`
 	// The ids of the batch's mails that were stored, when some were not.
 	qStoredIDs = `SELECT id FROM messages WHERE id > ? AND id <= ?`
 
-	hOutcomes = `INSERT INTO outcomes(message_id, at, kind, feedback_type, address, domain, action, status,
-		reply_code, reason, hard, diagnostic, remote_mta, command, last_attempt, rule, orig_message_id, orig_headers, policy)`
-	wOutcomes = 19
-
-	hAlerts = `INSERT INTO alerts(message_id, at, reason, address, domain, status, reply_code, remote_mta, diagnostic)`
-	wAlerts = 9
-
 	hVerifications = `INSERT INTO verifications(message_id, mode, result, recipient, failure)`
 	wVerifications = 5
 
-	// Row templates of the widest rows. The text columns that are mostly
-	// empty (NOT NULL DEFAULT '') take NULL for '' (nullText) and store
-	// coalesce(?, ''): the driver copies every bound text into C memory
-	// and frees it after the statement, a NULL costs neither. The stored
-	// values are the same. The classifier's version is a literal.
-	rMessages = `(?,` + e + `,` + e + `,?,?,` + e + `,?,?,?,?, ?,?,?,?,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,?,` + e + `,` +
-		e + `,` + e + `,?,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + classifierVersion + `)`
-	rOutcomes = `(?,?,?,` + e + `,?,?,` + e + `,` + e + `,` + e + `,` + e + `,?,` + e + `,` + e + `,` + e + `,?,` + e + `,` + e + `,` + e + `,?)`
-	rAlerts   = `(?,?,?,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `)`
-	e         = `coalesce(?,'')`
+	e = `coalesce(?,'')`
 	// classifierVersion is classify.Version as an SQL literal
 	// (TestRowTemplates checks that it needs no escaping).
 	classifierVersion = `'` + classify.Version + `'`

@@ -339,3 +339,34 @@ func TestRowTemplates(t *testing.T) {
 		t.Errorf("classify.Version %q needs quoting in SQL", classify.Version)
 	}
 }
+
+// TestInsertColumns: the inserts built from the column lists are the
+// statements written out by hand before (white space aside), so the
+// column lists changed no binding.
+func TestInsertColumns(t *testing.T) {
+	norm := func(s string) string { return strings.Join(strings.Fields(s), "") }
+	const e = `coalesce(?,'')`
+	for _, tc := range []struct {
+		head, row string
+		width     int
+		wantHead  string
+		wantRow   string
+		wantWidth int
+	}{
+		{hMessages, rMessages, wMessages, `INSERT INTO messages(id, account, folder, uidvalidity, uid, path, idx, digest, size, duplicate_of,
+		at, received_at, recorded_at, kind, skipped, feedback_type, message_id, from_addr, subject, date, to_addr,
+		delivered_to, reporting_mta, arrival_date, decoder, rule, notes, orig_message_id, orig_from, orig_to,
+		orig_subject, orig_date, orig_headers, classifier_version)`,
+			`(?,` + e + `,` + e + `,?,?,` + e + `,?,?,?,?,?,?,?,?,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,?,` + e + `,` +
+				e + `,` + e + `,?,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + classifierVersion + `)`, 33},
+		{hOutcomes, rOutcomes, wOutcomes, `INSERT INTO outcomes(message_id, at, kind, feedback_type, address, domain, action, status,
+		reply_code, reason, hard, diagnostic, remote_mta, command, last_attempt, rule, orig_message_id, orig_headers, policy)`,
+			`(?,?,?,` + e + `,?,?,` + e + `,` + e + `,` + e + `,` + e + `,?,` + e + `,` + e + `,` + e + `,?,` + e + `,` + e + `,` + e + `,?)`, 19},
+		{hAlerts, rAlerts, wAlerts, `INSERT INTO alerts(message_id, at, reason, address, domain, status, reply_code, remote_mta, diagnostic)`,
+			`(?,?,?,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `,` + e + `)`, 9},
+	} {
+		if norm(tc.head) != norm(tc.wantHead) || norm(tc.row) != norm(tc.wantRow) || tc.width != tc.wantWidth {
+			t.Errorf("insert %s\n%s %d\nwant\n%s\n%s %d", tc.head, tc.row, tc.width, tc.wantHead, tc.wantRow, tc.wantWidth)
+		}
+	}
+}
