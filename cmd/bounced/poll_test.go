@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -277,5 +278,39 @@ func TestDryRunSummaryDuplicates(t *testing.T) {
 	printSummary(&b, poller.Summary{Mailbox: "primary", Fetched: 5, Duplicates: 2, Skipped: 1}, true)
 	if want := "primary: would record 3 mails (1 skipped, 2 stored already)"; !strings.HasPrefix(b.String(), want) {
 		t.Errorf("dry-run summary = %q, want it to start %q", b.String(), want)
+	}
+}
+
+// TestStatusIsAMonitoringCheck: status exits 1 when the last run failed
+// (also --offline) and says why, in text and JSON.
+func TestStatusIsAMonitoringCheck(t *testing.T) {
+	cfg, dbPath, _ := imapConfig(t, sampleMails(), "")
+	if _, _, code := runCmd(t, "", "poll", "--config", cfg); code != 0 {
+		t.Fatalf("poll: exit %d", code)
+	}
+	if _, _, code := runCmd(t, "", "status", "--config", cfg, "--offline"); code != 0 {
+		t.Errorf("status after a good run: exit %d, want 0", code)
+	}
+	db, err := storage.Open(context.Background(), dbPath, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	id, err := db.StartRun(context.Background(), "primary", now)
+	if err == nil {
+		err = db.FinishRun(context.Background(), id, now, storage.RunStats{Err: "logging in: NO [AUTHENTICATIONFAILED]"})
+	}
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := runCmd(t, "", "status", "--config", cfg, "--offline")
+	if code != 1 || !strings.Contains(out, "PROBLEM: last run failed: logging in") {
+		t.Errorf("status after a failed run: exit %d, want 1 and the problem in\n%s", code, out)
+	}
+	out, _, code = runCmd(t, "", "status", "--config", cfg, "--offline", "--format", "json")
+	var st []mailboxStatus
+	if err := json.Unmarshal([]byte(out), &st); err != nil || code != 1 || len(st) != 1 || st[0].OK || len(st[0].Problems) != 1 {
+		t.Errorf("status --format json: exit %d, %v, %+v\n%s", code, err, st, out)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,13 +10,14 @@ import (
 	"time"
 
 	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/poller"
 	"github.com/bounced/bounced/storage"
 )
 
 func statusCommand() command {
 	return command{
 		name:    "status",
-		args:    "--config FILE [--offline]",
+		args:    "--config FILE [--offline] [--format text|json]",
 		summary: "last run per mailbox, next run due, backlog",
 		help: `Prints, per configured mailbox: its last run (when, how long, what it did,
 its error), when the schedule is next due, and the backlog: the mails in
@@ -23,11 +25,18 @@ the folder, and how many of them are above the stored cursor, i.e. not
 processed yet (asked from the server with STATUS and a read-only EXAMINE).
 --offline skips the server. The database is opened read-only; before the
 first run (no database yet) every mailbox shows "never" and its whole folder
-as backlog.`,
+as backlog.
+
+A monitoring check as it is: the exit status is 1 when a mailbox's last run
+failed, its next run is more than a minute overdue (is 'bounced run'
+running?), or its backlog cannot be read; 0 when every enabled mailbox is
+fine. --format json prints the same as one JSON array, one object per
+mailbox, with "ok" and "problems".`,
 		run: func(ctx context.Context, e *env, args []string) error {
 			fs := newFlagSet("status")
 			cfgPath := fs.String("config", "bounced.toml", "config `FILE`")
 			offline := fs.Bool("offline", false, "do not connect to the servers (no backlog)")
+			format := fs.String("format", "text", "output format: text or json")
 			pos, err := parseFlags(fs, args)
 			if err != nil {
 				return err
@@ -35,6 +44,14 @@ as backlog.`,
 			if len(pos) > 0 {
 				return usagef("status: unexpected argument %q", pos[0])
 			}
+			if *format != "text" && *format != "json" {
+				return usagef("status: --format must be text or json, not %q", *format)
+			}
+			out := e.stdout
+			if *format == "json" {
+				out = io.Discard
+			}
+			var report []mailboxStatus
 			cfg, err := loadConfig(*cfgPath)
 			if err != nil {
 				return err
@@ -63,16 +80,23 @@ as backlog.`,
 			failed := false
 			for _, m := range cfg.Mailboxes {
 				if m.Disabled {
-					fmt.Fprintf(e.stdout, "%s: disabled\n", m.Name)
+					fmt.Fprintf(out, "%s: disabled\n", m.Name)
+					report = append(report, mailboxStatus{Mailbox: m.Name, Disabled: true, OK: true, Problems: []string{}})
 				}
 			}
 			for _, p := range ps {
-				fmt.Fprintf(e.stdout, "%s:\n", p.Name())
+				ms := mailboxStatus{Mailbox: p.Name(), Problems: []string{}}
+				fmt.Fprintf(out, "%s:\n", p.Name())
 				r, ok := last[p.Name()]
 				if !ok {
-					fmt.Fprintf(e.stdout, "  last run:  never\n")
+					fmt.Fprintf(out, "  last run:  never\n")
 				} else {
-					printRun(e.stdout, r)
+					printRun(out, r)
+					run := r
+					ms.LastRun = &run
+					if r.Stats.Err != "" && !r.Ended.IsZero() {
+						ms.Problems = append(ms.Problems, "last run failed: "+r.Stats.Err)
+					}
 				}
 				from := now
 				if ok && !r.Ended.IsZero() {
@@ -83,20 +107,42 @@ as backlog.`,
 				if next.Before(now) {
 					due += " (overdue: is 'bounced run' running?)"
 				}
-				fmt.Fprintf(e.stdout, "  next due:  %s\n", due)
-				if *offline {
-					continue
+				ms.NextDue = next.UTC()
+				// A minute of grace: a run due just now may be starting.
+				if now.Sub(next) > time.Minute {
+					ms.Overdue = true
+					ms.Problems = append(ms.Problems, "overdue since "+next.UTC().Format(time.DateTime)+" UTC")
 				}
-				b, err := p.Backlog(ctx)
-				if err != nil {
+				fmt.Fprintf(out, "  next due:  %s\n", due)
+				if !*offline {
+					b, err := p.Backlog(ctx)
+					if err != nil {
+						ms.Problems = append(ms.Problems, "backlog unknown: "+err.Error())
+						fmt.Fprintf(out, "  backlog:   unknown: %v\n", err)
+					} else {
+						ms.Backlog = &b
+						fmt.Fprintf(out, "  backlog:   %d not processed yet, %d mails in the folder (uidvalidity %d)\n",
+							b.Unprocessed, b.Messages, b.UIDValidity)
+						if b.Reset {
+							fmt.Fprintf(out, "             UIDVALIDITY changed since the last run: the next run rescans the folder\n")
+						}
+					}
+				}
+				ms.OK = len(ms.Problems) == 0
+				if !ms.OK {
 					failed = true
-					fmt.Fprintf(e.stdout, "  backlog:   unknown: %v\n", err)
-					continue
+					fmt.Fprintf(out, "  status:    PROBLEM: %s\n", strings.Join(ms.Problems, "; "))
 				}
-				fmt.Fprintf(e.stdout, "  backlog:   %d not processed yet, %d mails in the folder (uidvalidity %d)\n",
-					b.Unprocessed, b.Messages, b.UIDValidity)
-				if b.Reset {
-					fmt.Fprintf(e.stdout, "             UIDVALIDITY changed since the last run: the next run rescans the folder\n")
+				report = append(report, ms)
+			}
+			if *format == "json" {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				if report == nil {
+					report = []mailboxStatus{}
+				}
+				if err := enc.Encode(report); err != nil {
+					return err
 				}
 			}
 			if failed {
@@ -105,6 +151,18 @@ as backlog.`,
 			return nil
 		},
 	}
+}
+
+// mailboxStatus is one mailbox in `status --format json`.
+type mailboxStatus struct {
+	Mailbox  string          `json:"mailbox"`
+	Disabled bool            `json:"disabled,omitempty"`
+	OK       bool            `json:"ok"`
+	Problems []string        `json:"problems"`
+	LastRun  *storage.Run    `json:"last_run,omitempty"`
+	NextDue  time.Time       `json:"next_due,omitzero"`
+	Overdue  bool            `json:"overdue"`
+	Backlog  *poller.Backlog `json:"backlog,omitempty"`
 }
 
 func printRun(w io.Writer, r storage.Run) {
