@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bounced/bounced"
 )
 
 // TestSecondSignalExitsAtOnce runs main in a child process (this test
@@ -160,5 +163,45 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("after SIGTERM: %v, want exit status 0:\n%s", err, logs.String())
+	}
+}
+
+// TestDemoAnywhere runs `bounced demo` in a child process whose working
+// directory is an empty one: the sample mails are built into the binary.
+func TestDemoAnywhere(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	err = fs.WalkDir(bounced.Samples(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return err
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("built-in samples: %d, %v", n, err)
+	}
+	cmd := exec.Command(exe, "-test.run=^TestSecondSignalExitsAtOnce$")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "BOUNCED_TEST_MAIN=demo", "TMPDIR="+t.TempDir())
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("demo in %s: %v\n%s%s", cmd.Dir, err, stdout.String(), stderr.String())
+	}
+	for _, want := range []string{
+		fmt.Sprintf("holds %d sample mails from the built-in samples", n),
+		fmt.Sprintf("demo: fetched %d, ", n),
+		fmt.Sprintf(", disposed %d, ", n),
+		"== bounced report",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	if entries, _ := os.ReadDir(cmd.Dir); len(entries) != 0 {
+		t.Errorf("demo left files in its working directory: %v", entries)
 	}
 }
