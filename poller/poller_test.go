@@ -844,3 +844,63 @@ func TestPollSkipsWhenLocked(t *testing.T) {
 		}
 	})
 }
+
+// TestServeStopLetsTheRunFinish: stop closed while a run is in progress
+// does not cut it (unlike cancelling ctx, which stops taking work): the
+// run fetches, records and moves its mail, then Serve returns without
+// planning another run. Stop closed while waiting returns at once.
+func TestServeStopLetsTheRunFinish(t *testing.T) {
+	b := startMem(t, memConfig{})
+	a := b.admin(t)
+	folder := a.fresh("servestop")
+	a.append(folder, mail("s1", classify.KindBounce), mail("s2", classify.KindBounce))
+	st := newTestStore(t)
+	st.finished = make(chan int64, 2)
+	clock := newFakeClock()
+	locked, release := make(chan struct{}), make(chan struct{})
+	p := b.poller(t, "primary", folder, st, func(o *Options) {
+		o.Schedule = "@every 1m"
+		o.RunAtStart = true
+		o.Clock = clock
+		o.Lock = func() (func(), error) {
+			locked <- struct{}{}
+			<-release
+			return func() {}, nil
+		}
+	})
+	stop := make(chan struct{})
+	done := make(chan error)
+	go func() { done <- p.Serve(t.Context(), stop) }()
+	<-locked // the run at start has begun
+	close(stop)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	select {
+	case <-st.finished:
+	default:
+		t.Fatal("Serve returned without finishing the run in progress")
+	}
+	select {
+	case ft := <-clock.timers:
+		t.Errorf("Serve planned another run in %v after stop", ft.d)
+	default:
+	}
+	wantSubjects(t, a, folder+"/Processed", "s1", "s2")
+
+	// Stopped while waiting for the schedule: no run.
+	q := b.poller(t, "primary", folder, st, func(o *Options) { o.Schedule = "@every 1m"; o.Clock = clock })
+	stop = make(chan struct{})
+	go func() { done <- q.Serve(t.Context(), stop) }()
+	<-clock.timers
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatalf("Serve while waiting: %v", err)
+	}
+	select {
+	case <-st.finished:
+		t.Error("Serve stopped while waiting ran anyway")
+	default:
+	}
+}

@@ -18,9 +18,16 @@ import (
 // each further failure up to BackoffMax, or until the schedule is next due
 // if that is later; a successful run resets the backoff. A panic ends the
 // run, not the loop.
-func (p *Poller) Run(ctx context.Context) error {
+func (p *Poller) Run(ctx context.Context) error { return p.run(ctx, nil) }
+
+// run is Run that also returns when stop is closed, but only between runs:
+// a run in progress when stop is closed finishes as if it were not.
+func (p *Poller) run(ctx context.Context, stop <-chan struct{}) error {
 	var backoff time.Duration
 	for first := true; ; first = false {
+		if stopped(stop) {
+			return nil
+		}
 		if !first || !p.o.RunAtStart {
 			now := p.clock.Now()
 			next := p.sched.Next(now)
@@ -30,12 +37,18 @@ func (p *Poller) Run(ctx context.Context) error {
 				}
 			}
 			p.log.Debug("next run", "at", next)
-			ch, stop := p.clock.Timer(next.Sub(now))
+			ch, stopTimer := p.clock.Timer(next.Sub(now))
 			select {
 			case <-ctx.Done():
-				stop()
+				stopTimer()
+				return nil
+			case <-stop:
+				stopTimer()
 				return nil
 			case <-ch:
+				if stopped(stop) { // both ready: stop wins
+					return nil
+				}
 			}
 		} else if ctx.Err() != nil {
 			return nil
@@ -77,37 +90,59 @@ func (p *Poller) safePoll(ctx context.Context) (sum Summary, err error) {
 func Supervise(ctx context.Context, ps []*Poller) error {
 	var wg sync.WaitGroup
 	for _, p := range ps {
-		wg.Go(func() {
-			for {
-				err := p.runGuarded(ctx)
-				if ctx.Err() != nil {
-					return
-				}
-				// Run only returns early after a panic outside a run:
-				// start the loop again after the backoff.
-				p.log.Error("poll loop ended, restarting", "err", err)
-				ch, stop := p.clock.Timer(p.o.BackoffMin)
-				select {
-				case <-ctx.Done():
-					stop()
-					return
-				case <-ch:
-				}
-			}
-		})
+		wg.Go(func() { p.Serve(ctx, nil) })
 	}
 	wg.Wait()
 	return nil
 }
 
-func (p *Poller) runGuarded(ctx context.Context) (err error) {
+// Serve is Run for a supervisor: a panic outside a run restarts the loop
+// after BackoffMin. It returns nil when ctx is cancelled, or when stop is
+// closed (nil: never) and no run is in progress: a run in progress then
+// finishes, commits and disposes of its batch as usual, and no new one
+// starts. A supervisor that replaces the poller (a config reload) closes
+// stop and starts the replacement once Serve has returned, so that runs of
+// one mailbox never overlap.
+func (p *Poller) Serve(ctx context.Context, stop <-chan struct{}) error {
+	for {
+		err := p.runGuarded(ctx, stop)
+		if ctx.Err() != nil || stopped(stop) {
+			return nil
+		}
+		// run only returns early after a panic outside a run: start the
+		// loop again after the backoff.
+		p.log.Error("poll loop ended, restarting", "err", err)
+		ch, stopTimer := p.clock.Timer(p.o.BackoffMin)
+		select {
+		case <-ctx.Done():
+			stopTimer()
+			return nil
+		case <-stop:
+			stopTimer()
+			return nil
+		case <-ch:
+		}
+	}
+}
+
+// stopped reports whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *Poller) runGuarded(ctx context.Context, stop <-chan struct{}) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			p.log.Error("panic in poll loop", "err", fmt.Sprint(r), "stack", string(debug.Stack()))
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
-	return p.Run(ctx)
+	return p.run(ctx, stop)
 }
 
 // Backlog is what the server holds for the poller.

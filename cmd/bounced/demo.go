@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
+	"github.com/bounced/bounced"
 	"github.com/bounced/bounced/poller"
 	"github.com/bounced/bounced/storage"
 )
@@ -29,10 +31,9 @@ func demoCommand() command {
 		args:    "[--db PATH] [--testdata DIR]",
 		summary: "zero-setup tour: an in-process IMAP server with sample bounces, the real pipeline, a report",
 		help: `Starts go-imap's in-process IMAP server on 127.0.0.1, fills its INBOX with
-the sample mails of testdata/bounces (--testdata to use another directory;
-the default is relative to the current directory, so run it from the
-repository root), then runs the real pipeline once: fetch, classify, commit
-to SQLite, move. It prints the run's summary, what the server holds
+the sample mails of the repository's testdata/bounces, built into the binary
+(--testdata to use the mail files of another directory), then runs the real
+pipeline once: fetch, classify, commit to SQLite, move. It prints the run's summary, what the server holds
 afterwards, the report and the suppression list.
 
 The database is a temporary file removed at exit, unless --db names one to
@@ -40,7 +41,7 @@ keep (then try 'bounced report --db PATH').`,
 		run: func(ctx context.Context, e *env, args []string) error {
 			fs := newFlagSet("demo")
 			dbPath := fs.String("db", "", "keep the database in `PATH` (default: a temporary file)")
-			dir := fs.String("testdata", filepath.Join("testdata", "bounces"), "sample mails `DIR`")
+			dir := fs.String("testdata", "", "sample mails `DIR` (default: the samples built into the binary)")
 			pos, err := parseFlags(fs, args)
 			if err != nil {
 				return err
@@ -54,20 +55,9 @@ keep (then try 'bounced report --db PATH').`,
 }
 
 func runDemo(ctx context.Context, e *env, dbPath, dir string) error {
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return fmt.Errorf("demo: sample mails %s not found: run the demo from the repository root, or pass --testdata DIR", dir)
-	}
-	var mails [][]byte
-	var walkErrs []error
-	err := walkMail([]string{dir}, nil, func(m mail) error {
-		mails = append(mails, m.Raw)
-		return nil
-	}, func(path string, err error) { walkErrs = append(walkErrs, fmt.Errorf("%s: %w", path, err)) })
+	mails, from, err := demoMails(dir)
 	if err != nil {
-		return fmt.Errorf("demo: reading %s: %w", dir, err)
-	}
-	if len(mails) == 0 {
-		return fmt.Errorf("demo: no mail under %s: %w", dir, errors.Join(walkErrs...))
+		return fmt.Errorf("demo: %w", err)
 	}
 
 	srv, err := startDemoServer(mails)
@@ -75,7 +65,7 @@ func runDemo(ctx context.Context, e *env, dbPath, dir string) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer srv.Close()
-	fmt.Fprintf(e.stdout, "== an IMAP server on %s holds %d sample mails from %s in INBOX\n", srv.Addr, len(mails), dir)
+	fmt.Fprintf(e.stdout, "== an IMAP server on %s holds %d sample mails from %s in INBOX\n", srv.Addr, len(mails), from)
 
 	if dbPath == "" {
 		tmp, err := os.MkdirTemp("", "bounced-demo-")
@@ -111,6 +101,45 @@ func runDemo(ctx context.Context, e *env, dbPath, dir string) error {
 		fmt.Fprintf(e.stdout, "  %-24s %d\n", f.Name, f.Messages)
 	}
 	return printDemoReport(ctx, e, db, dbPath)
+}
+
+// demoMails reads the sample mails: those built into the binary, or the
+// mail files under dir. from names where they came from.
+func demoMails(dir string) (mails [][]byte, from string, err error) {
+	if dir == "" {
+		err := iofs.WalkDir(bounced.Samples(), ".", func(path string, d iofs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := iofs.ReadFile(bounced.Samples(), path)
+			if err != nil {
+				return err
+			}
+			return emitMail(path, data, func(m mail) error {
+				mails = append(mails, m.Raw)
+				return nil
+			})
+		})
+		if err != nil {
+			return nil, "", fmt.Errorf("reading the built-in samples: %w", err)
+		}
+		return mails, "the built-in samples (testdata/bounces)", nil
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, "", fmt.Errorf("sample mails %s not found: pass a directory of mail files to --testdata, or leave it out for the built-in samples", dir)
+	}
+	var walkErrs []error
+	err = walkMail([]string{dir}, nil, func(m mail) error {
+		mails = append(mails, m.Raw)
+		return nil
+	}, func(path string, err error) { walkErrs = append(walkErrs, fmt.Errorf("%s: %w", path, err)) })
+	if err != nil {
+		return nil, "", fmt.Errorf("reading %s: %w", dir, err)
+	}
+	if len(mails) == 0 {
+		return nil, "", fmt.Errorf("no mail under %s: %w", dir, errors.Join(walkErrs...))
+	}
+	return mails, dir, nil
 }
 
 // demoServer is go-imap's in-memory server on a loopback port with one

@@ -184,7 +184,7 @@ func TestDemoCommand(t *testing.T) {
 		}
 	}
 	_, errOut, code = runCmd(t, "", "demo", "--testdata", filepath.Join(dir, "missing"))
-	if code != 1 || !strings.Contains(errOut, "run the demo from the repository root") {
+	if code != 1 || !strings.Contains(errOut, "sample mails "+filepath.Join(dir, "missing")+" not found") {
 		t.Errorf("demo without sample mails: exit %d, %s", code, errOut)
 	}
 }

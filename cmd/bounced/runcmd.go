@@ -25,11 +25,21 @@ func runCommand() command {
 		summary: "the daemon: poll every configured mailbox on its schedule",
 		help: `Polls every enabled mailbox of the config on its own schedule until SIGTERM
 or SIGINT. A mailbox that is due already (never polled, or its last run
-older than its schedule) is polled at once at start. On the first signal it stops taking work, finishes and commits the
-batch in hand, moves it, logs out and exits 0; a second signal exits at once.
-A mailbox that cannot connect or log in backs off (1m, doubling up to 1h)
-and never stops the others. Logs go to stderr: JSON unless stderr is a
-terminal (--log overrides).`,
+older than its schedule) is polled at once at start. On the first signal it
+stops taking work, finishes and commits the batch in hand, moves it, logs
+out and exits 0; a second signal exits at once. A mailbox that cannot
+connect or log in backs off (1m, doubling up to 1h) and never stops the
+others. Logs go to stderr: JSON unless stderr is a terminal (--log
+overrides).
+
+SIGHUP reloads the config file. A config that does not load or validate
+keeps the running one (the log says why). Otherwise unchanged mailboxes go
+on as they were; a removed or changed mailbox finishes the run in
+progress, then its replacement follows its schedule (runs of one mailbox
+never overlap); an added one runs at once when due. A change of db,
+[archive] or [policy] opens the database again and replaces every
+mailbox. The environment (password_env, verify_secret_env) is the
+process's own: changing it needs a restart.`,
 		run: func(ctx context.Context, e *env, args []string) error {
 			fs := newFlagSet("run")
 			cfgPath := fs.String("config", "bounced.toml", "config `FILE`")
@@ -41,6 +51,11 @@ terminal (--log overrides).`,
 			if len(pos) > 0 {
 				return usagef("run: unexpected argument %q", pos[0])
 			}
+			// Registered before the config is read: a SIGHUP from then on
+			// reloads, never kills (its default action).
+			hup := make(chan os.Signal, 1)
+			notifyReload(hup)
+			defer stopReload(hup)
 			cfg, err := loadConfig(*cfgPath)
 			if err != nil {
 				return err
@@ -49,33 +64,24 @@ terminal (--log overrides).`,
 			if err != nil {
 				return err
 			}
-			db, err := openDB(ctx, cfg, log, false)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			overdue, err := overdueMailboxes(ctx, db, cfg, time.Now())
-			if err != nil {
-				return err
-			}
-			ps, err := buildPollers(cfg, db, log, "", func(o *poller.Options) { o.RunAtStart = overdue[o.Name] })
-			if err != nil {
-				return err
-			}
-			if len(ps) == 0 {
-				return usagef("run: %s: no enabled mailbox", *cfgPath)
-			}
-			log.Info("bounced starting", "version", version, "mailboxes", len(ps), "db", cfg.DB)
-			for _, p := range ps {
-				next := p.Next(time.Now())
-				if overdue[p.Name()] {
-					next = time.Now()
+			enabled := 0
+			for _, m := range cfg.Mailboxes {
+				if !m.Disabled {
+					enabled++
 				}
-				log.Info("scheduled", "mailbox", p.Name(), "next", next.UTC().Format(time.RFC3339))
 			}
-			err = poller.Supervise(ctx, ps)
+			log.Info("bounced starting", "version", version, "mailboxes", enabled, "db", cfg.DB)
+			d := newDaemon(*cfgPath, log)
+			if err := d.start(ctx, cfg); err != nil {
+				var ue usageError
+				if errors.As(err, &ue) {
+					return usagef("run: %w", ue.err)
+				}
+				return err
+			}
+			d.serve(ctx, hup)
 			log.Info("bounced stopped")
-			return err
+			return nil
 		},
 	}
 }
