@@ -15,7 +15,7 @@ import (
 func suppressionsCommand() command {
 	return command{
 		name:    "suppressions",
-		args:    "[--db PATH] [--config FILE] [--format csv|json|text] [--since DURATION]",
+		args:    "[--db PATH] [--config FILE] [--format csv|json|text|addresses|postfix] [--since DURATION]",
 		summary: "the suppression list to feed a mailer",
 		help: `Prints every suppressed address in the order bounced suppressed them: the
 list to feed your mailer. --since 1h lists only the addresses bounced
@@ -36,7 +36,14 @@ that caused it (see 'bounced recipient ADDRESS'). A cell that starts with =, +,
 formula (an address =cmd|'/Ccalc'!A0@example.org), and so does one that starts
 with ': drop one leading ' from a cell to get the value; plain numbers stay.
 --format json prints a JSON array of objects with the same fields and more;
---format text prints one aligned line per address.
+--format text prints one line per address: when, set by, reason, then the
+address and the note (the columns of variable width last, so that a long or
+double-width address never shifts the others).
+--format addresses prints the addresses only, one per line.
+--format postfix prints a Postfix access map ("ADDRESS REJECT text", for
+postmap and check_recipient_access): an address that cannot be a map key
+(white space or control characters in a quoted local part) is left out and
+named on stderr. Recipes for listmonk, Postfix and CSV imports: docs/feeds.md.
 The database is opened read-only.`,
 		run: runSuppressions,
 	}
@@ -63,7 +70,7 @@ func setBy(r storage.Recipient) string {
 func runSuppressions(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("suppressions")
 	dbf := addDBFlags(fs)
-	format := fs.String("format", "csv", "output format: csv, json or text")
+	format := fs.String("format", "csv", "output format: csv, json, text, addresses or postfix")
 	sinceFlag := fs.String("since", "", "only addresses bounced suppressed in the last `DURATION` (36h, 7d)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -72,8 +79,10 @@ func runSuppressions(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("suppressions: unexpected argument %q", pos[0])
 	}
-	if *format != "csv" && *format != "json" && *format != "text" {
-		return usagef("suppressions: --format must be csv, json or text, not %q", *format)
+	switch *format {
+	case "csv", "json", "text", "addresses", "postfix":
+	default:
+		return usagef("suppressions: --format must be csv, json, text, addresses or postfix, not %q", *format)
 	}
 	since, err := parseSince("suppressions", *sinceFlag, time.Now())
 	if err != nil {
@@ -125,9 +134,23 @@ func runSuppressions(ctx context.Context, e *env, args []string) error {
 			_, err := out.WriteString("]\n")
 			return err
 		}
+	case "addresses":
+		each = func(r storage.Recipient) error {
+			_, err := fmt.Fprintln(out, oneLine(r.Address))
+			return err
+		}
+	case "postfix":
+		each = func(r storage.Recipient) error {
+			if !mapKey(r.Address) {
+				fmt.Fprintf(e.stderr, "bounced: suppressions: %q cannot be a Postfix map key: left out\n", r.Address)
+				return nil
+			}
+			_, err := fmt.Fprintf(out, "%s REJECT 5.1.1 suppressed by bounced (%s)\n", r.Address, oneLine(r.Reason))
+			return err
+		}
 	default:
 		each = func(r storage.Recipient) error {
-			line := fmt.Sprintf("%-40s %-18s %s %-6s %s", r.Address, r.Reason, r.Since.UTC().Format("2006-01-02 15:04"), setBy(r), r.Note)
+			line := fmt.Sprintf("%s %-6s %-18s %s  %s", r.Since.UTC().Format("2006-01-02 15:04"), setBy(r), oneLine(r.Reason), oneLine(r.Address), oneLine(r.Note))
 			_, err := fmt.Fprintln(out, strings.TrimRight(line, " "))
 			return err
 		}
@@ -136,4 +159,29 @@ func runSuppressions(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return finish()
+}
+
+// oneLine keeps a value on its line: control characters (a newline in a
+// hostile address or note) become spaces.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0x2028 || r == 0x2029 {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// mapKey reports whether an address can be a key of a Postfix lookup
+// table: no white space, no control character, not empty.
+func mapKey(a string) bool {
+	if a == "" || a[0] == '#' {
+		return false
+	}
+	for _, r := range a {
+		if r <= ' ' || r == 0x7f || r == 0x2028 || r == 0x2029 {
+			return false
+		}
+	}
+	return true
 }
