@@ -11,6 +11,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"regexp"
 	"sort"
@@ -35,10 +36,15 @@ func Example() []byte { return append([]byte(nil), example...) }
 
 // Config is the whole configuration file.
 type Config struct {
-	DB        string    `toml:"db"`
-	Archive   Archive   `toml:"archive"`
-	Policy    Policy    `toml:"policy"`
-	Mailboxes []Mailbox `toml:"mailbox"`
+	DB string `toml:"db"`
+	// Listen, for `bounced run`: an address to serve /metrics, /healthz
+	// and /readyz on ("127.0.0.1:9464"; "" serves nothing). Only a
+	// loopback address unless ListenPublic is set.
+	Listen       string    `toml:"listen"`
+	ListenPublic bool      `toml:"listen_public"`
+	Archive      Archive   `toml:"archive"`
+	Policy       Policy    `toml:"policy"`
+	Mailboxes    []Mailbox `toml:"mailbox"`
 }
 
 // Archive keeps the raw mail (compressed) so that `bounced reclassify` can
@@ -366,6 +372,15 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 func (c Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Listen != "" {
+		host, port, err := net.SplitHostPort(c.Listen)
+		switch {
+		case err != nil || port == "":
+			add("listen: %q: want host:port, e.g. 127.0.0.1:9464", c.Listen)
+		case !c.ListenPublic && !poller.IsLoopback(host):
+			add("listen: %q is not a loopback address: the metrics and health pages would be public; set listen_public = true to allow it", c.Listen)
+		}
+	}
 	if c.Archive.RetentionDays < 0 {
 		add("archive: retention_days: must not be negative")
 	}

@@ -324,3 +324,21 @@ func TestDefaultsHaveOneSource(t *testing.T) {
 		t.Errorf("mailbox defaults %+v differ from the poller's", m)
 	}
 }
+
+func TestListen(t *testing.T) {
+	for _, tc := range []struct {
+		conf, want string
+	}{
+		{`listen = "127.0.0.1:9464"`, ""},
+		{`listen = "[::1]:9464"`, ""},
+		{`listen = "0.0.0.0:9464"`, "is not a loopback address"},
+		{`listen = "192.0.2.7:9464"`, "set listen_public = true"},
+		{"listen = \"0.0.0.0:9464\"\nlisten_public = true", ""},
+		{`listen = "9464"`, "want host:port"},
+	} {
+		_, err := Parse([]byte(tc.conf))
+		if (tc.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%s) = %v, want ~%q", tc.conf, err, tc.want)
+		}
+	}
+}

@@ -71,7 +71,16 @@ process's own: changing it needs a restart.`,
 				}
 			}
 			log.Info("bounced starting", "version", version, "mailboxes", enabled, "db", cfg.DB)
-			d := newDaemon(*cfgPath, log)
+			var mods []func(*poller.Options)
+			if cfg.Listen != "" {
+				stop, mod, err := serveMonitor(cfg, log)
+				if err != nil {
+					return err
+				}
+				defer stop()
+				mods = append(mods, mod)
+			}
+			d := newDaemon(*cfgPath, log, mods...)
 			if err := d.start(ctx, cfg); err != nil {
 				var ue usageError
 				if errors.As(err, &ue) {

@@ -1,0 +1,228 @@
+// Package monitor serves the daemon's health and Prometheus metrics
+// (text exposition format, github.com/prometheus/client_golang): /metrics,
+// /healthz (the process is alive) and /readyz (every mailbox's last run
+// was ok and none is overdue). It learns about runs from the store the
+// pollers write them to (Monitor.Wrap), so the poller knows nothing of it.
+//
+// It does not poll, hold SQL or read the config.
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/bounced/bounced/poller"
+	"github.com/bounced/bounced/storage"
+)
+
+// Monitor gathers what the runs report.
+type Monitor struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	dbPath  func() string
+	next    map[string]func(time.Time) time.Time // per mailbox: its schedule
+	started map[int64]runStart                   // run id -> its mailbox and start
+	last    map[string]runState                  // per mailbox
+
+	reg        *prometheus.Registry
+	runs       *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	mails      *prometheus.CounterVec
+	errors     *prometheus.CounterVec
+	suppressed *prometheus.CounterVec
+	lastOK     *prometheus.GaugeVec
+	failing    *prometheus.GaugeVec
+	dbSize     prometheus.GaugeFunc
+}
+
+type runStart struct {
+	mailbox string
+	at      time.Time
+}
+
+type runState struct {
+	ended, lastOK time.Time
+	err           string
+	failures      int // consecutive failed runs
+}
+
+// New returns a Monitor; dbPath names the database whose size is reported
+// (a function: a reload may change it); now nil means time.Now.
+func New(dbPath func() string, now func() time.Time) *Monitor {
+	if now == nil {
+		now = time.Now
+	}
+	m := &Monitor{now: now, dbPath: dbPath, next: map[string]func(time.Time) time.Time{},
+		started: map[int64]runStart{}, last: map[string]runState{}, reg: prometheus.NewRegistry()}
+	m.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bounced_runs_total", Help: "Runs per mailbox and result (ok, failed)."}, []string{"mailbox", "result"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bounced_run_duration_seconds", Help: "Duration of a run.",
+		Buckets: prometheus.ExponentialBuckets(0.05, 2, 14)}, []string{"mailbox"})
+	m.mails = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bounced_mails_total", Help: "Mails recorded, per mailbox and kind."}, []string{"mailbox", "kind"})
+	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bounced_errors_total", Help: "Failed runs per mailbox and step (connect, login, fetch, store, dispose, other)."}, []string{"mailbox", "step"})
+	m.suppressed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bounced_suppressions_added_total", Help: "Addresses suppressed, per mailbox."}, []string{"mailbox"})
+	m.lastOK = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bounced_last_success_timestamp_seconds", Help: "End of the last successful run, Unix time."}, []string{"mailbox"})
+	m.failing = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bounced_consecutive_failures", Help: "Failed runs in a row (login failing for N runs...)."}, []string{"mailbox"})
+	m.dbSize = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bounced_database_bytes", Help: "Size of the database file and its -wal."}, func() float64 {
+		var n int64
+		for _, p := range []string{m.dbPath(), m.dbPath() + "-wal"} {
+			if fi, err := os.Stat(p); err == nil {
+				n += fi.Size()
+			}
+		}
+		return float64(n)
+	})
+	m.reg.MustRegister(m.runs, m.duration, m.mails, m.errors, m.suppressed, m.lastOK, m.failing, m.dbSize,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// Schedule tells the monitor when a mailbox is next due after a time, for
+// /readyz's overdue check.
+func (m *Monitor) Schedule(mailbox string, next func(time.Time) time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.next[mailbox] = next
+}
+
+// Wrap returns a store that reports every run it records to the monitor.
+func (m *Monitor) Wrap(s poller.Store) poller.Store { return &store{Store: s, m: m} }
+
+type store struct {
+	poller.Store
+	m *Monitor
+}
+
+func (s *store) StartRun(ctx context.Context, account string, at time.Time) (int64, error) {
+	id, err := s.Store.StartRun(ctx, account, at)
+	if err == nil {
+		s.m.mu.Lock()
+		s.m.started[id] = runStart{account, at}
+		s.m.mu.Unlock()
+	}
+	return id, err
+}
+
+func (s *store) Record(ctx context.Context, recs []storage.Record) ([]storage.Result, error) {
+	res, err := s.Store.Record(ctx, recs)
+	if err == nil && len(recs) > 0 {
+		n := 0
+		for _, r := range res {
+			n += len(r.Suppressed)
+		}
+		s.m.suppressed.WithLabelValues(recs[0].Source.Account).Add(float64(n))
+	}
+	return res, err
+}
+
+func (s *store) FinishRun(ctx context.Context, id int64, at time.Time, st storage.RunStats) error {
+	err := s.Store.FinishRun(ctx, id, at, st)
+	s.m.finished(id, at, st)
+	return err
+}
+
+// finished records one run's end.
+func (m *Monitor) finished(id int64, at time.Time, st storage.RunStats) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	start, ok := m.started[id]
+	delete(m.started, id)
+	if !ok {
+		return
+	}
+	mailbox := start.mailbox
+	m.duration.WithLabelValues(mailbox).Observe(at.Sub(start.at).Seconds())
+	for k, n := range st.ByKind {
+		m.mails.WithLabelValues(mailbox, string(k)).Add(float64(n))
+	}
+	rs := m.last[mailbox]
+	rs.ended, rs.err = at, st.Err
+	if st.Err == "" {
+		m.runs.WithLabelValues(mailbox, "ok").Inc()
+		rs.lastOK, rs.failures = at, 0
+		m.lastOK.WithLabelValues(mailbox).Set(float64(at.Unix()))
+	} else {
+		m.runs.WithLabelValues(mailbox, "failed").Inc()
+		m.errors.WithLabelValues(mailbox, Step(st.Err)).Inc()
+		rs.failures++
+	}
+	m.failing.WithLabelValues(mailbox).Set(float64(rs.failures))
+	m.last[mailbox] = rs
+}
+
+// Step names the step of a run's error: connect, login, fetch, store,
+// dispose or other (from the error text's context).
+func Step(err string) string {
+	e := strings.ToLower(err)
+	switch {
+	case strings.Contains(e, "logging in") || strings.Contains(e, "login") || strings.Contains(e, "authenticat"):
+		return "login"
+	case strings.Contains(e, "connect") || strings.Contains(e, "dial") || strings.Contains(e, "tls") || strings.Contains(e, "greeting"):
+		return "connect"
+	case strings.Contains(e, "recording") || strings.Contains(e, "database") || strings.Contains(e, "marking"):
+		return "store"
+	case strings.Contains(e, "moving") || strings.Contains(e, "dispos") || strings.Contains(e, "expunge") || strings.Contains(e, "copy") || strings.Contains(e, "flag"):
+		return "dispose"
+	case strings.Contains(e, "fetch") || strings.Contains(e, "select") || strings.Contains(e, "listing"):
+		return "fetch"
+	}
+	return "other"
+}
+
+// Unready lists the mailboxes that are not fine, with why: a failed last
+// run, or a run more than grace overdue. A mailbox that has not finished a
+// run since the daemon started is fine until it is overdue.
+func (m *Monitor) Unready(started time.Time, grace time.Duration) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	var out []string
+	names := make([]string, 0, len(m.next))
+	for n := range m.next {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		rs, ran := m.last[name]
+		switch {
+		case ran && rs.err != "":
+			out = append(out, fmt.Sprintf("%s: last run failed (%d in a row): %s", name, rs.failures, rs.err))
+		default:
+			from := started
+			if ran {
+				from = rs.ended
+			}
+			if due := m.next[name](from); now.Sub(due) > grace {
+				out = append(out, fmt.Sprintf("%s: overdue since %s", name, due.UTC().Format(time.DateTime)))
+			}
+		}
+	}
+	return out
+}
+
+// Handler serves /metrics, /healthz and /readyz.
+func (m *Monitor) Handler(started time.Time, grace time.Duration) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if bad := m.Unready(started, grace); len(bad) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, strings.Join(bad, "\n"))
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	return mux
+}
