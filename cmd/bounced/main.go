@@ -110,11 +110,16 @@ func commands() []command {
 	}
 }
 
-// versionString is the version set at build time; a plain build ("dev")
-// adds the commit it was built from, when the go command recorded it.
+// versionString is the version set at build time. Without one ("dev"), it
+// is the module version the go command recorded (`go install
+// github.com/bounced/bounced/cmd/bounced@v1.2.3` records v1.2.3), else
+// "dev" and the commit it was built from, when the go command recorded it.
 func versionString(v string, bi *debug.BuildInfo) string {
 	if v != "dev" || bi == nil {
 		return v
+	}
+	if mv := bi.Main.Version; mv != "" && mv != "(devel)" {
+		return mv
 	}
 	var rev string
 	modified := false

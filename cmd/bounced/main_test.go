@@ -121,6 +121,9 @@ func TestVersionString(t *testing.T) {
 		{"1.2.3", vcs, "1.2.3"},
 		{"dev", vcs, "dev (0123456789ab+modified)"},
 		{"dev", &debug.BuildInfo{}, "dev"},
+		{"dev", &debug.BuildInfo{Main: debug.Module{Version: "v1.4.0"}}, "v1.4.0"}, // go install ...@v1.4.0
+		{"1.2.3", &debug.BuildInfo{Main: debug.Module{Version: "v1.4.0"}}, "1.2.3"},
+		{"dev", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs.Settings}, "dev (0123456789ab+modified)"},
 		{"dev", nil, "dev"},
 	}
 	for _, tt := range tests {
