@@ -48,6 +48,8 @@ func (p *Poller) PollOnce(ctx context.Context) (sum Summary, err error) {
 			log.Error("panic in run", "err", fmt.Sprint(r), "stack", string(debug.Stack()))
 			err = fmt.Errorf("panic in run: %v", r)
 		}
+		// The run's sender-side problems, once per reason and domain.
+		sum.alerts.Log(log, "mailbox", p.o.Name)
 		if ferr := p.o.Store.FinishRun(work, runID, p.clock.Now().UTC(), sum.stats(err)); ferr != nil {
 			err = errors.Join(err, fmt.Errorf("finishing run record: %w", ferr))
 		}
@@ -599,6 +601,7 @@ func (p *Poller) commitBatch(ctx context.Context, recs []storage.Record, sum *Su
 		}
 		sum.ByKind[kind]++
 		sum.Suppressed += len(r.Suppressed) // storage logs each: it made the decision
+		sum.alerts.Add(res[i : i+1])
 		if r.Unverified {
 			sum.Unverified++
 			log.Info("unverified mail: changes nobody", "uid", rec.Source.UID, "kind", kind, "message_id", rec.Verdict.MessageID)

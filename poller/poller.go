@@ -424,7 +424,8 @@ type Summary struct {
 	Suppressed int // recipients newly suppressed
 	Unverified int // mails held as unverified (verify enforced): they changed nobody
 
-	preview storage.PreviewRun // a dry run: what its mails so far would do
+	preview storage.PreviewRun   // a dry run: what its mails so far would do
+	alerts  storage.SenderAlerts // the run's sender-side alerts, logged once at its end
 	ByKind  map[classify.Kind]int
 
 	Stopped bool // the context was cancelled: stopped after the batch in hand

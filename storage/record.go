@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -68,6 +69,9 @@ type Result struct {
 	// answers mail sent to the recipients it names; it changed nothing,
 	// and is disposed as unverified.
 	Unverified bool
+	// Alerts are the sender-side problems the mail raised (sum them with
+	// SenderAlerts and log once per run).
+	Alerts []SenderAlert
 }
 
 // Digest returns the hex SHA-256 of raw with its line ends normalised: CRLF
@@ -249,7 +253,7 @@ func (db *DB) Record(ctx context.Context, recs []Record) ([]Result, error) {
 				"stored_id", res.MessageID, "kind", recs[i].Verdict.Kind)
 		}
 	}
-	db.logAlerts(recs, results)
+	db.senderAlerts(recs, results)
 	return results, nil
 }
 
@@ -264,37 +268,60 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// logAlerts warns once per batch and (reason, domain) about the sender-side
-// problems the batch recorded: the operator must act (IP listed, DMARC
-// failing, rate limited), not the recipients.
-func (db *DB) logAlerts(recs []Record, results []Result) {
-	type key struct{ reason, domain string }
-	var order []key
-	count := map[key]int{}
-	example := map[key]string{}
-	for i, res := range results {
+// senderAlerts notes on each result the sender-side problems its mail
+// raised (the operator must act: IP listed, DMARC failing, rate limited),
+// for the caller to sum and log once per run (SenderAlerts).
+func (db *DB) senderAlerts(recs []Record, results []Result) {
+	for i := range results {
 		r := &recs[i]
-		if res.Duplicate || r.Skipped != "" {
+		if results[i].Duplicate || r.Skipped != "" {
 			continue
 		}
 		md := db.policy.decide(&r.Verdict, r.Verification)
 		for j, d := range md.recipients {
-			rc := &r.Verdict.Recipients[j]
-			domain, action := d.domain, d.action
-			if action != ActionAlert {
-				continue
+			if d.action == ActionAlert {
+				rc := &r.Verdict.Recipients[j]
+				results[i].Alerts = append(results[i].Alerts, SenderAlert{Reason: string(rc.Reason), Domain: d.domain, Diagnostic: clip(rc.Diagnostic, 200)})
 			}
-			k := key{string(rc.Reason), domain}
-			if count[k] == 0 {
-				order = append(order, k)
-				example[k] = clip(rc.Diagnostic, 200)
-			}
-			count[k]++
 		}
 	}
-	for _, k := range order {
-		db.log.Warn("sender-side problem: the recipients are not at fault", "reason", k.reason, "domain", k.domain,
-			"count", count[k], "diagnostic", example[k])
+}
+
+// SenderAlert is one sender-side alert a mail raised.
+type SenderAlert struct{ Reason, Domain, Diagnostic string }
+
+// SenderAlerts sums the sender-side alerts of a run (or an import) per
+// reason and domain, so that they are logged once with a count and one
+// diagnostic, not once per mail.
+type SenderAlerts struct {
+	order   []SenderAlert // the first of each (reason, domain)
+	count   map[[2]string]int
+	example map[[2]string]string
+}
+
+// Add counts the alerts of results.
+func (a *SenderAlerts) Add(results []Result) {
+	for _, r := range results {
+		for _, al := range r.Alerts {
+			k := [2]string{al.Reason, al.Domain}
+			if a.count == nil {
+				a.count, a.example = map[[2]string]int{}, map[[2]string]string{}
+			}
+			if a.count[k] == 0 {
+				a.order = append(a.order, al)
+				a.example[k] = al.Diagnostic
+			}
+			a.count[k]++
+		}
+	}
+}
+
+// Log warns once per reason and domain.
+func (a *SenderAlerts) Log(log *slog.Logger, args ...any) {
+	for _, al := range a.order {
+		k := [2]string{al.Reason, al.Domain}
+		log.Warn("sender-side problem: the recipients are not at fault", append(append([]any{}, args...),
+			"reason", al.Reason, "domain", al.Domain, "count", a.count[k], "diagnostic", a.example[k])...)
 	}
 }
 

@@ -720,9 +720,12 @@ func TestStoredID(t *testing.T) {
 
 // TestAlertsLogged: sender-side outcomes give one warning per batch and
 // (reason, domain), with a count; recipient-side ones and duplicates none.
+// TestAlertsLogged: the sender-side alerts of several batches are summed
+// by SenderAlerts into one warning per reason and domain (once per run,
+// not per batch or per mail); a rerun adds nothing.
 func TestAlertsLogged(t *testing.T) {
 	var logged strings.Builder
-	db, _ := openTest(t, Options{Logger: slog.New(slog.NewJSONHandler(&logged, nil))})
+	db, _ := openTest(t, Options{})
 	blocked := func(addr string) classify.Verdict {
 		v := hardBounce(addr)
 		v.Recipients[0].Reason = classify.ReasonBlocked
@@ -730,12 +733,15 @@ func TestAlertsLogged(t *testing.T) {
 		v.Recipients[0].Diagnostic = "550 5.7.1 client host blocked using a DNSBL"
 		return v
 	}
-	mustRecord(t, db,
+	var run SenderAlerts
+	run.Add(mustRecord(t, db,
 		Record{Source: imapSource(1), Raw: bounceMail(1, "\n"), Verdict: blocked("a@gmail.example")},
 		Record{Source: imapSource(2), Raw: bounceMail(2, "\n"), Verdict: blocked("b@gmail.example")},
 		Record{Source: imapSource(3), Raw: bounceMail(3, "\n"), Verdict: hardBounce("c@gmail.example")},
-	)
-	mustRecord(t, db, Record{Source: imapSource(1), Raw: bounceMail(1, "\n"), Verdict: blocked("a@gmail.example")}) // a rerun
+	))
+	run.Add(mustRecord(t, db, Record{Source: imapSource(4), Raw: bounceMail(4, "\n"), Verdict: blocked("d@gmail.example")}))
+	run.Add(mustRecord(t, db, Record{Source: imapSource(1), Raw: bounceMail(1, "\n"), Verdict: blocked("a@gmail.example")})) // a rerun
+	run.Log(slog.New(slog.NewJSONHandler(&logged, nil)), "mailbox", "primary")
 	var warnings []map[string]any
 	for _, l := range strings.Split(strings.TrimSpace(logged.String()), "\n") {
 		var m map[string]any
@@ -746,8 +752,9 @@ func TestAlertsLogged(t *testing.T) {
 			warnings = append(warnings, m)
 		}
 	}
-	if len(warnings) != 1 || warnings[0]["reason"] != "blocked" || warnings[0]["domain"] != "gmail.example" || warnings[0]["count"] != float64(2) {
-		t.Errorf("warnings %v, want one for blocked at gmail.example with count 2", warnings)
+	if len(warnings) != 1 || warnings[0]["reason"] != "blocked" || warnings[0]["domain"] != "gmail.example" || warnings[0]["count"] != float64(3) ||
+		warnings[0]["mailbox"] != "primary" || warnings[0]["diagnostic"] != "550 5.7.1 client host blocked using a DNSBL" {
+		t.Errorf("warnings %v, want one for blocked at gmail.example with count 3", warnings)
 	}
 }
 

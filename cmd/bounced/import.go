@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -83,6 +84,8 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	mtimes := map[string]time.Time{}
 	absPaths := map[string]string{}
 	var batch []storage.Record
+	var alerts storage.SenderAlerts // logged once for the whole import
+	defer alerts.Log(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -91,6 +94,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
+		alerts.Add(res)
 		for _, r := range res {
 			if r.Duplicate {
 				st.duplicates++
