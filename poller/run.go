@@ -37,18 +37,8 @@ func (p *Poller) run(ctx context.Context, stop <-chan struct{}) error {
 				}
 			}
 			p.log.Debug("next run", "at", next)
-			ch, stopTimer := p.clock.Timer(next.Sub(now))
-			select {
-			case <-ctx.Done():
-				stopTimer()
+			if !p.wait(ctx, stop, next.Sub(now)) {
 				return nil
-			case <-stop:
-				stopTimer()
-				return nil
-			case <-ch:
-				if stopped(stop) { // both ready: stop wins
-					return nil
-				}
 			}
 		} else if ctx.Err() != nil {
 			return nil
@@ -112,16 +102,25 @@ func (p *Poller) Serve(ctx context.Context, stop <-chan struct{}) error {
 		// run only returns early after a panic outside a run: start the
 		// loop again after the backoff.
 		p.log.Error("poll loop ended, restarting", "err", err)
-		ch, stopTimer := p.clock.Timer(p.o.BackoffMin)
-		select {
-		case <-ctx.Done():
-			stopTimer()
+		if !p.wait(ctx, stop, p.o.BackoffMin) {
 			return nil
-		case <-stop:
-			stopTimer()
-			return nil
-		case <-ch:
 		}
+	}
+}
+
+// wait waits d on the poller's clock; false when ctx is done or stop is
+// closed first (or both are ready with the timer: stop wins).
+func (p *Poller) wait(ctx context.Context, stop <-chan struct{}, d time.Duration) bool {
+	ch, stopTimer := p.clock.Timer(d)
+	select {
+	case <-ctx.Done():
+		stopTimer()
+		return false
+	case <-stop:
+		stopTimer()
+		return false
+	case <-ch:
+		return !stopped(stop)
 	}
 }
 
