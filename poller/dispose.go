@@ -61,6 +61,7 @@ func (p *Poller) act(ctx context.Context, s *session, items []item, log *slog.Lo
 			uids[i], ids[i] = it.uid, it.id
 		}
 		if a.Op != OpMove && a.Op != OpFlag && a.Op != OpDelete {
+			log.Debug("left in the folder", "count", len(g), "uids", uidList(uids))
 			out = append(out, disposal{ids: ids, action: string(OpLeave)})
 			continue
 		}
@@ -84,7 +85,7 @@ func (p *Poller) act(ctx context.Context, s *session, items []item, log *slog.Lo
 		if done != intent {
 			log.Warn("disposal differs from the one recorded beforehand", "action", done, "intended", intent, "count", len(g))
 		}
-		log.Debug("disposed", "action", done, "count", len(g))
+		log.Debug("disposed", "action", done, "requested", a.String(), "count", len(g), "uids", uidList(uids))
 		out = append(out, disposal{ids: ids, action: done})
 	}
 	return out, nil

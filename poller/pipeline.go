@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -122,12 +123,14 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 		return err
 	}
 	defer done()
+	log.Debug("logged in", "server", p.addr, "tls", p.o.TLS, "auth", p.o.Auth, "user", p.o.Username)
 	st, err := s.open(p.o.Folder, dry)
 	if err != nil {
 		return err
 	}
 	sum.UIDValidity = st.UIDValidity
 	log = log.With("uidvalidity", st.UIDValidity)
+	log.Debug("opened folder", "folder", p.o.Folder, "read_only", dry, "messages", st.Messages, "uidnext", st.UIDNext)
 	// Step 2: the UIDVALIDITY against the cursor.
 	cur, err := p.checkValidity(work, st.UIDValidity, sum, log, dry)
 	if err != nil {
@@ -144,6 +147,13 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 	infos, err := s.above(cur.LastUID, st.UIDNext)
 	if err != nil {
 		return err
+	}
+	if log.Enabled(ctx, slog.LevelDebug) {
+		uids := make([]uint32, len(infos))
+		for i, mi := range infos {
+			uids[i] = mi.UID
+		}
+		log.Debug("listed mail above the cursor", "cursor", cur.LastUID, "count", len(infos), "uids", uidList(uids))
 	}
 	return p.process(ctx, s, st.UIDValidity, infos, sum, log, preview)
 }
@@ -201,11 +211,12 @@ func (p *Poller) disposePending(ctx context.Context, s *session, uidValidity uin
 	if len(pend) == 0 {
 		return nil
 	}
-	log.Info("disposing of mail committed by an earlier run", "count", len(pend))
 	uids := make([]uint32, len(pend))
 	for i, pd := range pend {
 		uids[i] = pd.UID
 	}
+	log.Info("disposing of mail committed by an earlier run", "count", len(pend))
+	log.Debug("pending from an earlier run", "uids", uidList(uids))
 	there, err := s.existing(uids)
 	if err != nil {
 		return err
@@ -404,6 +415,7 @@ func (p *Poller) fetchBatch(s *session, batch []msgInfo, uidValidity uint32, buf
 		toFetch = append(toFetch, mi.UID)
 	}
 	if len(toFetch) > 0 {
+		log.Debug("fetching", "count", len(toFetch), "uids", uidList(toFetch), "bytes", len(buf))
 		// Each mail is read into the next piece of buf, sized from the
 		// RFC822.SIZE of the batch; a mail larger than announced gets its
 		// own allocation.
@@ -585,11 +597,15 @@ func (p *Poller) commitBatch(ctx context.Context, recs []storage.Record, sum *Su
 		return nil, fmt.Errorf("recording: store returned %d results for %d records", len(res), len(recs))
 	}
 	items := make([]item, len(recs))
+	trace := log.Enabled(ctx, slog.LevelDebug)
 	for i, r := range res {
 		rec := recs[i]
 		kind := r.Kind
 		if kind == "" {
 			kind = rec.Verdict.Kind
+		}
+		if trace {
+			traceRecord(log, rec, r)
 		}
 		switch {
 		case rec.Skipped != "":
@@ -608,7 +624,42 @@ func (p *Poller) commitBatch(ctx context.Context, recs []storage.Record, sum *Su
 		}
 		items[i] = item{id: r.MessageID, uid: rec.Source.UID, kind: kind, skipped: rec.Skipped != "", unverified: r.Unverified}
 	}
+	log.Debug("committed", "uids", uidList(itemUIDs(items)), "count", len(items))
 	return items, nil
+}
+
+// traceRecord is the --verbose line of one committed mail: what the
+// classifier read and what the store did with it.
+func traceRecord(log *slog.Logger, rec storage.Record, r storage.Result) {
+	args := []any{"uid", rec.Source.UID, "size", rec.Size, "kind", rec.Verdict.Kind}
+	if rec.Skipped != "" {
+		args = append(args, "skipped", rec.Skipped)
+	}
+	var rcpts []string
+	for _, o := range rec.Verdict.Recipients {
+		rcpts = append(rcpts, o.Address+" "+string(o.Reason)+" "+o.Status)
+	}
+	if len(rcpts) > 0 {
+		args = append(args, "recipients", strings.Join(rcpts, "; "))
+	}
+	if r.Duplicate {
+		args = append(args, "duplicate", true)
+	}
+	if len(r.Suppressed) > 0 {
+		args = append(args, "suppressed", len(r.Suppressed))
+	}
+	if r.Unverified {
+		args = append(args, "unverified", true)
+	}
+	log.Debug("classified and recorded", args...)
+}
+
+func itemUIDs(items []item) []uint32 {
+	uids := make([]uint32, len(items))
+	for i, it := range items {
+		uids[i] = it.uid
+	}
+	return uids
 }
 
 // classifyOne runs the classifier with a recover: a panic or a mail that is

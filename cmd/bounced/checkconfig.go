@@ -35,8 +35,8 @@ the config and the database.`,
 			if err != nil {
 				return err
 			}
-			if len(pos) > 0 {
-				return usagef("check-config: unexpected argument %q", pos[0])
+			if err := noArgs(fs, pos); err != nil {
+				return err
 			}
 			cfg, err := configs.Load(*cfgPath)
 			if err != nil {
@@ -61,7 +61,7 @@ the config and the database.`,
 				}
 			}
 			fmt.Fprintf(e.stdout, "%s: config ok: %d mailbox(es), %d enabled, database %s\n", *cfgPath, len(cfg.Mailboxes), enabled, cfg.DB)
-			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+			log := textLogger(e.stderr, slog.LevelError)
 			failed := false
 			if msg, err := checkDatabase(ctx, cfg, log); err != nil {
 				failed = true
@@ -131,11 +131,11 @@ func checkDatabase(ctx context.Context, cfg configs.Config, log *slog.Logger) (s
 	if _, err := os.Stat(cfg.DB); errors.Is(err, os.ErrNotExist) {
 		return "does not exist yet; the first run creates it in " + filepath.Dir(cfg.DB), nil
 	}
-	db, err := openDB(ctx, cfg, log, true)
+	db, release, err := openStore(ctx, cfg, log, dbRead, false)
 	if err != nil {
 		return "", err
 	}
-	defer db.Close()
+	defer release()
 	if err := db.QuickCheck(ctx, false); err != nil {
 		return "", err
 	}

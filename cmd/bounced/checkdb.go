@@ -26,14 +26,14 @@ func runCheckDB(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("check-db: unexpected argument %q", pos[0])
+	if err := noArgs(fs, pos); err != nil {
+		return err
 	}
-	db, cfg, err := dbf.open(ctx, e, true, false)
+	db, release, cfg, err := dbf.open(ctx, e, dbRead, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer release()
 	if err := db.QuickCheck(ctx, true); err != nil {
 		return fmt.Errorf("check-db %s: %w", cfg.DB, err)
 	}

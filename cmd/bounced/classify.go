@@ -46,8 +46,8 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *format != "text" && *format != "jsonl" {
-		return usagef("classify: --format must be text or jsonl, not %q", *format)
+	if err := oneOf(fs, "format", *format, "text", "jsonl"); err != nil {
+		return err
 	}
 	if len(paths) == 0 {
 		return usagef("classify: no PATH given (use - for stdin)")

@@ -126,7 +126,7 @@ func (d *daemon) prepare(ctx context.Context, cfg configs.Config) (pl plan, err 
 	pl = plan{cfg: cfg, store: cur, keys: map[string]mailboxKey{}, atStart: map[string]bool{}}
 	key := storeKeyOf(cfg)
 	if cur == nil || !reflect.DeepEqual(cur.key, key) {
-		db, err := openDB(ctx, cfg, d.log, false)
+		db, _, err := openStore(ctx, cfg, d.log, dbWrite, false)
 		if err != nil {
 			return plan{}, err
 		}
@@ -322,4 +322,33 @@ func (d *daemon) wait() {
 		}
 		d.store = nil
 	}
+}
+
+// overdueMailboxes names the mailboxes whose run is due already: never run,
+// last run unfinished (killed), or the schedule's next time after the last
+// run has passed while no daemon ran. The daemon runs them at once instead
+// of waiting a whole period (a daily schedule could wait a day).
+func overdueMailboxes(ctx context.Context, db *storage.DB, cfg configs.Config, now time.Time) (map[string]bool, error) {
+	runs, err := db.LastRuns(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the last runs: %w", err)
+	}
+	last := map[string]storage.Run{}
+	for _, r := range runs {
+		last[r.Account] = r
+	}
+	due := map[string]bool{}
+	for _, m := range cfg.Mailboxes {
+		r, ok := last[m.Name]
+		if !ok || r.Ended.IsZero() {
+			due[m.Name] = true
+			continue
+		}
+		sched, err := configs.ParseSchedule(m.Schedule)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("mailbox %q: schedule: %w", m.Name, err)}
+		}
+		due[m.Name] = !sched.Next(r.Ended).After(now)
+	}
+	return due, nil
 }

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/bounced/bounced/configs"
@@ -52,54 +49,15 @@ func (f *dbFlags) configs() (configs.Config, error) {
 	return cfg, nil
 }
 
-// open opens the database for a command. A read-only command refuses a
-// database that does not exist rather than creating an empty one. noSync
-// is for idempotent commands that can simply be run again (import,
-// reclassify): no fsync per commit.
-func (f *dbFlags) open(ctx context.Context, e *env, readOnly, noSync bool) (*storage.DB, configs.Config, error) {
+// open opens the database of --db/--config as mode needs it (openStore),
+// logging warnings to stderr.
+func (f *dbFlags) open(ctx context.Context, e *env, mode dbMode, noSync bool) (*storage.DB, func(), configs.Config, error) {
 	cfg, err := f.configs()
 	if err != nil {
-		return nil, cfg, err
+		return nil, nil, cfg, err
 	}
-	if readOnly {
-		if err := mustExist(cfg.DB); err != nil {
-			return nil, cfg, err
-		}
-	}
-	pol, err := storagePolicy(cfg.Policy)
-	if err != nil {
-		return nil, cfg, usageError{err}
-	}
-	db, err := storage.Open(ctx, cfg.DB, storage.Options{
-		Logger:      slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Policy:      pol,
-		Archive:     cfg.Archive.Enabled,
-		ArchiveDays: cfg.Archive.RetentionDays,
-		ReadOnly:    readOnly,
-		NoSync:      noSync,
-	})
-	return db, cfg, err
-}
-
-// openExisting is open for a command that writes but works only on what
-// is already stored (reclassify): it refuses a missing database rather
-// than creating an empty one.
-func (f *dbFlags) openExisting(ctx context.Context, e *env, noSync bool) (*storage.DB, configs.Config, error) {
-	cfg, err := f.configs()
-	if err != nil {
-		return nil, cfg, err
-	}
-	if err := mustExist(cfg.DB); err != nil {
-		return nil, cfg, err
-	}
-	return f.open(ctx, e, false, noSync)
-}
-
-func mustExist(path string) error {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("database %s does not exist (fill it with 'bounced import' or 'bounced run')", path)
-	}
-	return nil
+	db, release, err := openStore(ctx, cfg, textLogger(e.stderr, slog.LevelWarn), mode, noSync)
+	return db, release, cfg, err
 }
 
 // parseSince reads --since: a Go duration or a number of days ("30d"),

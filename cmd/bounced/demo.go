@@ -46,8 +46,8 @@ keep (then try 'bounced report --db PATH').`,
 			if err != nil {
 				return err
 			}
-			if len(pos) > 0 {
-				return usagef("demo: unexpected argument %q", pos[0])
+			if err := noArgs(fs, pos); err != nil {
+				return err
 			}
 			return runDemo(ctx, e, *dbPath, *dir)
 		},
@@ -75,7 +75,7 @@ func runDemo(ctx context.Context, e *env, dbPath, dir string) error {
 		defer os.RemoveAll(tmp)
 		dbPath = filepath.Join(tmp, "demo.db")
 	}
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := textLogger(e.stderr, slog.LevelWarn)
 	db, err := storage.Open(ctx, dbPath, storage.Options{Logger: log, Archive: true})
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -50,4 +51,25 @@ func flagDefaults(fs *flag.FlagSet) string {
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
 	return b.String()
+}
+
+// noArgs refuses the positional arguments of a command that takes none.
+func noArgs(fs *flag.FlagSet, pos []string) error {
+	if len(pos) > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), pos[0])
+	}
+	return nil
+}
+
+// oneOf checks the value of --name against its choices, with one message
+// for every command: "report: --format must be text, json or csv, not "x"".
+func oneOf(fs *flag.FlagSet, name, value string, choices ...string) error {
+	if slices.Contains(choices, value) {
+		return nil
+	}
+	list := choices[0]
+	if n := len(choices); n > 1 {
+		list = strings.Join(choices[:n-1], ", ") + " or " + choices[n-1]
+	}
+	return usagef("%s: --%s must be %s, not %q", fs.Name(), name, list, value)
 }

@@ -69,11 +69,11 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usagef("import: %v", err)
 	}
-	db, _, err := dbf.open(ctx, e, false, true)
+	db, release, _, err := dbf.open(ctx, e, dbWrite, true)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer release()
 
 	st := importStats{byKind: map[classify.Kind]int{}}
 	failed := false
@@ -85,7 +85,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	absPaths := map[string]string{}
 	var batch []storage.Record
 	var alerts storage.SenderAlerts // logged once for the whole import
-	defer alerts.Log(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	defer alerts.Log(textLogger(e.stderr, slog.LevelWarn))
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil

@@ -2,24 +2,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/bounced/bounced/classify"
-	"github.com/bounced/bounced/configs"
 	"github.com/bounced/bounced/poller"
-	"github.com/bounced/bounced/storage"
 )
 
 func pollCommand() command {
 	return command{
 		name:    "poll",
-		args:    "--config FILE [--mailbox NAME] [--dry-run] [--verbose]",
+		args:    "--config FILE [--mailbox NAME] [--dry-run] [--verbose] [--quiet]",
 		summary: "one pass over all (or one) mailboxes now, then exit",
 		help: `Polls every enabled mailbox (or only --mailbox NAME) once, as the daemon
 would, and prints a summary per mailbox. A mailbox that fails is reported
@@ -34,38 +29,33 @@ database (opened read-only; a missing database is treated as empty).`,
 			cfgPath := fs.String("config", "bounced.toml", "config `FILE`")
 			only := fs.String("mailbox", "", "poll only the mailbox `NAME`")
 			dry := fs.Bool("dry-run", false, "examine read-only and print what would happen; change nothing")
-			verbose := fs.Bool("verbose", false, "log every step to stderr")
+			verbose := fs.Bool("verbose", false, "log every step to stderr, with the UIDs")
+			quiet := fs.Bool("quiet", false, "print errors only: no summary, no warnings")
 			pos, err := parseFlags(fs, args)
 			if err != nil {
 				return err
 			}
-			if len(pos) > 0 {
-				return usagef("poll: unexpected argument %q", pos[0])
+			if err := noArgs(fs, pos); err != nil {
+				return err
 			}
 			cfg, err := loadConfig(*cfgPath)
 			if err != nil {
 				return err
 			}
-			level := slog.LevelWarn
-			if *verbose {
-				level = slog.LevelDebug
+			level, err := logLevel("poll", slog.LevelWarn, *verbose, *quiet)
+			if err != nil {
+				return err
 			}
-			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-			var db *storage.DB
+			log := textLogger(e.stderr, level)
+			mode := dbWrite
 			if *dry {
-				var release func()
-				db, release, err = openPreviewDB(ctx, cfg, log)
-				if err != nil {
-					return err
-				}
-				defer release()
-			} else {
-				db, err = openDB(ctx, cfg, log, false)
-				if err != nil {
-					return err
-				}
-				defer db.Close()
+				mode = dbPreview
 			}
+			db, release, err := openStore(ctx, cfg, log, mode, false)
+			if err != nil {
+				return err
+			}
+			defer release()
 			ps, err := buildPollers(cfg, db, log, *only)
 			if err != nil {
 				return err
@@ -90,7 +80,9 @@ database (opened read-only; a missing database is treated as empty).`,
 					fmt.Fprintf(e.stderr, "bounced: poll: %v\n", err)
 					continue
 				}
-				printSummary(e.stdout, sum, *dry)
+				if !*quiet {
+					printSummary(e.stdout, sum, *dry)
+				}
 			}
 			if failed > 0 {
 				return errSilent
@@ -98,33 +90,6 @@ database (opened read-only; a missing database is treated as empty).`,
 			return nil
 		},
 	}
-}
-
-// openPreviewDB opens the database read-only for a dry run; when it does
-// not exist yet, an empty one in a temporary directory stands in, so the
-// policy still decides what would be suppressed. close releases either.
-func openPreviewDB(ctx context.Context, cfg configs.Config, log *slog.Logger) (db *storage.DB, close func(), err error) {
-	if _, err := os.Stat(cfg.DB); err == nil {
-		db, err := openDB(ctx, cfg, log, true)
-		if err != nil {
-			return nil, nil, err
-		}
-		return db, func() { db.Close() }, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, nil, err
-	}
-	dir, err := os.MkdirTemp("", "bounced-dry-run-")
-	if err != nil {
-		return nil, nil, err
-	}
-	tmp := cfg
-	tmp.DB = filepath.Join(dir, "empty.db")
-	db, err = openDB(ctx, tmp, log, false)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	return db, func() { db.Close(); os.RemoveAll(dir) }, nil
 }
 
 func printPlanned(w io.Writer, pl poller.Planned) {

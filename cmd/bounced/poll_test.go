@@ -314,3 +314,32 @@ func TestStatusIsAMonitoringCheck(t *testing.T) {
 		t.Errorf("status --format json: exit %d, %v, %+v\n%s", code, err, st, out)
 	}
 }
+
+// --verbose logs every step with the UIDs it concerns; --quiet prints
+// nothing but errors; both at once is a usage error.
+func TestPollVerboseAndQuiet(t *testing.T) {
+	cfg, _, srv := imapConfig(t, sampleMails(), "")
+	if _, errOut, code := runCmd(t, "", "poll", "--config", cfg, "--verbose", "--quiet"); code != 2 || !strings.Contains(errOut, "exclude each other") {
+		t.Errorf("--verbose --quiet: exit %d, %s", code, errOut)
+	}
+	out, errOut, code := runCmd(t, "", "poll", "--config", cfg, "--verbose")
+	if code != 0 {
+		t.Fatalf("poll --verbose: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		`msg="logged in"`, `msg="opened folder"`, "uidnext=4",
+		`msg="listed mail above the cursor"`, "uids=1:3",
+		`msg=fetching mailbox=primary run_id=1 uidvalidity=1 count=3 uids=1:3`,
+		`msg="classified and recorded" mailbox=primary run_id=1 uidvalidity=`, "uid=2",
+		`msg=committed`, `msg="left in the folder"`,
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("poll --verbose: no %q in the log:\n%s", want, errOut)
+		}
+	}
+	srv.Append("INBOX", []byte("From: x@example.org\r\nSubject: new\r\n\r\nnew\r\n"))
+	out, errOut, code = runCmd(t, "", "poll", "--config", cfg, "--quiet")
+	if code != 0 || out != "" || errOut != "" {
+		t.Errorf("poll --quiet: exit %d, stdout %q, stderr %q; want nothing", code, out, errOut)
+	}
+}

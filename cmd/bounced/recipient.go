@@ -48,11 +48,11 @@ func runRecipient(ctx context.Context, e *env, args []string) error {
 		if !strings.Contains(pos[1], "@") {
 			return usagef("recipient %s: %q is no address", pos[0], pos[1])
 		}
-		db, _, err := dbf.open(ctx, e, false, false)
+		db, release, _, err := dbf.open(ctx, e, dbWrite, false)
 		if err != nil {
 			return err
 		}
-		defer db.Close()
+		defer release()
 		if pos[0] == "suppress" {
 			err = db.Suppress(ctx, pos[1], *note)
 		} else {
@@ -71,14 +71,14 @@ func runRecipient(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("recipient: want ADDRESS, or suppress|unsuppress ADDRESS --note TEXT")
 	}
-	if *format != "text" && *format != "json" {
-		return usagef("recipient: --format must be text or json, not %q", *format)
+	if err := oneOf(fs, "format", *format, "text", "json"); err != nil {
+		return err
 	}
-	db, _, err := dbf.open(ctx, e, true, false)
+	db, release, _, err := dbf.open(ctx, e, dbRead, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer release()
 	h, err := db.Recipient(ctx, pos[0])
 	if errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("recipient: %s is not in the database", pos[0])

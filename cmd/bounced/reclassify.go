@@ -34,18 +34,18 @@ func runReclassify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("reclassify: unexpected argument %q", pos[0])
+	if err := noArgs(fs, pos); err != nil {
+		return err
 	}
 	since, err := parseSince("reclassify", *sinceFlag, time.Now())
 	if err != nil {
 		return err
 	}
-	db, _, err := dbf.openExisting(ctx, e, true)
+	db, release, _, err := dbf.open(ctx, e, dbExisting, true)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer release()
 	start := time.Now()
 	st, err := db.Reclassify(ctx, since, classify.Message, classify.Version)
 	if err != nil {

@@ -50,11 +50,11 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("report: unexpected argument %q", pos[0])
+	if err := noArgs(fs, pos); err != nil {
+		return err
 	}
-	if *format != "text" && *format != "json" && *format != "csv" {
-		return usagef("report: --format must be text, json or csv, not %q", *format)
+	if err := oneOf(fs, "format", *format, "text", "json", "csv"); err != nil {
+		return err
 	}
 	since, err := parseSince("report", *sinceFlag, time.Now())
 	if err != nil {
@@ -63,11 +63,11 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if *top < 1 {
 		return usagef("report: --top %d: want at least 1", *top)
 	}
-	db, _, err := dbf.open(ctx, e, true, false)
+	db, release, _, err := dbf.open(ctx, e, dbRead, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer release()
 	r, err := db.Report(ctx, storage.ReportOptions{Since: since, Top: *top})
 	if err != nil {
 		return err

@@ -41,11 +41,11 @@ mailbox, with "ok" and "problems".`,
 			if err != nil {
 				return err
 			}
-			if len(pos) > 0 {
-				return usagef("status: unexpected argument %q", pos[0])
+			if err := noArgs(fs, pos); err != nil {
+				return err
 			}
-			if *format != "text" && *format != "json" {
-				return usagef("status: --format must be text or json, not %q", *format)
+			if err := oneOf(fs, "format", *format, "text", "json"); err != nil {
+				return err
 			}
 			out := e.stdout
 			if *format == "json" {
@@ -56,10 +56,10 @@ mailbox, with "ok" and "problems".`,
 			if err != nil {
 				return err
 			}
-			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			log := textLogger(e.stderr, slog.LevelWarn)
 			// Before the first run there is no database: every mailbox has
 			// never run and its whole folder is backlog.
-			db, release, err := openPreviewDB(ctx, cfg, log)
+			db, release, err := openStore(ctx, cfg, log, dbPreview, false)
 			if err != nil {
 				return err
 			}

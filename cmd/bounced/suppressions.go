@@ -76,23 +76,21 @@ func runSuppressions(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("suppressions: unexpected argument %q", pos[0])
+	if err := noArgs(fs, pos); err != nil {
+		return err
 	}
-	switch *format {
-	case "csv", "json", "text", "addresses", "postfix":
-	default:
-		return usagef("suppressions: --format must be csv, json, text, addresses or postfix, not %q", *format)
+	if err := oneOf(fs, "format", *format, "csv", "json", "text", "addresses", "postfix"); err != nil {
+		return err
 	}
 	since, err := parseSince("suppressions", *sinceFlag, time.Now())
 	if err != nil {
 		return err
 	}
-	db, _, err := dbf.open(ctx, e, true, false)
+	db, release, _, err := dbf.open(ctx, e, dbRead, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer release()
 
 	out := bufio.NewWriter(e.stdout)
 	defer out.Flush()
