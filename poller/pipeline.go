@@ -148,6 +148,7 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 	if err != nil {
 		return err
 	}
+	sum.Listed = len(infos)
 	if log.Enabled(ctx, slog.LevelDebug) {
 		uids := make([]uint32, len(infos))
 		for i, mi := range infos {

@@ -419,6 +419,7 @@ type Summary struct {
 	Duplicates int // already known by digest
 	Skipped    int // too large or unreadable: recorded as skipped
 	Disposed   int // moved, flagged, deleted or left, including pending ones
+	Listed     int // mails above the cursor when the folder was listed (Fetched of them got processed)
 	Pending    int // of Disposed: committed by an earlier run that stopped before disposing
 	Errors     int
 	Suppressed int // recipients newly suppressed
@@ -440,6 +441,8 @@ func (s *Summary) stats(err error) storage.RunStats {
 		Disposed:   s.Disposed,
 		Errors:     s.Errors,
 		ByKind:     s.ByKind,
+		Listed:     s.Listed,
+		Backlog:    max(0, s.Listed-s.Fetched),
 	}
 	if err != nil {
 		st.Err = err.Error()

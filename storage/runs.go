@@ -18,6 +18,8 @@ type RunStats struct {
 	Skipped    int                   `json:"skipped"`
 	Disposed   int                   `json:"disposed"`
 	Errors     int                   `json:"errors"`
+	Listed     int                   `json:"listed"`  // mails above the cursor when the run listed the folder
+	Backlog    int                   `json:"backlog"` // of those, not processed when the run ended
 	ByKind     map[classify.Kind]int `json:"by_kind,omitempty"`
 	Err        string                `json:"err,omitempty"` // the error that ended the run, if any
 }
@@ -61,8 +63,9 @@ func (db *DB) FinishRun(ctx context.Context, runID int64, at time.Time, st RunSt
 	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE runs SET ended_at = ?, fetched = ?, recorded = ?, duplicates = ?, skipped = ?,
-			disposed = ?, errors = ?, by_kind = ?, err = ? WHERE id = ?`,
-			fmtTime(at), st.Fetched, st.Recorded, st.Duplicates, st.Skipped, st.Disposed, st.Errors, byKind, st.Err, runID)
+			disposed = ?, errors = ?, by_kind = ?, err = ?, listed = ?, backlog = ? WHERE id = ?`,
+			fmtTime(at), st.Fetched, st.Recorded, st.Duplicates, st.Skipped, st.Disposed, st.Errors, byKind, st.Err,
+			st.Listed, st.Backlog, runID)
 		if err != nil {
 			return err
 		}
@@ -89,7 +92,7 @@ func (db *DB) LastRuns(ctx context.Context) ([]Run, error) {
 
 func lastRuns(ctx context.Context, q queryer) ([]Run, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, account, started_at, ended_at, fetched, recorded, duplicates, skipped,
-		disposed, errors, by_kind, err FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY account) ORDER BY account`)
+		disposed, errors, by_kind, err, listed, backlog FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY account) ORDER BY account`)
 	if err != nil {
 		return nil, fmt.Errorf("reading last runs: %w", err)
 	}
@@ -102,7 +105,7 @@ func lastRuns(ctx context.Context, q queryer) ([]Run, error) {
 		var byKind string
 		st := &r.Stats
 		if err := rows.Scan(&r.ID, &r.Account, &started, &ended, &st.Fetched, &st.Recorded, &st.Duplicates, &st.Skipped,
-			&st.Disposed, &st.Errors, &byKind, &st.Err); err != nil {
+			&st.Disposed, &st.Errors, &byKind, &st.Err, &st.Listed, &st.Backlog); err != nil {
 			return nil, fmt.Errorf("reading last runs: %w", err)
 		}
 		r.Started, r.Ended = parseTime(started), parseNullTime(ended)

@@ -13,6 +13,9 @@ CREATE INDEX archive_blocks_stored_at ON archive_blocks(stored_at);
 -- index archive_stored_at
 CREATE INDEX archive_stored_at ON archive(stored_at);
 
+-- index messages_account_kind_at
+CREATE INDEX messages_account_kind_at ON messages(account, kind, at);
+
 -- index messages_at
 CREATE INDEX messages_at ON messages(at);
 
@@ -206,7 +209,7 @@ CREATE TABLE runs (
 	errors     INTEGER NOT NULL DEFAULT 0,
 	by_kind    TEXT    NOT NULL DEFAULT '',  -- JSON object kind -> count
 	err        TEXT    NOT NULL DEFAULT ''
-);
+, listed INTEGER NOT NULL DEFAULT 0, backlog INTEGER NOT NULL DEFAULT 0);
 
 -- table schema_migrations
 CREATE TABLE schema_migrations (
