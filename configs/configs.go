@@ -44,6 +44,7 @@ type Config struct {
 	ListenPublic bool      `toml:"listen_public"`
 	Archive      Archive   `toml:"archive"`
 	Policy       Policy    `toml:"policy"`
+	Health       Health    `toml:"health"`
 	Mailboxes    []Mailbox `toml:"mailbox"`
 }
 
@@ -69,6 +70,42 @@ type Policy struct {
 	Reasons map[string]string `toml:"reasons"`
 	// Complaints maps an ARF feedback type (abuse, fraud, ...) to an action.
 	Complaints map[string]string `toml:"complaints"`
+}
+
+// Health sets the thresholds of the mailbox health checks shown by
+// `status`, /readyz and the metrics. Omitted keys keep the defaults of
+// storage.DefaultHealth; 0 turns a check off.
+type Health struct {
+	// FailedRuns: this many failed runs in a row is a problem.
+	FailedRuns int `toml:"failed_runs"`
+	// NoBounce: no bounce at all for this long (a broken Return-Path).
+	NoBounce Duration `toml:"no_bounce"`
+	// SpikeWindow, SpikeMin, SpikeFactor: at least SpikeMin sender-side
+	// alerts in the last SpikeWindow, and SpikeFactor times the mean of
+	// the windows before, is a spike.
+	SpikeWindow Duration `toml:"spike_window"`
+	SpikeMin    int      `toml:"spike_min"`
+	SpikeFactor float64  `toml:"spike_factor"`
+}
+
+// Options returns the thresholds as storage takes them.
+func (h Health) Options() storage.HealthOptions {
+	return storage.HealthOptions{FailedRuns: h.FailedRuns, NoBounce: time.Duration(h.NoBounce),
+		SpikeWindow: time.Duration(h.SpikeWindow), SpikeMin: h.SpikeMin, SpikeFactor: h.SpikeFactor}
+}
+
+func (h Health) validate() []error {
+	var errs []error
+	if h.FailedRuns < 0 {
+		errs = append(errs, errors.New("health: failed_runs: must not be negative (0 turns the check off)"))
+	}
+	if h.SpikeMin < 0 {
+		errs = append(errs, errors.New("health: spike_min: must not be negative"))
+	}
+	if h.SpikeWindow > 0 && h.SpikeFactor < 1 {
+		errs = append(errs, fmt.Errorf("health: spike_factor: %g: must be at least 1 (how many times the usual count is a spike)", h.SpikeFactor))
+	}
+	return errs
 }
 
 // PolicyActions returns the values allowed in [policy.reasons] and
@@ -170,7 +207,9 @@ const (
 
 // Default is the configuration used when no file is given.
 func Default() Config {
-	return Config{DB: "bounced.db"}
+	d := storage.DefaultHealth
+	return Config{DB: "bounced.db", Health: Health{FailedRuns: d.FailedRuns, NoBounce: Duration(d.NoBounce),
+		SpikeWindow: Duration(d.SpikeWindow), SpikeMin: d.SpikeMin, SpikeFactor: d.SpikeFactor}}
 }
 
 // Duration is a time.Duration written as "90s", "15m", "36h" or "30d".
@@ -385,6 +424,7 @@ func (c Config) Validate() error {
 		add("archive: retention_days: must not be negative")
 	}
 	errs = append(errs, c.Policy.validate()...)
+	errs = append(errs, c.Health.validate()...)
 	seen := map[string]bool{}
 	accounts := map[string]string{} // Account() -> the first mailbox's label
 	for i, m := range c.Mailboxes {

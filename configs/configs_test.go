@@ -342,3 +342,26 @@ func TestListen(t *testing.T) {
 		}
 	}
 }
+
+func TestHealth(t *testing.T) {
+	c, err := Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Health.Options(); got != storage.DefaultHealth {
+		t.Errorf("no [health]: %+v, want the defaults %+v", got, storage.DefaultHealth)
+	}
+	c, err = Parse([]byte("[health]\nno_bounce = \"0\"\nfailed_runs = 3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := c.Health.Options(); o.NoBounce != 0 || o.FailedRuns != 3 || o.SpikeMin != storage.DefaultHealth.SpikeMin {
+		t.Errorf("[health] no_bounce 0, failed_runs 3: %+v", o)
+	}
+	_, err = Parse([]byte("[health]\nfailed_runs = -1\nspike_factor = 0.5\n"))
+	for _, want := range []string{"health: failed_runs: must not be negative", "health: spike_factor: 0.5: must be at least 1"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse: %v, want %q", err, want)
+		}
+	}
+}

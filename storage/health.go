@@ -53,7 +53,32 @@ type Health struct {
 	// before.
 	SenderSide   map[string]int `json:"sender_side,omitempty"`
 	SenderBefore float64        `json:"sender_side_before"`
-	Problems     []string       `json:"problems"`
+	Problems     []Problem      `json:"problems"`
+}
+
+// Problem is one failed health check.
+type Problem struct {
+	Check   string `json:"check"` // one of HealthChecks
+	Message string `json:"message"`
+}
+
+// The health checks, by the name that metrics and JSON give them.
+const (
+	CheckFailedRuns  = "failed_runs"
+	CheckNoBounce    = "no_bounce"
+	CheckSenderSpike = "sender_spike"
+)
+
+// HealthChecks lists every check.
+var HealthChecks = []string{CheckFailedRuns, CheckNoBounce, CheckSenderSpike}
+
+// Messages returns the problems' messages.
+func (h Health) Messages() []string {
+	out := make([]string, len(h.Problems))
+	for i, p := range h.Problems {
+		out[i] = p.Message
+	}
+	return out
 }
 
 // SenderSideTotal sums SenderSide.
@@ -144,14 +169,17 @@ func (db *DB) senderHealth(ctx context.Context, h *Health, now time.Time, window
 }
 
 // judge says what is wrong with h at now, in words, worst first.
-func (h Health) judge(now time.Time, o HealthOptions) []string {
-	out := []string{}
+func (h Health) judge(now time.Time, o HealthOptions) []Problem {
+	out := []Problem{}
+	add := func(check, format string, args ...any) {
+		out = append(out, Problem{Check: check, Message: fmt.Sprintf(format, args...)})
+	}
 	if o.FailedRuns > 0 && h.FailedRuns >= o.FailedRuns {
 		what := "run"
 		if h.FailedRuns > 1 {
 			what = "runs"
 		}
-		out = append(out, fmt.Sprintf("%d failed %s in a row: %s", h.FailedRuns, what, h.LastError))
+		add(CheckFailedRuns, "%d failed %s in a row: %s", h.FailedRuns, what, h.LastError)
 	}
 	// Quiet only counts while the mailbox was being read: since its first
 	// run, and up to its last good run (a mailbox that cannot log in says
@@ -166,7 +194,7 @@ func (h Health) judge(now time.Time, o HealthOptions) []string {
 			if since.Equal(h.LastBounce) {
 				what = "the last arrived " + since.UTC().Format(time.DateOnly)
 			}
-			out = append(out, fmt.Sprintf("no bounce for %s (%s): does the Return-Path of your mail still lead here?", days(quiet), what))
+			add(CheckNoBounce, "no bounce for %s (%s): does the Return-Path of your mail still lead here?", days(quiet), what)
 		}
 	}
 	if n := h.SenderSideTotal(); o.SpikeMin > 0 && n >= o.SpikeMin && float64(n) >= o.SpikeFactor*h.SenderBefore {
@@ -175,8 +203,8 @@ func (h Health) judge(now time.Time, o HealthOptions) []string {
 			reasons = append(reasons, fmt.Sprintf("%s %d", r, c))
 		}
 		sort.Strings(reasons)
-		out = append(out, fmt.Sprintf("spike in sender-side rejections: %d in the last %s (%s) against %.1f before: the problem is on your side (reputation, DNSBL, authentication)",
-			n, days(o.SpikeWindow), strings.Join(reasons, ", "), h.SenderBefore))
+		add(CheckSenderSpike, "spike in sender-side rejections: %d in the last %s (%s) against %.1f before: the problem is on your side (reputation, DNSBL, authentication)",
+			n, days(o.SpikeWindow), strings.Join(reasons, ", "), h.SenderBefore)
 	}
 	return out
 }

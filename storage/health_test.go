@@ -16,22 +16,22 @@ func TestHealthJudge(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		h    Health
-		want []string // substrings, one per problem, in order
+		want []string // check: substring, one per problem, in order
 	}{
 		{"fine", Health{FirstRun: first, LastOK: now, LastBounce: now.Add(-day)}, nil},
 		{"never ran", Health{}, nil},
 		{"one failure", Health{FirstRun: first, LastOK: now.Add(-time.Hour), LastBounce: now.Add(-day), FailedRuns: 1, LastError: "logging in: bad password"},
-			[]string{"1 failed run in a row: logging in: bad password"}},
+			[]string{"failed_runs: 1 failed run in a row: logging in: bad password"}},
 		{"quiet since the last bounce", Health{FirstRun: first, LastOK: now, LastBounce: now.Add(-8 * day)},
-			[]string{"no bounce for 8 days (the last arrived 2026-03-12)"}},
+			[]string{"no_bounce: no bounce for 8 days (the last arrived 2026-03-12)"}},
 		{"quiet since the first run", Health{FirstRun: now.Add(-10 * day), LastOK: now},
-			[]string{"no bounce for 10 days (none since the first run on 2026-03-10)"}},
+			[]string{"no_bounce: no bounce for 10 days (none since the first run on 2026-03-10)"}},
 		{"new mailbox is not quiet yet", Health{FirstRun: now.Add(-2 * day), LastOK: now}, nil},
 		// A mailbox that cannot log in is not "quiet": the quiet time ends at its last good run.
 		{"failing, not quiet", Health{FirstRun: first, LastOK: now.Add(-6 * day), LastBounce: now.Add(-7 * day), FailedRuns: 300, LastError: "x"},
-			[]string{"300 failed runs in a row"}},
+			[]string{"failed_runs: 300 failed runs in a row"}},
 		{"spike", Health{FirstRun: first, LastOK: now, LastBounce: now, SenderSide: map[string]int{"blocked": 8, "spamdetected": 4}, SenderBefore: 2},
-			[]string{"spike in sender-side rejections: 12 in the last 24h (blocked 8, spamdetected 4) against 2.0 before"}},
+			[]string{"sender_spike: spike in sender-side rejections: 12 in the last 24h (blocked 8, spamdetected 4) against 2.0 before"}},
 		{"steady sender-side rejections are no spike", Health{FirstRun: first, LastOK: now, LastBounce: now, SenderSide: map[string]int{"blocked": 12}, SenderBefore: 5}, nil},
 		{"below the minimum", Health{FirstRun: first, LastOK: now, LastBounce: now, SenderSide: map[string]int{"blocked": 9}}, nil},
 	} {
@@ -41,7 +41,7 @@ func TestHealthJudge(t *testing.T) {
 			continue
 		}
 		for i, w := range tc.want {
-			if !strings.Contains(got[i], w) {
+			if p := got[i].Check + ": " + got[i].Message; !strings.Contains(p, w) {
 				t.Errorf("%s: problem %q, want %q in it", tc.name, got[i], w)
 			}
 		}
@@ -104,7 +104,7 @@ func TestMailboxHealth(t *testing.T) {
 		t.Fatalf("problems %q, want %q", h.Problems, want)
 	}
 	for i, w := range want {
-		if !strings.Contains(h.Problems[i], w) {
+		if !strings.Contains(h.Problems[i].Message, w) {
 			t.Errorf("problem %q, want %q", h.Problems[i], w)
 		}
 	}

@@ -343,3 +343,49 @@ func TestPollVerboseAndQuiet(t *testing.T) {
 		t.Errorf("poll --quiet: exit %d, stdout %q, stderr %q; want nothing", code, out, errOut)
 	}
 }
+
+// TestStatusHealth: status judges each mailbox's health with the
+// thresholds of [health] and reports it in text and JSON.
+func TestStatusHealth(t *testing.T) {
+	bounce, err := os.ReadFile(filepath.Join("..", "..", "testdata", "bounces", "postfix", "mailbox-full.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, dbPath, _ := imapConfig(t, append(sampleMails(), bounce), "[health]\nfailed_runs = 2\n")
+	if _, _, code := runCmd(t, "", "poll", "--config", cfg); code != 0 {
+		t.Fatalf("poll: exit %d", code)
+	}
+	out, _, code := runCmd(t, "", "status", "--config", cfg, "--offline", "--format", "json")
+	var st []mailboxStatus
+	if err := json.Unmarshal([]byte(out), &st); err != nil || code != 0 || len(st) != 1 || st[0].Health == nil {
+		t.Fatalf("status --format json after a good run: exit %d, %v\n%s", code, err, out)
+	}
+	if h := st[0].Health; h.LastBounce.IsZero() || h.FirstRun.IsZero() || len(h.Problems) != 0 {
+		t.Errorf("health after a good run with bounces: %+v", h)
+	}
+	db, err := storage.Open(context.Background(), dbPath, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		now := time.Now()
+		id, err := db.StartRun(context.Background(), "primary", now)
+		if err == nil {
+			err = db.FinishRun(context.Background(), id, now, storage.RunStats{Err: "logging in: NO [AUTHENTICATIONFAILED]"})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	out, _, code = runCmd(t, "", "status", "--config", cfg, "--offline")
+	if code != 1 || !strings.Contains(out, "failed_runs: 2 failed runs in a row: logging in") {
+		t.Errorf("status after two failed runs: exit %d, want 1 and the health problem in\n%s", code, out)
+	}
+	out, _, _ = runCmd(t, "", "status", "--config", cfg, "--offline", "--format", "json")
+	st = nil
+	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st) != 1 || st[0].Health == nil ||
+		len(st[0].Health.Problems) != 1 || st[0].Health.Problems[0].Check != storage.CheckFailedRuns || len(st[0].Problems) != 2 {
+		t.Errorf("status --format json after two failed runs: %v\n%s", err, out)
+	}
+}

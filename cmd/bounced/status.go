@@ -77,6 +77,7 @@ mailbox, with "ok" and "problems".`,
 				return err
 			}
 			now := time.Now()
+			hopts := cfg.Health.Options()
 			failed := false
 			for _, m := range cfg.Mailboxes {
 				if m.Disabled {
@@ -114,6 +115,19 @@ mailbox, with "ok" and "problems".`,
 					ms.Problems = append(ms.Problems, "overdue since "+next.UTC().Format(time.DateTime)+" UTC")
 				}
 				fmt.Fprintf(out, "  next due:  %s\n", due)
+				if h, err := db.MailboxHealth(ctx, p.Name(), now, hopts); err != nil {
+					ms.Problems = append(ms.Problems, "health unknown: "+err.Error())
+					fmt.Fprintf(out, "  health:    unknown: %v\n", err)
+				} else {
+					ms.Health = &h
+					printHealth(out, h)
+					// A failed last run is said above already.
+					for _, pr := range h.Problems {
+						if pr.Check != storage.CheckFailedRuns || h.FailedRuns > 1 {
+							ms.Problems = append(ms.Problems, pr.Message)
+						}
+					}
+				}
 				if !*offline {
 					b, err := p.Backlog(ctx)
 					if err != nil {
@@ -163,6 +177,21 @@ type mailboxStatus struct {
 	NextDue  time.Time       `json:"next_due,omitzero"`
 	Overdue  bool            `json:"overdue"`
 	Backlog  *poller.Backlog `json:"backlog,omitempty"`
+	Health   *storage.Health `json:"health,omitempty"`
+}
+
+// printHealth writes the facts of h that the usual tools never tell, and
+// its problems.
+func printHealth(w io.Writer, h storage.Health) {
+	last := "none yet"
+	if !h.LastBounce.IsZero() {
+		last = h.LastBounce.UTC().Format(time.DateTime) + " UTC"
+	}
+	fmt.Fprintf(w, "  health:    last bounce %s; sender-side rejections %d in the last window (%.1f per window before)\n",
+		last, h.SenderSideTotal(), h.SenderBefore)
+	for _, p := range h.Problems {
+		fmt.Fprintf(w, "             %s: %s\n", p.Check, p.Message)
+	}
 }
 
 func printRun(w io.Writer, r storage.Run) {
@@ -189,4 +218,7 @@ func printRun(w io.Writer, r storage.Run) {
 		fmt.Fprintf(w, "; %s", strings.Join(kinds, ", "))
 	}
 	fmt.Fprintln(w)
+	if st.Backlog > 0 {
+		fmt.Fprintf(w, "             listed %d new mails, left %d for the next run (batch and run limits)\n", st.Listed, st.Backlog)
+	}
 }
