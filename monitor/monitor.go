@@ -1,8 +1,10 @@
 // Package monitor serves the daemon's health and Prometheus metrics
 // (text exposition format, github.com/prometheus/client_golang): /metrics,
 // /healthz (the process is alive) and /readyz (every mailbox's last run
-// was ok and none is overdue). It learns about runs from the store the
-// pollers write them to (Monitor.Wrap), so the poller knows nothing of it.
+// was ok, none is overdue and its health checks pass). It learns about
+// runs from the store the pollers write them to (Monitor.Wrap), so the
+// poller knows nothing of it; after each run it asks that store for the
+// mailbox's health (storage.DB.MailboxHealth).
 //
 // It does not poll, hold SQL or read the config.
 package monitor
@@ -32,6 +34,8 @@ type Monitor struct {
 	next    map[string]func(time.Time) time.Time // per mailbox: its schedule
 	started map[int64]runStart                   // run id -> its mailbox and start
 	last    map[string]runState                  // per mailbox
+	health  map[string]storage.Health            // per mailbox, after its last run
+	hopts   storage.HealthOptions
 
 	reg        *prometheus.Registry
 	runs       *prometheus.CounterVec
@@ -41,6 +45,8 @@ type Monitor struct {
 	suppressed *prometheus.CounterVec
 	lastOK     *prometheus.GaugeVec
 	failing    *prometheus.GaugeVec
+	backlog    *prometheus.GaugeVec
+	problem    *prometheus.GaugeVec
 	dbSize     prometheus.GaugeFunc
 }
 
@@ -62,15 +68,20 @@ func New(dbPath func() string, now func() time.Time) *Monitor {
 		now = time.Now
 	}
 	m := &Monitor{now: now, dbPath: dbPath, next: map[string]func(time.Time) time.Time{},
-		started: map[int64]runStart{}, last: map[string]runState{}, reg: prometheus.NewRegistry()}
+		started: map[int64]runStart{}, last: map[string]runState{}, health: map[string]storage.Health{},
+		hopts: storage.DefaultHealth, reg: prometheus.NewRegistry()}
 	m.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bounced_runs_total", Help: "Runs per mailbox and result (ok, failed)."}, []string{"mailbox", "result"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bounced_run_duration_seconds", Help: "Duration of a run.",
 		Buckets: prometheus.ExponentialBuckets(0.05, 2, 14)}, []string{"mailbox"})
-	m.mails = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bounced_mails_total", Help: "Mails recorded, per mailbox and kind."}, []string{"mailbox", "kind"})
+	m.mails = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bounced_mails_total",
+		Help: "Mails recorded (duplicates not counted), per mailbox, kind and reason (of the first failed recipient; empty for none)."}, []string{"mailbox", "kind", "reason"})
 	m.errors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bounced_errors_total", Help: "Failed runs per mailbox and step (connect, login, fetch, store, dispose, other)."}, []string{"mailbox", "step"})
 	m.suppressed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bounced_suppressions_added_total", Help: "Addresses suppressed, per mailbox."}, []string{"mailbox"})
 	m.lastOK = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bounced_last_success_timestamp_seconds", Help: "End of the last successful run, Unix time."}, []string{"mailbox"})
 	m.failing = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bounced_consecutive_failures", Help: "Failed runs in a row (login failing for N runs...)."}, []string{"mailbox"})
+	m.backlog = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bounced_backlog", Help: "New mails the last run listed and left for the next (batch and run limits)."}, []string{"mailbox"})
+	m.problem = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bounced_health_problem",
+		Help: "1 when a mailbox health check fails after the last run: failed_runs, no_bounce (a broken Return-Path?), sender_spike."}, []string{"mailbox", "check"})
 	m.dbSize = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "bounced_database_bytes", Help: "Size of the database file and its -wal."}, func() float64 {
 		var n int64
 		for _, p := range []string{m.dbPath(), m.dbPath() + "-wal"} {
@@ -80,7 +91,7 @@ func New(dbPath func() string, now func() time.Time) *Monitor {
 		}
 		return float64(n)
 	})
-	m.reg.MustRegister(m.runs, m.duration, m.mails, m.errors, m.suppressed, m.lastOK, m.failing, m.dbSize,
+	m.reg.MustRegister(m.runs, m.duration, m.mails, m.errors, m.suppressed, m.lastOK, m.failing, m.backlog, m.problem, m.dbSize,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -91,6 +102,41 @@ func (m *Monitor) Schedule(mailbox string, next func(time.Time) time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.next[mailbox] = next
+}
+
+// SetHealthOptions sets the thresholds of the health checks (at start and
+// on every reload).
+func (m *Monitor) SetHealthOptions(o storage.HealthOptions) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hopts = o
+}
+
+// Keep forgets every mailbox not named (removed or disabled by a reload),
+// so /readyz stops judging it and its gauges go.
+func (m *Monitor) Keep(mailboxes []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	keep := map[string]bool{}
+	for _, n := range mailboxes {
+		keep[n] = true
+	}
+	for n := range m.next {
+		if keep[n] {
+			continue
+		}
+		delete(m.next, n)
+		delete(m.last, n)
+		delete(m.health, n)
+		for _, g := range []*prometheus.GaugeVec{m.lastOK, m.failing, m.backlog, m.problem} {
+			g.DeletePartialMatch(prometheus.Labels{"mailbox": n})
+		}
+	}
+}
+
+// healthReader is the part of storage.DB that judges a mailbox's health.
+type healthReader interface {
+	MailboxHealth(ctx context.Context, mailbox string, now time.Time, o storage.HealthOptions) (storage.Health, error)
 }
 
 // Wrap returns a store that reports every run it records to the monitor.
@@ -114,35 +160,69 @@ func (s *store) StartRun(ctx context.Context, account string, at time.Time) (int
 func (s *store) Record(ctx context.Context, recs []storage.Record) ([]storage.Result, error) {
 	res, err := s.Store.Record(ctx, recs)
 	if err == nil && len(recs) > 0 {
+		mailbox := recs[0].Source.Account
 		n := 0
-		for _, r := range res {
+		for i, r := range res {
 			n += len(r.Suppressed)
+			if r.Duplicate || i >= len(recs) {
+				continue
+			}
+			reason := ""
+			if rs := recs[i].Verdict.Recipients; len(rs) > 0 && recs[i].Skipped == "" {
+				reason = string(rs[0].Reason)
+			}
+			s.m.mails.WithLabelValues(mailbox, string(r.Kind), reason).Inc()
 		}
-		s.m.suppressed.WithLabelValues(recs[0].Source.Account).Add(float64(n))
+		s.m.suppressed.WithLabelValues(mailbox).Add(float64(n))
 	}
 	return res, err
 }
 
 func (s *store) FinishRun(ctx context.Context, id int64, at time.Time, st storage.RunStats) error {
 	err := s.Store.FinishRun(ctx, id, at, st)
-	s.m.finished(id, at, st)
+	mailbox := s.m.finished(id, at, st)
+	if hr, ok := s.Store.(healthReader); ok && mailbox != "" && err == nil {
+		s.m.mu.Lock()
+		o := s.m.hopts
+		s.m.mu.Unlock()
+		h, herr := hr.MailboxHealth(ctx, mailbox, s.m.now(), o)
+		if herr != nil {
+			h = storage.Health{Mailbox: mailbox, Problems: []storage.Problem{{Check: "unknown", Message: "health unknown: " + herr.Error()}}}
+		}
+		s.m.setHealth(mailbox, h)
+	}
 	return err
 }
 
-// finished records one run's end.
-func (m *Monitor) finished(id int64, at time.Time, st storage.RunStats) {
+// setHealth keeps h for /readyz and sets its gauges.
+func (m *Monitor) setHealth(mailbox string, h storage.Health) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.health[mailbox] = h
+	for _, c := range storage.HealthChecks {
+		v := 0.0
+		for _, p := range h.Problems {
+			if p.Check == c {
+				v = 1
+			}
+		}
+		m.problem.WithLabelValues(mailbox, c).Set(v)
+	}
+}
+
+// finished records one run's end and returns its mailbox ("" for a run
+// this monitor did not see start).
+func (m *Monitor) finished(id int64, at time.Time, st storage.RunStats) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	start, ok := m.started[id]
 	delete(m.started, id)
 	if !ok {
-		return
+		return ""
 	}
 	mailbox := start.mailbox
 	m.duration.WithLabelValues(mailbox).Observe(at.Sub(start.at).Seconds())
-	for k, n := range st.ByKind {
-		m.mails.WithLabelValues(mailbox, string(k)).Add(float64(n))
-	}
+	m.backlog.WithLabelValues(mailbox).Set(float64(st.Backlog))
 	rs := m.last[mailbox]
 	rs.ended, rs.err = at, st.Err
 	if st.Err == "" {
@@ -156,6 +236,7 @@ func (m *Monitor) finished(id int64, at time.Time, st storage.RunStats) {
 	}
 	m.failing.WithLabelValues(mailbox).Set(float64(rs.failures))
 	m.last[mailbox] = rs
+	return mailbox
 }
 
 // Step names the step of a run's error: connect, login, fetch, store,
@@ -178,8 +259,9 @@ func Step(err string) string {
 }
 
 // Unready lists the mailboxes that are not fine, with why: a failed last
-// run, or a run more than grace overdue. A mailbox that has not finished a
-// run since the daemon started is fine until it is overdue.
+// run, a run more than grace overdue, or a failed health check (as judged
+// after its last run). A mailbox that has not finished a run since the
+// daemon started is fine until it is overdue.
 func (m *Monitor) Unready(started time.Time, grace time.Duration) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -202,6 +284,12 @@ func (m *Monitor) Unready(started time.Time, grace time.Duration) []string {
 			}
 			if due := m.next[name](from); now.Sub(due) > grace {
 				out = append(out, fmt.Sprintf("%s: overdue since %s", name, due.UTC().Format(time.DateTime)))
+			}
+		}
+		for _, p := range m.health[name].Problems {
+			// A failed last run is said above already.
+			if p.Check != storage.CheckFailedRuns || !ran || rs.err == "" {
+				out = append(out, fmt.Sprintf("%s: %s: %s", name, p.Check, p.Message))
 			}
 		}
 	}

@@ -33,6 +33,9 @@ type daemon struct {
 	path string
 	log  *slog.Logger
 	mods []func(*poller.Options) // applied to every poller after the config (tests: clock, lock)
+	// applied, if set, is told every config that took effect (the monitor:
+	// health thresholds, mailboxes gone).
+	applied func(configs.Config)
 	now  func() time.Time
 
 	// mu guards cfg, store and slots: reload and stop run in one
@@ -205,6 +208,9 @@ func (d *daemon) apply(ctx context.Context, pl plan) (added, changed, removed, k
 		})
 	}
 	d.cfg, d.store = pl.cfg, pl.store
+	if d.applied != nil {
+		d.applied(pl.cfg)
+	}
 	for _, l := range [][]string{added, changed, removed, kept} {
 		slices.Sort(l)
 	}

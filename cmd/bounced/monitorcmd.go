@@ -15,13 +15,14 @@ import (
 )
 
 // serveMonitor starts the metrics and health server of `run` on
-// cfg.Listen. It returns the function that stops it and the poller option
-// that reports every mailbox's runs to it. The listen address is read at
-// start: a reload does not move it.
-func serveMonitor(cfg configs.Config, log *slog.Logger) (stop func(), mod func(*poller.Options), err error) {
+// cfg.Listen. It returns the function that stops it, the poller option
+// that reports every mailbox's runs to it, and the function that tells it
+// each config the daemon applies (health thresholds, mailboxes gone). The
+// listen address is read at start: a reload does not move it.
+func serveMonitor(cfg configs.Config, log *slog.Logger) (stop func(), mod func(*poller.Options), applied func(configs.Config), err error) {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return nil, nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		return nil, nil, nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	db := cfg.DB
 	mon := monitor.New(func() string { return db }, nil)
@@ -38,10 +39,20 @@ func serveMonitor(cfg configs.Config, log *slog.Logger) (stop func(), mod func(*
 			mon.Schedule(o.Name, sched.Next)
 		}
 	}
+	applied = func(c configs.Config) {
+		mon.SetHealthOptions(c.Health.Options())
+		var names []string
+		for _, m := range c.Mailboxes {
+			if !m.Disabled {
+				names = append(names, m.Name)
+			}
+		}
+		mon.Keep(names)
+	}
 	stop = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
 	}
-	return stop, mod, nil
+	return stop, mod, applied, nil
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/bounced/bounced/configs"
 	"github.com/bounced/bounced/poller"
 )
 
@@ -69,15 +70,17 @@ process's own: changing it needs a restart.`,
 			}
 			log.Info("bounced starting", "version", version, "mailboxes", enabled, "db", cfg.DB)
 			var mods []func(*poller.Options)
+			var applied func(configs.Config)
 			if cfg.Listen != "" {
-				stop, mod, err := serveMonitor(cfg, log)
+				stop, mod, a, err := serveMonitor(cfg, log)
 				if err != nil {
 					return err
 				}
 				defer stop()
-				mods = append(mods, mod)
+				mods, applied = append(mods, mod), a
 			}
 			d := newDaemon(*cfgPath, log, mods...)
+			d.applied = applied
 			if err := d.start(ctx, cfg); err != nil {
 				var ue usageError
 				if errors.As(err, &ue) {
