@@ -36,7 +36,7 @@ type daemon struct {
 	// applied, if set, is told every config that took effect (the monitor:
 	// health thresholds, mailboxes gone).
 	applied func(configs.Config)
-	now  func() time.Time
+	now     func() time.Time
 
 	// mu guards cfg, store and slots: reload and stop run in one
 	// goroutine, but tests read them.
