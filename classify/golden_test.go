@@ -299,3 +299,33 @@ func TestMessageConcurrent(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestLineEnds: one bounce stored with LF, CRLF, lone CR and CR CR LF
+// (how Courier serves a maildir file stored with CRLF) has one verdict.
+func TestLineEnds(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "bounces", "lineends")
+	verdict := func(name string) string {
+		raw, err := os.ReadFile(filepath.Join(dir, name+".eml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != "lf" && !bytes.Contains(raw, []byte(map[string]string{"crlf": "\r\n", "cr": "\r", "crcrlf": "\r\r\n"}[name])) {
+			t.Fatalf("%s.eml does not have its line ends", name)
+		}
+		v, err := Message(raw)
+		if err != nil {
+			t.Fatalf("Message(%s.eml): %v", name, err)
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	want := verdict("lf")
+	if !strings.Contains(want, `"subject":"Undelivered Mail Returned to Sender"`) || !strings.Contains(want, `"message_id":"offer-2026-12@shop.example"`) {
+		t.Fatalf("Message(lf.eml): header or original not read: %s", want)
+	}
+	for _, name := range []string{"crlf", "cr", "crcrlf"} {
+		if got := verdict(name); got != want {
+			t.Errorf("Message(%s.eml) = %s\nwant (as lf.eml) %s", name, got, want)
+		}
+	}
+}

@@ -100,6 +100,7 @@ func normalize(raw []byte) ([]byte, []string) {
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		if c == '\r' {
+			i += lineEndCRs(raw[i:]) - 1
 			out = append(out, '\n')
 			if i+1 < len(raw) && raw[i+1] == '\n' {
 				i++
@@ -109,6 +110,21 @@ func normalize(raw []byte) ([]byte, []string) {
 		out = append(out, c)
 	}
 	return out, notes
+}
+
+// lineEndCRs returns how many of the CRs at the start of b belong to one
+// line end: all of a run of CRs that ends in LF (Courier serves a maildir
+// file stored with CRLF as CR CR LF), else one (a lone CR is a line end
+// of its own, as in old Mac files). b starts with CR.
+func lineEndCRs(b []byte) int {
+	n := 1
+	for n < len(b) && b[n] == '\r' {
+		n++
+	}
+	if n < len(b) && b[n] == '\n' {
+		return n
+	}
+	return 1
 }
 
 // isFieldName reports whether s can be a header field name (RFC 5322

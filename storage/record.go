@@ -74,8 +74,8 @@ type Result struct {
 	Alerts []SenderAlert
 }
 
-// Digest returns the hex SHA-256 of raw with its line ends normalised: CRLF
-// and lone CR become LF, and trailing line ends are dropped, so that the
+// Digest returns the hex SHA-256 of raw with its line ends normalised: CRLF,
+// CR CR LF and lone CR become LF, and trailing line ends are dropped, so that the
 // same mail read from IMAP, a maildir file or an mbox has one digest.
 func Digest(raw []byte) string {
 	var buf [digestBuffer]byte
@@ -112,8 +112,14 @@ func digest(raw, buf []byte) string {
 		}
 		b = append(b, '\n')
 		raw = raw[i+1:]
-		if len(raw) > 0 && raw[0] == '\n' {
-			raw = raw[1:]
+		// CR CR LF (Courier's way of serving a CRLF maildir file) is one
+		// line end, as in classify; a CR not followed by LF is one too.
+		j := 0
+		for j < len(raw) && raw[j] == '\r' {
+			j++
+		}
+		if j < len(raw) && raw[j] == '\n' {
+			raw = raw[j+1:]
 		}
 	}
 	h.Write(b)

@@ -272,7 +272,7 @@ func TestRecordIdempotent(t *testing.T) {
 
 func TestDigestNormalisesLineEnds(t *testing.T) {
 	base := Digest([]byte("a\nb\n\nc"))
-	for _, in := range []string{"a\r\nb\r\n\r\nc", "a\rb\r\rc", "a\nb\n\nc\n", "a\r\nb\r\n\r\nc\r\n\r\n"} {
+	for _, in := range []string{"a\r\nb\r\n\r\nc", "a\rb\r\rc", "a\nb\n\nc\n", "a\r\nb\r\n\r\nc\r\n\r\n", "a\r\r\nb\r\r\n\r\r\nc\r\r\n"} {
 		if got := Digest([]byte(in)); got != base {
 			t.Errorf("Digest(%q) = %s, want %s", in, got, base)
 		}
