@@ -95,31 +95,38 @@ func (p *Poller) act(ctx context.Context, s *session, items []item, log *slog.Lo
 // disposed with the action recorded before its command (MarkDisposing), as
 // that command or one like it removed it; "gone" when no action was
 // recorded (another client moved or deleted it). It returns how many
-// mails it marked.
-func (p *Poller) settle(ctx context.Context, absent []storage.Pending, log *slog.Logger) (int, error) {
+// mails it marked disposed and how many gone.
+func (p *Poller) settle(ctx context.Context, absent []storage.Pending, log *slog.Logger) (disposed, gone int, err error) {
 	byAction := map[string][]int64{}
 	var order []string
 	for _, pd := range absent {
 		a := pd.Disposing
 		if a == "" {
-			a = "gone"
+			a = actionGone
 		}
 		if _, ok := byAction[a]; !ok {
 			order = append(order, a)
 		}
 		byAction[a] = append(byAction[a], pd.MessageID)
 	}
-	n := 0
 	for _, a := range order {
 		ids := byAction[a]
 		if err := p.o.Store.MarkDisposed(ctx, ids, a, p.clock.Now().UTC()); err != nil {
-			return n, fmt.Errorf("marking %d mails no longer in the folder as %s: %w", len(ids), a, err)
+			return disposed, gone, fmt.Errorf("marking %d mails no longer in the folder as %s: %w", len(ids), a, err)
 		}
 		log.Info("marked mail no longer in the folder", "action", a, "count", len(ids))
-		n += len(ids)
+		if a == actionGone {
+			gone += len(ids)
+		} else {
+			disposed += len(ids)
+		}
 	}
-	return n, nil
+	return disposed, gone, nil
 }
+
+// actionGone is what storage records for committed mail that another
+// client removed from the folder before the poller disposed of it.
+const actionGone = "gone"
 
 // mark records disposals in the store and returns how many mails they
 // cover.

@@ -30,7 +30,7 @@ type session struct {
 	timeout  time.Duration
 	log      *slog.Logger
 	caps     imap.CapSet
-	delim    rune
+	ns       *namespace      // the server's namespaces, asked at the first folder name
 	folders  map[string]bool // known to exist
 	timedOut atomic.Bool
 	release  func() bool // stops the context.AfterFunc
@@ -135,15 +135,49 @@ func (p *Poller) dial(connCtx context.Context) (*session, error) {
 		}
 		return nil, fmt.Errorf("logging in to %s as %q: %w: %w", p.addr, p.o.Username, ErrConnect, lerr)
 	}
-	if err := s.step(func() error {
-		caps, err := s.c.Capability().Wait()
-		s.caps = caps
-		return err
-	}); err != nil {
+	if err := s.capabilities(); err != nil {
 		s.close()
-		return nil, fmt.Errorf("asking capabilities: %w", err)
+		return nil, err
 	}
 	return s, nil
+}
+
+// capabilities asks the server's capabilities after login and never takes
+// an empty answer for the truth. go-imap (v2 beta.8) asks CAPABILITY by
+// itself after STARTTLS, pipelined behind LOGIN; a server that never
+// answers that one (Courier, 12 of 20 connections) leaves it waiting, and
+// go-imap then hands every later "* CAPABILITY" reply to that oldest
+// command: our own returns an empty set while the client's set is right.
+// So an empty answer is checked against the client's set, then asked
+// again; a server whose capabilities stay unknown fails the run instead of
+// being taken for one that can neither MOVE nor UIDPLUS.
+func (s *session) capabilities() error {
+	for try := 0; try < 2; try++ {
+		var caps imap.CapSet
+		err := s.step(func() error {
+			var err error
+			caps, err = s.c.Capability().Wait()
+			if err == nil && !knownCaps(caps) {
+				caps = s.c.Caps() // the client's own set, filled by the reply our command lost
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("asking capabilities: %w", err)
+		}
+		if knownCaps(caps) {
+			s.caps = caps
+			return nil
+		}
+		s.log.Debug("capabilities: empty answer, asking again")
+	}
+	return fmt.Errorf("asking capabilities: the server answered with none twice, so whether it can MOVE is unknown: %w", ErrConnect)
+}
+
+// knownCaps reports whether caps is a server's real answer: every IMAP
+// server names its revision.
+func knownCaps(caps imap.CapSet) bool {
+	return caps.Has(imap.CapIMAP4rev1) || caps.Has(imap.CapIMAP4rev2)
 }
 
 // step runs f under the watchdog.
@@ -188,15 +222,31 @@ func (s *session) capList() []string {
 	return l
 }
 
+// disposalPath says how this session disposes of mail to move, and why
+// (Summary.Disposal).
+func (s *session) disposalPath() string {
+	switch {
+	case s.hasMove():
+		return "MOVE"
+	case s.hasUIDPlus():
+		return "UID COPY + UID EXPUNGE (no MOVE)"
+	}
+	return "flag (neither MOVE nor UIDPLUS)"
+}
+
 func (s *session) hasMove() bool    { return !s.ignoreMove && s.caps.Has(imap.CapMove) }
 func (s *session) hasUIDPlus() bool { return !s.ignoreUIDPlus && s.caps.Has(imap.CapUIDPlus) }
 
 // open selects (read-write) or examines (read-only) a folder.
 func (s *session) open(folder string, readOnly bool) (folderState, error) {
+	name, err := s.wireName(folder)
+	if err != nil {
+		return folderState{}, err
+	}
 	var data *imap.SelectData
-	err := s.step(func() error {
+	err = s.step(func() error {
 		var err error
-		data, err = s.c.Select(folder, &imap.SelectOptions{ReadOnly: readOnly}).Wait()
+		data, err = s.c.Select(name, &imap.SelectOptions{ReadOnly: readOnly}).Wait()
 		return err
 	})
 	if err != nil {
@@ -204,21 +254,25 @@ func (s *session) open(folder string, readOnly bool) (folderState, error) {
 		if readOnly {
 			verb = "examining"
 		}
-		return folderState{}, fmt.Errorf("%s %q: %w", verb, folder, err)
+		return folderState{}, fmt.Errorf("%s %q: %w", verb, name, err)
 	}
 	return folderState{UIDValidity: data.UIDValidity, UIDNext: uint32(data.UIDNext), Messages: data.NumMessages}, nil
 }
 
 // status asks STATUS of a folder without selecting it.
 func (s *session) status(folder string) (folderState, error) {
+	name, err := s.wireName(folder)
+	if err != nil {
+		return folderState{}, err
+	}
 	var data *imap.StatusData
-	err := s.step(func() error {
+	err = s.step(func() error {
 		var err error
-		data, err = s.c.Status(folder, &imap.StatusOptions{NumMessages: true, UIDNext: true, UIDValidity: true}).Wait()
+		data, err = s.c.Status(name, &imap.StatusOptions{NumMessages: true, UIDNext: true, UIDValidity: true}).Wait()
 		return err
 	})
 	if err != nil {
-		return folderState{}, fmt.Errorf("status of %q: %w", folder, err)
+		return folderState{}, fmt.Errorf("status of %q: %w", name, err)
 	}
 	st := folderState{UIDValidity: data.UIDValidity, UIDNext: uint32(data.UIDNext)}
 	if data.NumMessages != nil {
@@ -462,26 +516,59 @@ func (s *session) folderExists(folder string) (bool, error) {
 	return found, err
 }
 
+// wireName is the server's name of a folder of the config (namespace.wire),
+// asking the server's namespaces first if need be.
 func (s *session) wireName(folder string) (string, error) {
-	if s.delim == 0 {
+	if s.ns == nil {
+		ns, err := s.namespaces()
+		if err != nil {
+			return "", err
+		}
+		s.ns = &ns
+		if ns.prefix != "" || ns.delim != '/' {
+			s.log.Debug("server namespace", "prefix", ns.prefix, "delimiter", string(ns.delim))
+		}
+	}
+	return s.ns.wire(folder), nil
+}
+
+// namespaces asks NAMESPACE (RFC 2342) where the server has it, else the
+// hierarchy delimiter alone (LIST "" "", RFC 3501 §6.3.8).
+func (s *session) namespaces() (namespace, error) {
+	var ns namespace
+	if s.caps.Has(imap.CapNamespace) {
+		var data *imap.NamespaceData
 		err := s.step(func() error {
-			l, err := s.c.List("", "", nil).Collect()
-			if len(l) > 0 {
-				s.delim = l[0].Delim
-			}
+			var err error
+			data, err = s.c.Namespace().Wait()
 			return err
 		})
 		if err != nil {
-			return "", fmt.Errorf("asking the hierarchy delimiter: %w", err)
+			return ns, fmt.Errorf("asking the namespaces: %w", err)
 		}
-		if s.delim == 0 {
-			s.delim = '/'
+		if len(data.Personal) > 0 {
+			ns.prefix, ns.delim = data.Personal[0].Prefix, data.Personal[0].Delim
+		}
+		for _, d := range slices.Concat(data.Other, data.Shared) {
+			if d.Prefix != "" {
+				ns.others = append(ns.others, d.Prefix)
+			}
+		}
+		if ns.delim != 0 {
+			return ns, nil
 		}
 	}
-	if s.delim != '/' {
-		folder = strings.ReplaceAll(folder, "/", string(s.delim))
+	err := s.step(func() error {
+		l, err := s.c.List("", "", nil).Collect()
+		if len(l) > 0 {
+			ns.delim = l[0].Delim
+		}
+		return err
+	})
+	if err != nil {
+		return ns, fmt.Errorf("asking the hierarchy delimiter: %w", err)
 	}
-	return folder, nil
+	return ns, nil
 }
 
 // recorded is what a done on this server is recorded as in the store (and
@@ -501,11 +588,15 @@ func (s *session) recorded(a Action) string {
 // storage records it ("move:<folder>", or "flag" on a server that can
 // neither MOVE nor UID EXPUNGE).
 func (s *session) move(uids []uint32, folder string) (string, error) {
-	name, err := s.ensureFolder(folder)
-	if err != nil {
-		return "", err
-	}
 	set := uidSet(uids)
+	var name string
+	if s.hasMove() || s.hasUIDPlus() {
+		// The flag fallback needs no folder: none is created for it.
+		var err error
+		if name, err = s.ensureFolder(folder); err != nil {
+			return "", err
+		}
+	}
 	switch {
 	case s.hasMove():
 		err := s.step(func() error {
@@ -515,6 +606,7 @@ func (s *session) move(uids []uint32, folder string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("moving uids %s to %q: %w", set, name, err)
 		}
+		s.log.Debug("moved with MOVE", "folder", name, "uids", set.String())
 	case s.hasUIDPlus():
 		// RFC 4315: COPY, and only once it succeeded mark and expunge
 		// exactly these UIDs.
@@ -527,10 +619,11 @@ func (s *session) move(uids []uint32, folder string) (string, error) {
 		if err := s.expunge(set); err != nil {
 			return "", err
 		}
+		s.log.Debug("moved with UID COPY, \\Deleted and UID EXPUNGE (no MOVE)", "folder", name, "uids", set.String())
 	default:
 		// Without UIDPLUS a plain EXPUNGE would remove every \Deleted mail,
 		// including mail we did not process: flag instead.
-		s.log.Warn("server has neither MOVE nor UIDPLUS: flagging instead of moving", "folder", name)
+		s.log.Debug("flagged instead of moving: the server has neither MOVE nor UIDPLUS", "folder", folder, "uids", set.String())
 		if err := s.flag(uids); err != nil {
 			return "", err
 		}
@@ -543,7 +636,7 @@ func (s *session) move(uids []uint32, folder string) (string, error) {
 // fallback without UIDPLUS.
 func (s *session) remove(uids []uint32) (string, error) {
 	if !s.hasUIDPlus() {
-		s.log.Warn("server lacks UIDPLUS: flagging instead of deleting")
+		s.log.Debug("flagged instead of deleting: the server lacks UIDPLUS", "uids", uidSet(uids).String())
 		if err := s.flag(uids); err != nil {
 			return "", err
 		}

@@ -123,7 +123,10 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 		return err
 	}
 	defer done()
-	log.Debug("logged in", "server", p.addr, "tls", p.o.TLS, "auth", p.o.Auth, "user", p.o.Username)
+	log.Debug("logged in", "server", p.addr, "tls", p.o.TLS, "auth", p.o.Auth, "user", p.o.Username, "capabilities", strings.Join(s.capList(), " "))
+	if !dry {
+		sum.Disposal = s.disposalPath()
+	}
 	st, err := s.open(p.o.Folder, dry)
 	if err != nil {
 		return err
@@ -187,7 +190,10 @@ func (p *Poller) checkValidity(ctx context.Context, uidValidity uint32, sum *Sum
 		if err != nil {
 			return cur, fmt.Errorf("reading pending disposals of uidvalidity %d: %w", cur.UIDValidity, err)
 		}
-		if _, err := p.settle(ctx, old, log); err != nil {
+		d, g, err := p.settle(ctx, old, log)
+		sum.Disposed += d
+		sum.Gone += g
+		if err != nil {
 			return cur, fmt.Errorf("settling uidvalidity %d: %w", cur.UIDValidity, err)
 		}
 	}
@@ -235,9 +241,10 @@ func (p *Poller) disposePending(ctx context.Context, s *session, uidValidity uin
 			absent = append(absent, pd)
 		}
 	}
-	settled, err := p.settle(ctx, absent, log)
+	settled, gone, err := p.settle(ctx, absent, log)
 	sum.Disposed += settled
 	sum.Pending += settled
+	sum.Gone += gone
 	if err != nil {
 		return err
 	}

@@ -421,6 +421,12 @@ type Summary struct {
 	Disposed   int // moved, flagged, deleted or left, including pending ones
 	Listed     int // mails above the cursor when the folder was listed (Fetched of them got processed)
 	Pending    int // of Disposed: committed by an earlier run that stopped before disposing
+	Gone       int // committed by an earlier run, then removed from the folder by another client: not counted in Disposed
+	Redone     int // of Disposed: flagged by an earlier run because the server could not move them, moved now
+	// Disposal says how this server disposes of mail to move, and why:
+	// "MOVE", "UID COPY + UID EXPUNGE (no MOVE)" or "flag (neither MOVE
+	// nor UIDPLUS)". Empty when the run did not get that far.
+	Disposal string
 	Errors     int
 	Suppressed int // recipients newly suppressed
 	Unverified int // mails held as unverified (verify enforced): they changed nobody

@@ -48,7 +48,8 @@ func (p *Poller) run(ctx context.Context, stop <-chan struct{}) error {
 		case err == nil:
 			backoff = 0
 			p.log.Info("run done", "run_id", sum.RunID, "fetched", sum.Fetched, "recorded", sum.Recorded,
-				"duplicates", sum.Duplicates, "skipped", sum.Skipped, "disposed", sum.Disposed, "suppressed", sum.Suppressed)
+				"duplicates", sum.Duplicates, "skipped", sum.Skipped, "disposed", sum.Disposed, "gone", sum.Gone,
+				"suppressed", sum.Suppressed, "disposal", sum.Disposal)
 		case errors.Is(err, ErrAuth), errors.Is(err, ErrConnect):
 			backoff = min(max(2*backoff, p.o.BackoffMin), p.o.BackoffMax)
 			p.log.Error("run failed, backing off", "run_id", sum.RunID, "err", err, "backoff", backoff.String())

@@ -123,6 +123,15 @@ func printSummary(w io.Writer, s poller.Summary, dry bool) {
 		if s.Pending > 0 {
 			fmt.Fprintf(w, " (%d left over from an interrupted run)", s.Pending)
 		}
+		if s.Redone > 0 {
+			fmt.Fprintf(w, " (%d flagged earlier, moved now)", s.Redone)
+		}
+		if s.Gone > 0 {
+			fmt.Fprintf(w, ", gone %d (removed by another client before disposal)", s.Gone)
+		}
+		if s.Disposal != "" {
+			fmt.Fprintf(w, ", disposal by %s", s.Disposal)
+		}
 		fmt.Fprintf(w, ", suppressed %d", s.Suppressed)
 		if s.Unverified > 0 {
 			fmt.Fprintf(w, ", unverified %d (changed nobody)", s.Unverified)
