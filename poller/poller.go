@@ -426,7 +426,7 @@ type Summary struct {
 	// Disposal says how this server disposes of mail to move, and why:
 	// "MOVE", "UID COPY + UID EXPUNGE (no MOVE)" or "flag (neither MOVE
 	// nor UIDPLUS)". Empty when the run did not get that far.
-	Disposal string
+	Disposal   string
 	Errors     int
 	Suppressed int // recipients newly suppressed
 	Unverified int // mails held as unverified (verify enforced): they changed nobody
