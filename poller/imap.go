@@ -573,20 +573,27 @@ func (s *session) namespaces() (namespace, error) {
 
 // recorded is what a done on this server is recorded as in the store (and
 // what move, flag and remove return): a move or a delete is a flag where
-// the server has no safe way to do it (see move and remove).
+// the server has no safe way to do it (see move and remove), recorded as
+// "flag instead of <action>" so that a later run can do the action once
+// the server can (Poller.redoFlagged).
 func (s *session) recorded(a Action) string {
 	switch {
-	case a.Op == OpMove && !s.hasMove() && !s.hasUIDPlus():
-		return string(OpFlag)
-	case a.Op == OpDelete && !s.hasUIDPlus():
-		return string(OpFlag)
+	case a.Op == OpMove && !s.hasMove() && !s.hasUIDPlus(),
+		a.Op == OpDelete && !s.hasUIDPlus():
+		return flagInstead(a)
 	}
 	return a.String()
 }
 
+// flagInsteadPrefix starts the recorded disposal of mail flagged because
+// the server could not move or delete it safely.
+const flagInsteadPrefix = "flag instead of "
+
+func flagInstead(a Action) string { return flagInsteadPrefix + a.String() }
+
 // move moves uids into folder and returns what was done: the action as
-// storage records it ("move:<folder>", or "flag" on a server that can
-// neither MOVE nor UID EXPUNGE).
+// storage records it ("move:<folder>", or "flag instead of move:<folder>"
+// on a server that can neither MOVE nor UID EXPUNGE).
 func (s *session) move(uids []uint32, folder string) (string, error) {
 	set := uidSet(uids)
 	var name string
@@ -627,7 +634,7 @@ func (s *session) move(uids []uint32, folder string) (string, error) {
 		if err := s.flag(uids); err != nil {
 			return "", err
 		}
-		return string(OpFlag), nil
+		return flagInstead(Action{Op: OpMove, Folder: folder}), nil
 	}
 	return "move:" + folder, nil
 }
@@ -640,7 +647,7 @@ func (s *session) remove(uids []uint32) (string, error) {
 		if err := s.flag(uids); err != nil {
 			return "", err
 		}
-		return string(OpFlag), nil
+		return flagInstead(Action{Op: OpDelete}), nil
 	}
 	if err := s.expunge(uidSet(uids)); err != nil {
 		return "", err

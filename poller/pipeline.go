@@ -139,9 +139,13 @@ func (p *Poller) poll(ctx context.Context, sum *Summary, log *slog.Logger, previ
 	if err != nil {
 		return err
 	}
-	// Step 3: what an earlier run committed and did not dispose of.
+	// Step 3: what an earlier run committed and did not dispose of, and
+	// what it flagged because the server could not move it then.
 	if !dry {
 		if err := p.disposePending(work, s, st.UIDValidity, sum, log); err != nil {
+			return err
+		}
+		if err := p.redoFlagged(work, s, st.UIDValidity, sum, log); err != nil {
 			return err
 		}
 	}
@@ -251,6 +255,63 @@ func (p *Poller) disposePending(ctx context.Context, s *session, uidValidity uin
 	n, err := p.dispose(ctx, s, items, log)
 	sum.Disposed += n
 	sum.Pending += n
+	return err
+}
+
+// redoFlagged moves (or deletes) the mail that an earlier run flagged
+// because the server could neither MOVE nor UID EXPUNGE, or seemed so (a
+// server whose capabilities went missing), once this server can, and
+// where the mail's action still asks for it. Mail no longer in the folder
+// is marked gone.
+func (p *Poller) redoFlagged(ctx context.Context, s *session, uidValidity uint32, sum *Summary, log *slog.Logger) error {
+	if !s.hasMove() && !s.hasUIDPlus() {
+		return nil
+	}
+	flagged, err := p.o.Store.Flagged(ctx, p.o.Name, p.o.Folder, uidValidity)
+	if err != nil {
+		return fmt.Errorf("reading mail flagged instead of moved: %w", err)
+	}
+	var want []storage.Pending
+	for _, f := range flagged {
+		a := p.actionFor(f.Kind, f.Skipped, f.Unverified)
+		if (a.Op == OpMove || a.Op == OpDelete) && !strings.HasPrefix(s.recorded(a), flagInsteadPrefix) {
+			want = append(want, f)
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	uids := make([]uint32, len(want))
+	for i, f := range want {
+		uids[i] = f.UID
+	}
+	log.Info("disposing of mail an earlier run flagged because the server could not move it", "count", len(want))
+	there, err := s.existing(uids)
+	if err != nil {
+		return err
+	}
+	present := make(map[uint32]bool, len(there))
+	for _, u := range there {
+		present[u] = true
+	}
+	var items []item
+	var gone []int64
+	for _, f := range want {
+		if present[f.UID] {
+			items = append(items, item{id: f.MessageID, uid: f.UID, kind: f.Kind, skipped: f.Skipped, unverified: f.Unverified})
+		} else {
+			gone = append(gone, f.MessageID)
+		}
+	}
+	if len(gone) > 0 {
+		if err := p.o.Store.MarkDisposed(ctx, gone, actionGone, p.clock.Now().UTC()); err != nil {
+			return fmt.Errorf("marking %d flagged mails no longer in the folder as gone: %w", len(gone), err)
+		}
+		sum.Gone += len(gone)
+	}
+	n, err := p.dispose(ctx, s, items, log)
+	sum.Disposed += n
+	sum.Redone += n
 	return err
 }
 

@@ -126,6 +126,9 @@ type Store interface {
 	Cursor(ctx context.Context, account, folder string) (storage.Cursor, error)
 	ResetCursor(ctx context.Context, account, folder string, uidValidity uint32) error
 	Pending(ctx context.Context, account, folder string, uidValidity uint32) ([]storage.Pending, error)
+	// Flagged lists mail an earlier run flagged because the server could
+	// not move or delete it then ("flag instead of ...").
+	Flagged(ctx context.Context, account, folder string, uidValidity uint32) ([]storage.Pending, error)
 	MarkDisposed(ctx context.Context, ids []int64, action string, at time.Time) error
 	// MarkDisposing records, in a transaction of its own, the action about
 	// to be taken on the server; Pending returns it until MarkDisposed.

@@ -681,7 +681,7 @@ func TestPollDeleteAction(t *testing.T) {
 				} else {
 					wantSubjects(t, a, folder, "b1", "n1")
 				}
-				want := map[bool]string{false: "delete", true: "flag"}[tc.noUIDPlus]
+				want := map[bool]string{false: "delete", true: "flag instead of delete"}[tc.noUIDPlus]
 				for _, id := range st.ids {
 					if m := st.message(id); m.Verdict.Kind == classify.KindBounce && m.DisposedAction != want {
 						t.Errorf("bounce disposed as %q, want %q", m.DisposedAction, want)
@@ -903,4 +903,60 @@ func TestServeStopLetsTheRunFinish(t *testing.T) {
 		t.Error("Serve stopped while waiting ran anyway")
 	default:
 	}
+}
+
+// TestPollMovesFlaggedLater: on a server that seems to have neither MOVE
+// nor UIDPLUS (Courier's capabilities lost after STARTTLS) mail to move is
+// flagged, recorded as "flag instead of move:...", and no folder is
+// created; a later run on a server that can moves it.
+func TestPollMovesFlaggedLater(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		a := b.admin(t)
+		folder := a.fresh("flaglater")
+		a.append(folder, mail("b1", classify.KindBounce), mail("b2", classify.KindBounce), mail("n1", classify.KindNotBounce))
+		st := newTestStore(t)
+		p := b.poller(t, "primary", folder, st, nil)
+		p.ignoreMove, p.ignoreUIDPlus = true, true
+		sum, err := p.PollOnce(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Disposal != "flag (neither MOVE nor UIDPLUS)" {
+			t.Errorf("disposal %q, want the flag fallback", sum.Disposal)
+		}
+		wantSubjects(t, a, folder, "b1", "b2", "n1")
+		if a.list(folder+"/Processed") != nil {
+			t.Errorf("the flag fallback created %s/Processed", folder)
+		}
+		want := "flag instead of move:" + folder + "/Processed"
+		for _, id := range st.ids {
+			if m := st.message(id); m.Verdict.Kind == classify.KindBounce && m.DisposedAction != want {
+				t.Errorf("%s disposed as %q, want %q", m.Verdict.Subject, m.DisposedAction, want)
+			}
+		}
+		for _, caps := range []struct {
+			name              string
+			noMove, noUIDPlus bool
+			wantDisposal      string
+		}{{"uidplus", true, false, "UID COPY + UID EXPUNGE (no MOVE)"}, {"move", false, false, "MOVE"}} {
+			p.ignoreMove, p.ignoreUIDPlus = caps.noMove, caps.noUIDPlus
+			sum, err = p.PollOnce(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if caps.name == "uidplus" && (sum.Redone != 2 || sum.Disposed != 2 || sum.Disposal != caps.wantDisposal) {
+				t.Errorf("%s: second run %+v, want 2 redone by %s", caps.name, sum, caps.wantDisposal)
+			}
+			if caps.name == "move" && (sum.Redone != 0 || sum.Disposed != 0) {
+				t.Errorf("%s: third run %+v, want nothing left to do", caps.name, sum)
+			}
+		}
+		wantSubjects(t, a, folder, "n1")
+		wantSubjects(t, a, folder+"/Processed", "b1", "b2")
+		for _, id := range st.ids {
+			if m := st.message(id); m.Verdict.Kind == classify.KindBounce && m.DisposedAction != "move:"+folder+"/Processed" {
+				t.Errorf("%s disposed as %q after the later run, want the move", m.Verdict.Subject, m.DisposedAction)
+			}
+		}
+	})
 }

@@ -73,9 +73,37 @@ const qPending = `SELECT id, uid, kind, skipped <> '', disposing_action,
 // Pending lists, by UID, the recorded mails of that folder and validity
 // not yet disposed of (a crash between commit and move).
 func (db *DB) Pending(ctx context.Context, account, folder string, uidValidity uint32) ([]Pending, error) {
-	rows, err := db.sql.QueryContext(ctx, qPending, account, folder, int64(uidValidity))
+	ps, err := db.pendingRows(ctx, qPending, account, folder, uidValidity)
 	if err != nil {
 		return nil, fmt.Errorf("listing pending mail of %s/%s: %w", account, folder, err)
+	}
+	return ps, nil
+}
+
+// qFlagged reads the partial index of mail flagged instead of moved or
+// deleted.
+const qFlagged = `SELECT id, uid, kind, skipped <> '', '',
+	EXISTS (SELECT 1 FROM verifications v WHERE v.message_id = messages.id AND v.mode = 'enforce' AND v.result = 'unverified')
+	FROM messages INDEXED BY messages_flagged
+	WHERE account = ? AND folder = ? AND uidvalidity = ? AND uid > 0 AND disposed_action GLOB 'flag instead of *' ORDER BY uid`
+
+// Flagged lists, by UID, the recorded mails of that folder and validity
+// that were flagged because the server could not move or delete them then
+// (their disposal starts "flag instead of "): a later run on a server that
+// can does it.
+func (db *DB) Flagged(ctx context.Context, account, folder string, uidValidity uint32) ([]Pending, error) {
+	ps, err := db.pendingRows(ctx, qFlagged, account, folder, uidValidity)
+	if err != nil {
+		return nil, fmt.Errorf("listing flagged mail of %s/%s: %w", account, folder, err)
+	}
+	return ps, nil
+}
+
+// pendingRows runs qPending or qFlagged.
+func (db *DB) pendingRows(ctx context.Context, q, account, folder string, uidValidity uint32) ([]Pending, error) {
+	rows, err := db.sql.QueryContext(ctx, q, account, folder, int64(uidValidity))
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var ps []Pending
@@ -89,10 +117,7 @@ func (db *DB) Pending(ctx context.Context, account, folder string, uidValidity u
 		p.UID, p.Kind = uint32(uid), classify.Kind(kind)
 		ps = append(ps, p)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing pending mail of %s/%s: %w", account, folder, err)
-	}
-	return ps, nil
+	return ps, rows.Err()
 }
 
 // MarkDisposing records, in a transaction of its own, the action the

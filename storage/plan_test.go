@@ -26,6 +26,7 @@ func TestQueryPlans(t *testing.T) {
 		{qSoftEvents, 3, "USING COVERING INDEX outcomes_address (address=? AND policy=? AND at>? AND at<?)"},
 		{qSetState, 9, "USING PRIMARY KEY (address=?)"},
 		{qPending, 3, "USING INDEX messages_pending"},
+		{qFlagged, 3, "USING INDEX messages_flagged"},
 		{qLastBounce, 1, "USING COVERING INDEX messages_account_kind_at (account=? AND kind=?)"},
 		{`SELECT ` + recipientColumns + ` FROM recipients WHERE state = 'suppressed' AND suppressed_at >= ? ORDER BY suppressed_at, address`, 1,
 			"USING INDEX recipients_suppressed (suppressed_at>?)"},

@@ -773,3 +773,35 @@ func TestClip(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagged: mail flagged instead of moved is listed by folder and
+// validity until it is marked with another action; a plain flag is not.
+func TestFlagged(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t, Options{})
+	res := mustRecord(t, db,
+		Record{Source: imapSource(1), Raw: bounceMail(1, "\n"), Verdict: hardBounce("a@example.com")},
+		Record{Source: imapSource(2), Raw: bounceMail(2, "\n"), Verdict: hardBounce("b@example.com")},
+		Record{Source: imapSource(3), Raw: bounceMail(3, "\n"), Verdict: hardBounce("c@example.com")},
+	)
+	at := time.Now()
+	if err := db.MarkDisposed(ctx, []int64{res[0].MessageID, res[2].MessageID}, "flag instead of move:Bounces/Processed", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MarkDisposed(ctx, []int64{res[1].MessageID}, "flag", at); err != nil {
+		t.Fatal(err)
+	}
+	f, err := db.Flagged(ctx, "primary", "INBOX", 7)
+	if err != nil || len(f) != 2 || f[0].UID != 1 || f[1].UID != 3 || f[0].Kind != classify.KindBounce {
+		t.Fatalf("Flagged = %+v, %v; want uids 1 and 3", f, err)
+	}
+	if other, _ := db.Flagged(ctx, "primary", "INBOX", 8); len(other) != 0 {
+		t.Errorf("Flagged of another uidvalidity = %+v", other)
+	}
+	if err := db.MarkDisposed(ctx, []int64{res[0].MessageID}, "move:Bounces/Processed", at); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := db.Flagged(ctx, "primary", "INBOX", 7); len(f) != 1 || f[0].UID != 3 {
+		t.Errorf("Flagged after moving uid 1 = %+v, want uid 3", f)
+	}
+}

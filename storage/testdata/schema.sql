@@ -28,6 +28,9 @@ CREATE INDEX messages_duplicate_of ON messages(duplicate_of) WHERE duplicate_of 
 -- index messages_file
 CREATE UNIQUE INDEX messages_file ON messages(path, idx) WHERE uid = 0 AND path <> '';
 
+-- index messages_flagged
+CREATE INDEX messages_flagged ON messages(account, folder, uidvalidity) WHERE uid > 0 AND disposed_action GLOB 'flag instead of *';
+
 -- index messages_imap
 CREATE UNIQUE INDEX messages_imap ON messages(account, folder, uidvalidity, uid) WHERE uid > 0;
 
