@@ -503,8 +503,13 @@ func (s *session) folderExists(folder string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	return s.exists(name)
+}
+
+// exists reports whether a folder of that wire name exists.
+func (s *session) exists(name string) (bool, error) {
 	var found bool
-	err = s.step(func() error {
+	err := s.step(func() error {
 		l, err := s.c.List("", name, nil).Collect()
 		for _, d := range l {
 			if d.Mailbox == name || strings.EqualFold(name, "INBOX") {
@@ -514,6 +519,46 @@ func (s *session) folderExists(folder string) (bool, error) {
 		return err
 	})
 	return found, err
+}
+
+// probeCreate proves that a missing folder (a wire name) can be created:
+// it creates it, then deletes it and every parent level the server made
+// for it, so the server is left as it was.
+func (s *session) probeCreate(name string) error {
+	var made []string // parent levels that did not exist, outermost first
+	if s.ns != nil && s.ns.delim != 0 {
+		d := string(s.ns.delim)
+		parts := strings.Split(name, d)
+		for i := 1; i < len(parts); i++ {
+			parent := strings.Join(parts[:i], d)
+			if strings.EqualFold(parent, "INBOX") || parent+d == s.ns.prefix {
+				continue
+			}
+			ok, err := s.exists(parent)
+			if err != nil {
+				return fmt.Errorf("listing folder %q: %w", parent, err)
+			}
+			if !ok {
+				made = append(made, parent)
+			}
+		}
+	}
+	if err := s.step(func() error { return s.c.Create(name, nil).Wait() }); err != nil {
+		return fmt.Errorf("creating folder %q: %w", name, err)
+	}
+	// The folder first, then its parents, innermost first.
+	del := append([]string{name}, made...)
+	slices.Reverse(del[1:])
+	for _, f := range del {
+		if err := s.step(func() error { return s.c.Delete(f).Wait() }); err != nil {
+			var ie *imap.Error
+			if errors.As(err, &ie) && ie.Code == imap.ResponseCodeNonExistent {
+				continue // the server made no such parent
+			}
+			return fmt.Errorf("created folder %q to check, but deleting %q again failed (the first run would create it anyway): %w", name, f, err)
+		}
+	}
+	return nil
 }
 
 // wireName is the server's name of a folder of the config (namespace.wire),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -200,13 +201,27 @@ func (p *Poller) Backlog(ctx context.Context) (Backlog, error) {
 type Check struct {
 	Caps          []string // the capabilities that matter, as found: IMAP4rev2, MOVE, UIDPLUS
 	Move, UIDPlus bool
-	Messages      uint32   // in the folder
-	Missing       []string // action folders that do not exist yet (the poller creates them)
-	Notes         []string // what the poller will do differently on this server
+	Folder        string // the source folder's name on the server
+	Messages      uint32 // in the folder
+	Disposal      string // how mail to move is disposed of here (Summary.Disposal)
+	// Folders are the action folders, each with its name on the server
+	// (in the personal namespace) and whether it exists; a missing one
+	// was created and deleted again to prove the first run can create it.
+	Folders []FolderCheck
+	Notes   []string // what the poller will do differently on this server
+}
+
+// FolderCheck is one action folder as check-config found it.
+type FolderCheck struct {
+	Name   string // as configured
+	Wire   string // on the server
+	Exists bool
+	Err    error // a missing folder that cannot be created: why
 }
 
 // Check logs in, examines the folder read-only and looks for the action
-// folders, without creating anything.
+// folders. It proves that a missing one can be created by creating it and
+// deleting it again; nothing else changes on the server.
 func (p *Poller) Check(ctx context.Context) (Check, error) {
 	s, done, err := p.connect(ctx)
 	if err != nil {
@@ -216,33 +231,45 @@ func (p *Poller) Check(ctx context.Context) (Check, error) {
 	var c Check
 	c.Caps = s.capList()
 	c.Move, c.UIDPlus = s.hasMove(), s.hasUIDPlus()
+	c.Disposal = s.disposalPath()
 	st, err := s.open(p.o.Folder, true)
 	if err != nil {
+		return c, err
+	}
+	if c.Folder, err = s.wireName(p.o.Folder); err != nil {
 		return c, err
 	}
 	c.Messages = st.Messages
 	seen := map[string]bool{}
 	uses := map[Op]bool{}
-	for _, k := range classify.Kinds {
-		a := p.actions[k]
+	for _, k := range slices.Concat(classify.Kinds, []classify.Kind{""}) {
+		a := p.unverified // "" stands for mail held as unverified
+		if k != "" {
+			a = p.actions[k]
+		}
 		uses[a.Op] = true
 		if a.Op != OpMove || seen[a.Folder] {
 			continue
 		}
 		seen[a.Folder] = true
-		ok, err := s.folderExists(a.Folder)
-		if err != nil {
-			return c, fmt.Errorf("looking for folder %q: %w", a.Folder, err)
+		fc := FolderCheck{Name: a.Folder}
+		if fc.Wire, err = s.wireName(a.Folder); err != nil {
+			return c, err
 		}
-		if !ok {
-			c.Missing = append(c.Missing, a.Folder)
+		if fc.Exists, err = s.exists(fc.Wire); err != nil {
+			return c, fmt.Errorf("looking for folder %q: %w", fc.Wire, err)
 		}
+		// The flag fallback needs no folder.
+		if !fc.Exists && (c.Move || c.UIDPlus) {
+			fc.Err = s.probeCreate(fc.Wire)
+		}
+		c.Folders = append(c.Folders, fc)
 	}
 	switch {
 	case uses[OpMove] && !c.Move && c.UIDPlus:
 		c.Notes = append(c.Notes, "no MOVE: moves are done as UID COPY, then \\Deleted and UID EXPUNGE")
 	case uses[OpMove] && !c.Move:
-		c.Notes = append(c.Notes, "neither MOVE nor UIDPLUS: mail to move is flagged instead")
+		c.Notes = append(c.Notes, "neither MOVE nor UIDPLUS: mail to move is flagged instead (and moved by a later run once the server can); no folder is created")
 	}
 	if uses[OpDelete] && !c.UIDPlus {
 		c.Notes = append(c.Notes, "no UIDPLUS: mail to delete is flagged instead")

@@ -98,14 +98,22 @@ the config and the database.`,
 					fmt.Fprintf(e.stdout, "  FAIL %v\n", err)
 					continue
 				}
-				fmt.Fprintf(e.stdout, "  ok   login\n  ok   folder %s: %d mails\n", m.Folder, c.Messages)
+				fmt.Fprintf(e.stdout, "  ok   login\n  ok   folder %s: %d mails\n", serverName(m.Folder, c.Folder), c.Messages)
 				caps := "none of them"
 				if len(c.Caps) > 0 {
 					caps = strings.Join(c.Caps, " ")
 				}
-				fmt.Fprintf(e.stdout, "  ok   capabilities: %s (MOVE %s, UIDPLUS %s)\n", caps, yesNo(c.Move), yesNo(c.UIDPlus))
-				if len(c.Missing) > 0 {
-					fmt.Fprintf(e.stdout, "  note folders the first run will create: %s\n", strings.Join(c.Missing, ", "))
+				fmt.Fprintf(e.stdout, "  ok   capabilities: %s (MOVE %s, UIDPLUS %s): disposal by %s\n", caps, yesNo(c.Move), yesNo(c.UIDPlus), c.Disposal)
+				for _, f := range c.Folders {
+					switch {
+					case f.Exists:
+						fmt.Fprintf(e.stdout, "  ok   action folder %s exists\n", serverName(f.Name, f.Wire))
+					case f.Err != nil:
+						failed = true
+						fmt.Fprintf(e.stdout, "  FAIL action folder %s cannot be created: %v\n", serverName(f.Name, f.Wire), f.Err)
+					case c.Move || c.UIDPlus:
+						fmt.Fprintf(e.stdout, "  ok   action folder %s: the first run creates it (checked: created and deleted again)\n", serverName(f.Name, f.Wire))
+					}
 				}
 				for _, n := range c.Notes {
 					fmt.Fprintf(e.stdout, "  note %s\n", n)
@@ -147,4 +155,13 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// serverName names a folder of the config with its name on the server when
+// the server's namespace makes them differ.
+func serverName(name, wire string) string {
+	if wire == "" || wire == name {
+		return name
+	}
+	return fmt.Sprintf("%s (on the server %s)", name, wire)
 }

@@ -113,12 +113,16 @@ func TestPollCommandWrongPassword(t *testing.T) {
 }
 
 func TestCheckConfigCommand(t *testing.T) {
-	cfg, _, _ := imapConfig(t, sampleMails(), "")
+	cfg, _, srv := imapConfig(t, sampleMails(), "")
 	out, errOut, code := runCmd(t, "", "check-config", "--config", cfg)
-	for _, want := range []string{"config ok", "ok   login", "folder INBOX: 3 mails", "MOVE yes, UIDPLUS yes", "Bounces/Processed"} {
+	for _, want := range []string{"config ok", "ok   login", "folder INBOX: 3 mails", "MOVE yes, UIDPLUS yes): disposal by MOVE",
+		"ok   action folder Bounces/Processed: the first run creates it (checked: created and deleted again)"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("check-config: exit %d, want %q in\n%s%s", code, want, out, errOut)
 		}
+	}
+	if boxes, err := srv.Folders(); err != nil || len(boxes) != 1 {
+		t.Errorf("check-config left folders on the server: %v (%v), want INBOX alone", boxes, err)
 	}
 
 	bad := filepath.Join(t.TempDir(), "bad.toml")
