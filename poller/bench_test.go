@@ -158,7 +158,7 @@ func BenchmarkEndToEnd(bb *testing.B) {
 	if v := os.Getenv("BOUNCED_BENCH_MAILS"); v != "" {
 		n, _ = strconv.Atoi(v)
 	}
-	b := dovecot(bb, TLSImplicit)
+	b := realServer(bb, TLSImplicit)
 	var rawRate, e2eRate float64
 	var rawCPU, e2eCPU time.Duration
 	for i := 0; i < bb.N; i++ {
@@ -236,7 +236,7 @@ func BenchmarkPeakMemory(bb *testing.B) {
 	if v := os.Getenv("BOUNCED_BENCH_MAILS"); v != "" {
 		n, _ = strconv.Atoi(v)
 	}
-	b := dovecot(bb, TLSImplicit)
+	b := realServer(bb, TLSImplicit)
 	for i := 0; i < bb.N; i++ {
 		bb.StopTimer()
 		a := benchAdmin(bb, b)

@@ -22,7 +22,7 @@ func proxiedBackends(t *testing.T, f func(t *testing.T, direct, via *backend, px
 		f(t, direct, &via, px)
 	}
 	t.Run("mem", func(t *testing.T) { run(t, startMem(t, memConfig{})) })
-	t.Run("dovecot", func(t *testing.T) { run(t, dovecot(t, TLSStartTLS)) })
+	t.Run(realName(), func(t *testing.T) { run(t, realServer(t, TLSStartTLS)) })
 }
 
 // seriesRNG is the series' random source: the seed, and the test's name so

@@ -154,7 +154,7 @@ func (b *backend) realPoller(t testing.TB, folder string, store Store, mod func(
 func (a *admin) allFolders(folder string) []string {
 	a.t.Helper()
 	out := []string{folder}
-	l, err := a.c.List("", folder+"/*", nil).Collect()
+	l, err := a.c.List("", a.ns.wire(folder+"/*"), nil).Collect()
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func (a *admin) placed(folder string) (where map[string][]string, flagged map[st
 // fields): the Subject is the first header line that starts with it.
 func (a *admin) looseList(folder string) []msgState {
 	a.t.Helper()
-	if _, err := a.c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+	if _, err := a.c.Select(a.ns.wire(folder), &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		a.t.Fatal(err)
 	}
 	defer func() { a.c.Unselect().Wait() }()
@@ -241,7 +241,7 @@ func checkMovedCommitted(t *testing.T, a *admin, folder string, db *storage.DB, 
 func (a *admin) put(folder string, mails ...genMail) {
 	a.t.Helper()
 	for _, m := range mails {
-		cmd := a.c.Append(folder, int64(len(m.raw)), &imap.AppendOptions{Time: m.date})
+		cmd := a.c.Append(a.ns.wire(folder), int64(len(m.raw)), &imap.AppendOptions{Time: m.date})
 		if _, err := cmd.Write(m.raw); err != nil {
 			a.t.Fatal(err)
 		}

@@ -34,8 +34,9 @@ import (
 )
 
 // backend is an IMAP server the scenarios run against: go-imap's in-process
-// memserver, or a real Dovecot when BOUNCED_TEST_IMAP is set (started by
-// scripts/dovecot, which prints the IMAP_* variables).
+// memserver, or a real server when BOUNCED_TEST_IMAP is set: "dovecot" (or
+// "1"), "courier" or "cyrus", started by scripts/dovecot, scripts/courier
+// or scripts/cyrus, which print the IMAP_* variables.
 type backend struct {
 	name         string
 	host         string
@@ -223,11 +224,24 @@ func (x *xoauthServer) Next(resp []byte) ([]byte, bool, error) {
 	return nil, true, nil
 }
 
-// dovecot returns the real server described by the environment, or skips.
-func dovecot(t testing.TB, mode TLSMode) *backend {
+// realName is the real server the environment names (BOUNCED_TEST_IMAP:
+// "1" is Dovecot), "dovecot" when it names none: the name of the scenarios'
+// subtests (scripts/test runs them with -run /NAME).
+func realName() string {
+	switch v := os.Getenv("BOUNCED_TEST_IMAP"); v {
+	case "", "1":
+		return "dovecot"
+	default:
+		return v
+	}
+}
+
+// realServer returns the real server described by the environment, or
+// skips.
+func realServer(t testing.TB, mode TLSMode) *backend {
 	t.Helper()
 	if os.Getenv("BOUNCED_TEST_IMAP") == "" {
-		t.Skip("BOUNCED_TEST_IMAP not set: no Dovecot (scripts/dovecot start prints the variables)")
+		t.Skip("BOUNCED_TEST_IMAP not set: no real IMAP server (scripts/dovecot, scripts/courier or scripts/cyrus start prints the variables)")
 	}
 	get := func(k string) string {
 		v := os.Getenv(k)
@@ -256,21 +270,24 @@ func dovecot(t testing.TB, mode TLSMode) *backend {
 	if pass2 == "" {
 		pass2 = "secret2"
 	}
-	return &backend{name: "dovecot", host: get("IMAP_HOST"), port: port, tls: mode, tlsConf: &tls.Config{RootCAs: pool},
+	return &backend{name: realName(), host: get("IMAP_HOST"), port: port, tls: mode, tlsConf: &tls.Config{RootCAs: pool},
 		user: get("IMAP_USER"), pass: get("IMAP_PASS"), user2: get("IMAP_USER2"), pass2: pass2}
 }
 
 // backends lists what each scenario runs against: the memserver always,
-// Dovecot over implicit TLS when the environment says so.
+// the real server over implicit TLS when the environment names one.
 func backends(t *testing.T, run func(t *testing.T, b *backend)) {
 	t.Run("mem", func(t *testing.T) { run(t, startMem(t, memConfig{})) })
-	t.Run("dovecot", func(t *testing.T) { run(t, dovecot(t, TLSImplicit)) })
+	t.Run(realName(), func(t *testing.T) { run(t, realServer(t, TLSImplicit)) })
 }
 
-// admin is a separate client that sets up and inspects the server.
+// admin is a separate client that sets up and inspects the server. It
+// takes folder names as the config writes them and maps them into the
+// server's personal namespace as the poller does (namespace.wire).
 type admin struct {
-	t *testing.T
-	c *imapclient.Client
+	t  *testing.T
+	c  *imapclient.Client
+	ns namespace
 }
 
 func (b *backend) admin(t *testing.T) *admin {
@@ -294,14 +311,25 @@ func (b *backend) admin(t *testing.T) *admin {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &admin{t: t, c: c}
+	a := &admin{t: t, c: c}
+	if caps, err := c.Capability().Wait(); err == nil && caps.Has(imap.CapNamespace) {
+		if data, err := c.Namespace().Wait(); err == nil && len(data.Personal) > 0 {
+			a.ns.prefix, a.ns.delim = data.Personal[0].Prefix, data.Personal[0].Delim
+		}
+	}
+	if a.ns.delim == 0 {
+		if l, err := c.List("", "", nil).Collect(); err == nil && len(l) > 0 {
+			a.ns.delim = l[0].Delim
+		}
+	}
+	return a
 }
 
 // fresh returns a new folder name unique to this test, created empty.
 func (a *admin) fresh(prefix string) string {
 	a.t.Helper()
 	name := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
-	if err := a.c.Create(name, nil).Wait(); err != nil {
+	if err := a.c.Create(a.ns.wire(name), nil).Wait(); err != nil {
 		a.t.Fatal(err)
 	}
 	a.t.Cleanup(func() { a.deleteTree(name) })
@@ -309,7 +337,7 @@ func (a *admin) fresh(prefix string) string {
 }
 
 func (a *admin) deleteTree(name string) {
-	l, _ := a.c.List("", name+"*", nil).Collect()
+	l, _ := a.c.List("", a.ns.wire(name)+"*", nil).Collect()
 	slices.SortFunc(l, func(x, y *imap.ListData) int { return len(y.Mailbox) - len(x.Mailbox) })
 	for _, d := range l {
 		a.c.Delete(d.Mailbox).Wait()
@@ -319,6 +347,7 @@ func (a *admin) deleteTree(name string) {
 // recreate deletes and creates folder again: a new UIDVALIDITY.
 func (a *admin) recreate(folder string) {
 	a.t.Helper()
+	folder = a.ns.wire(folder)
 	if err := a.c.Unselect().Wait(); err != nil && a.c.State() == imap.ConnStateSelected {
 		a.t.Fatal(err)
 	}
@@ -332,6 +361,7 @@ func (a *admin) recreate(folder string) {
 
 func (a *admin) append(folder string, mails ...[]byte) {
 	a.t.Helper()
+	folder = a.ns.wire(folder)
 	for _, m := range mails {
 		cmd := a.c.Append(folder, int64(len(m)), nil)
 		if _, err := cmd.Write(m); err != nil {
@@ -356,7 +386,7 @@ func (a *admin) expunge(folder string, subjects ...string) {
 			set.AddNum(imap.UID(m.UID))
 		}
 	}
-	if _, err := a.c.Select(folder, nil).Wait(); err != nil {
+	if _, err := a.c.Select(a.ns.wire(folder), nil).Wait(); err != nil {
 		a.t.Fatal(err)
 	}
 	defer func() { a.c.Unselect().Wait() }()
@@ -384,7 +414,7 @@ func (m msgState) has(f imap.Flag) bool {
 // list returns the mails of a folder (nil if it does not exist), read-only.
 func (a *admin) list(folder string) []msgState {
 	a.t.Helper()
-	if _, err := a.c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+	if _, err := a.c.Select(a.ns.wire(folder), &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		var ie *imap.Error
 		if errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo {
 			return nil

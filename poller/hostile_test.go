@@ -16,7 +16,7 @@ import (
 
 // tryAppend appends raw, returning the server's refusal instead of failing.
 func (a *admin) tryAppend(folder string, raw []byte, at time.Time) (imap.UID, error) {
-	cmd := a.c.Append(folder, int64(len(raw)), &imap.AppendOptions{Time: at})
+	cmd := a.c.Append(a.ns.wire(folder), int64(len(raw)), &imap.AppendOptions{Time: at})
 	if _, err := cmd.Write(raw); err != nil {
 		cmd.Close()
 		return 0, err
@@ -35,7 +35,7 @@ func (a *admin) tryAppend(folder string, raw []byte, at time.Time) (imap.UID, er
 // sends nothing for a mail it cannot parse.
 func (a *admin) served(folder string, uid imap.UID) []byte {
 	a.t.Helper()
-	if _, err := a.c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+	if _, err := a.c.Select(a.ns.wire(folder), &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		a.t.Fatal(err)
 	}
 	defer func() { a.c.Unselect().Wait() }()

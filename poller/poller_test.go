@@ -136,7 +136,7 @@ func TestPollKeepsOthersDeletedMail(t *testing.T) {
 	a.append(folder, mail("b1", classify.KindBounce))
 	// Another client marks its own mail \Deleted before we come.
 	a.append(folder, mail("other", classify.KindNotBounce))
-	if _, err := a.c.Select(folder, nil).Wait(); err != nil {
+	if _, err := a.c.Select(a.ns.wire(folder), nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.c.Store(imap.UIDSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
@@ -336,7 +336,7 @@ func TestPollTLSModes(t *testing.T) {
 	}
 	for _, mode := range []TLSMode{TLSImplicit, TLSStartTLS} {
 		t.Run("mem/"+string(mode), func(t *testing.T) { run(t, startMem(t, memConfig{tls: mode})) })
-		t.Run("dovecot/"+string(mode), func(t *testing.T) { run(t, dovecot(t, mode)) })
+		t.Run(realName()+"/"+string(mode), func(t *testing.T) { run(t, realServer(t, mode)) })
 	}
 }
 

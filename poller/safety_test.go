@@ -306,7 +306,7 @@ func (a *admin) markDeleted(folder, subject string) {
 	if uid == 0 {
 		a.t.Fatalf("no mail %q in %s", subject, folder)
 	}
-	if _, err := a.c.Select(folder, nil).Wait(); err != nil {
+	if _, err := a.c.Select(a.ns.wire(folder), nil).Wait(); err != nil {
 		a.t.Fatal(err)
 	}
 	defer func() { a.c.Unselect().Wait() }()
@@ -503,8 +503,8 @@ func TestPollTwoProcessesCountOnce(t *testing.T) {
 // UIDVALIDITY change on Dovecot between runs.
 func TestPollUIDValidityChangesMidRun(t *testing.T) {
 	backends(t, func(t *testing.T, b *backend) {
-		if b.name == "dovecot" {
-			t.Skip("Dovecot corrupts its index when a selected folder is deleted and re-created within the second")
+		if b.name != "mem" {
+			t.Skip("a real server (Dovecot) corrupts its index when a selected folder is deleted and re-created within the second")
 		}
 		a := b.admin(t)
 		folder := a.fresh("uidvmid")
