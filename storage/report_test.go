@@ -186,8 +186,8 @@ func TestFmtTime(t *testing.T) {
 	}
 }
 
-// TestViews reads every documented view, and the campaign query of the
-// README.
+// TestViews reads every documented view, and the campaign query of
+// docs/storage.md.
 func TestViews(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openTest(t, Options{})
