@@ -175,7 +175,7 @@ func BenchmarkEndToEnd(bb *testing.B) {
 		if _, err := a.c.Select(folder, nil).Wait(); err != nil {
 			bb.Fatal(err)
 		}
-		a.c.Unselect().Wait()
+		a.unselect()
 		st := &timedStore{testStore: newTestStoreOpts(bb, storage.Options{Archive: os.Getenv("BOUNCED_BENCH_ARCHIVE") != ""})}
 		p := b.poller(bb, "bench", folder, st, func(o *Options) { o.Batch = benchBatch() })
 		var classifying atomic.Int64
@@ -248,7 +248,7 @@ func BenchmarkPeakMemory(bb *testing.B) {
 		if _, err := a.c.Select(folder, nil).Wait(); err != nil {
 			bb.Fatal(err)
 		}
-		a.c.Unselect().Wait()
+		a.unselect()
 		st := &timedStore{testStore: newTestStore(bb)}
 		p := b.poller(bb, "benchmem", folder, st, nil)
 		p.classify = classify.Message
@@ -345,7 +345,7 @@ func benchAdmin(tb testing.TB, b *backend) *admin {
 }
 
 func (a *admin) deleteTreeTB(tb testing.TB, name string) {
-	a.c.Unselect().Wait()
+	a.unselect()
 	a.deleteTree(name)
 }
 

@@ -188,7 +188,7 @@ func (a *admin) looseList(folder string) []msgState {
 	if _, err := a.c.Select(a.ns.wire(folder), &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		a.t.Fatal(err)
 	}
-	defer func() { a.c.Unselect().Wait() }()
+	defer a.unselect()
 	var set imap.UIDSet
 	set.AddRange(1, 0)
 	msgs, err := a.c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true,

@@ -307,12 +307,19 @@ func (b *backend) admin(t *testing.T) *admin {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As the poller does (session.capabilities): go-imap's own CAPABILITY
+	// answered before LOGIN, and an empty answer after it is not the truth.
+	c.Caps()
 	if err := c.Login(b.user, b.pass).Wait(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	a := &admin{t: t, c: c}
-	if caps, err := c.Capability().Wait(); err == nil && caps.Has(imap.CapNamespace) {
+	caps, err := c.Capability().Wait()
+	if !knownCaps(caps) {
+		caps = c.Caps()
+	}
+	if err == nil && caps.Has(imap.CapNamespace) {
 		if data, err := c.Namespace().Wait(); err == nil && len(data.Personal) > 0 {
 			a.ns.prefix, a.ns.delim = data.Personal[0].Prefix, data.Personal[0].Delim
 		}
@@ -323,6 +330,30 @@ func (b *backend) admin(t *testing.T) *admin {
 		}
 	}
 	return a
+}
+
+// unselect leaves the selected folder without expunging anything:
+// UNSELECT (RFC 3691), or on a server without it (Courier) EXAMINE INBOX
+// and CLOSE, which expunges nothing in a folder selected read-only (RFC
+// 3501 §6.4.2). A folder left selected read-only makes Courier refuse an
+// APPEND to it.
+func (a *admin) unselect() {
+	a.t.Helper()
+	if a.c.State() != imap.ConnStateSelected {
+		return
+	}
+	if a.c.Caps().Has(imap.CapUnselect) {
+		if err := a.c.Unselect().Wait(); err != nil {
+			a.t.Fatal(err)
+		}
+		return
+	}
+	if _, err := a.c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		a.t.Fatal(err)
+	}
+	if err := a.c.UnselectAndExpunge().Wait(); err != nil {
+		a.t.Fatal(err)
+	}
 }
 
 // fresh returns a new folder name unique to this test, created empty.
@@ -345,17 +376,41 @@ func (a *admin) deleteTree(name string) {
 }
 
 // recreate deletes and creates folder again: a new UIDVALIDITY.
+// A server may refuse to delete a folder with children (Cyrus:
+// [HASCHILDREN]; RFC 3501 §6.3.4 allows it): they are renamed aside
+// first and back after.
 func (a *admin) recreate(folder string) {
 	a.t.Helper()
 	folder = a.ns.wire(folder)
-	if err := a.c.Unselect().Wait(); err != nil && a.c.State() == imap.ConnStateSelected {
-		a.t.Fatal(err)
+	a.unselect()
+	var parked [][2]string // child, its name aside
+	err := a.c.Delete(folder).Wait()
+	var ie *imap.Error
+	if errors.As(err, &ie) && ie.Code == imap.ResponseCodeHasChildren {
+		d := string(a.ns.delim)
+		l, lerr := a.c.List("", folder+d+"%", nil).Collect()
+		if lerr != nil {
+			a.t.Fatal(lerr)
+		}
+		for i, c := range l {
+			aside := a.ns.wire(fmt.Sprintf("parked-%d-%d", time.Now().UnixNano(), i))
+			if err := a.c.Rename(c.Mailbox, aside, nil).Wait(); err != nil {
+				a.t.Fatal(err)
+			}
+			parked = append(parked, [2]string{c.Mailbox, aside})
+		}
+		err = a.c.Delete(folder).Wait()
 	}
-	if err := a.c.Delete(folder).Wait(); err != nil {
+	if err != nil {
 		a.t.Fatal(err)
 	}
 	if err := a.c.Create(folder, nil).Wait(); err != nil {
 		a.t.Fatal(err)
+	}
+	for _, p := range parked {
+		if err := a.c.Rename(p[1], p[0], nil).Wait(); err != nil {
+			a.t.Fatal(err)
+		}
 	}
 }
 
@@ -389,7 +444,7 @@ func (a *admin) expunge(folder string, subjects ...string) {
 	if _, err := a.c.Select(a.ns.wire(folder), nil).Wait(); err != nil {
 		a.t.Fatal(err)
 	}
-	defer func() { a.c.Unselect().Wait() }()
+	defer a.unselect()
 	if err := a.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
 		a.t.Fatal(err)
 	}
@@ -421,7 +476,7 @@ func (a *admin) list(folder string) []msgState {
 		}
 		a.t.Fatal(err)
 	}
-	defer func() { a.c.Unselect().Wait() }()
+	defer a.unselect()
 	var set imap.UIDSet
 	set.AddRange(1, 0)
 	msgs, err := a.c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true,

@@ -38,7 +38,7 @@ func (a *admin) served(folder string, uid imap.UID) []byte {
 	if _, err := a.c.Select(a.ns.wire(folder), &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		a.t.Fatal(err)
 	}
-	defer func() { a.c.Unselect().Wait() }()
+	defer a.unselect()
 	msgs, err := a.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
 	if err != nil || len(msgs) != 1 {
 		a.t.Fatalf("fetching uid %d: %d mails, %v", uid, len(msgs), err)

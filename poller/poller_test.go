@@ -142,7 +142,7 @@ func TestPollKeepsOthersDeletedMail(t *testing.T) {
 	if err := a.c.Store(imap.UIDSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
 		t.Fatal(err)
 	}
-	a.c.Unselect().Wait()
+	a.unselect()
 	p := b.poller(t, "primary", folder, newTestStore(t), nil)
 	if _, err := p.PollOnce(t.Context()); err != nil {
 		t.Fatal(err)

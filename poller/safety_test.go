@@ -309,7 +309,7 @@ func (a *admin) markDeleted(folder, subject string) {
 	if _, err := a.c.Select(a.ns.wire(folder), nil).Wait(); err != nil {
 		a.t.Fatal(err)
 	}
-	defer func() { a.c.Unselect().Wait() }()
+	defer a.unselect()
 	if err := a.c.Store(imap.UIDSetNum(imap.UID(uid)), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
 		a.t.Fatal(err)
 	}
