@@ -114,6 +114,19 @@ func (p *Poller) dial(connCtx context.Context) (*session, error) {
 		}
 	}
 	s.release = context.AfterFunc(connCtx, s.close)
+	// go-imap asks CAPABILITY by itself after a greeting without them and
+	// after STARTTLS. Let that be answered before LOGIN: Courier drops
+	// every command pipelined behind LOGIN, and go-imap would then hand
+	// our own CAPABILITY's answer to its lost one (see capabilities).
+	if err := s.step(func() error {
+		if s.c.Caps() == nil {
+			return errors.New("no capabilities before login")
+		}
+		return nil
+	}); err != nil {
+		s.close()
+		return nil, fmt.Errorf("asking capabilities of %s: %w: %w", p.addr, ErrConnect, err)
+	}
 
 	secret, err := p.o.Secret()
 	if err != nil {
@@ -523,42 +536,47 @@ func (s *session) exists(name string) (bool, error) {
 
 // probeCreate proves that a missing folder (a wire name) can be created:
 // it creates it, then deletes it and every parent level the server made
-// for it, so the server is left as it was.
-func (s *session) probeCreate(name string) error {
-	var made []string // parent levels that did not exist, outermost first
+// for it, so the server is left as it was. err says why it cannot be
+// created; left names what could not be deleted again (harmless: the
+// first run creates it anyway).
+func (s *session) probeCreate(name string) (left string, err error) {
+	var parents []string // levels that did not exist, innermost first
 	if s.ns != nil && s.ns.delim != 0 {
 		d := string(s.ns.delim)
 		parts := strings.Split(name, d)
-		for i := 1; i < len(parts); i++ {
+		for i := len(parts) - 1; i >= 1; i-- {
 			parent := strings.Join(parts[:i], d)
 			if strings.EqualFold(parent, "INBOX") || parent+d == s.ns.prefix {
 				continue
 			}
 			ok, err := s.exists(parent)
 			if err != nil {
-				return fmt.Errorf("listing folder %q: %w", parent, err)
+				return "", fmt.Errorf("listing folder %q: %w", parent, err)
 			}
 			if !ok {
-				made = append(made, parent)
+				parents = append(parents, parent)
 			}
 		}
 	}
 	if err := s.step(func() error { return s.c.Create(name, nil).Wait() }); err != nil {
-		return fmt.Errorf("creating folder %q: %w", name, err)
+		return "", fmt.Errorf("creating folder %q: %w", name, err)
 	}
-	// The folder first, then its parents, innermost first.
-	del := append([]string{name}, made...)
-	slices.Reverse(del[1:])
-	for _, f := range del {
-		if err := s.step(func() error { return s.c.Delete(f).Wait() }); err != nil {
-			var ie *imap.Error
-			if errors.As(err, &ie) && ie.Code == imap.ResponseCodeNonExistent {
-				continue // the server made no such parent
-			}
-			return fmt.Errorf("created folder %q to check, but deleting %q again failed (the first run would create it anyway): %w", name, f, err)
+	if err := s.step(func() error { return s.c.Delete(name).Wait() }); err != nil {
+		return name, nil
+	}
+	// A parent the server made stays when its last child goes on some
+	// servers (Dovecot), and goes with it on others (Courier lists it
+	// only while it has children).
+	for _, f := range parents {
+		ok, err := s.exists(f)
+		if err == nil && ok {
+			err = s.step(func() error { return s.c.Delete(f).Wait() })
+		}
+		if err != nil {
+			return f, nil
 		}
 	}
-	return nil
+	return "", nil
 }
 
 // wireName is the server's name of a folder of the config (namespace.wire),

@@ -960,3 +960,41 @@ func TestPollMovesFlaggedLater(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckFolders: Check names the action folders by their names on the
+// server (in its personal namespace), proves that a missing one can be
+// created, and leaves the server as it was.
+func TestCheckFolders(t *testing.T) {
+	backends(t, func(t *testing.T, b *backend) {
+		a := b.admin(t)
+		folder := a.fresh("check")
+		p := b.poller(t, "primary", folder, newTestStore(t), nil)
+		c, err := p.Check(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Folder != a.ns.wire(folder) {
+			t.Errorf("source folder on the server %q, want %q", c.Folder, a.ns.wire(folder))
+		}
+		want := map[string]bool{folder + "/Processed": true, folder + "/Complaints": true, folder + "/Reports": true, folder + "/Unrecognized": true, "Bounces/Unverified": true}
+		for _, f := range c.Folders {
+			if !want[f.Name] {
+				t.Errorf("unexpected action folder %+v", f)
+				continue
+			}
+			delete(want, f.Name)
+			if f.Wire != a.ns.wire(f.Name) || f.Exists || f.Err != nil || f.Left != "" {
+				t.Errorf("folder %s: %+v, want missing, creatable, on the server as %q", f.Name, f, a.ns.wire(f.Name))
+			}
+		}
+		if len(want) > 0 {
+			t.Errorf("action folders not checked: %v", want)
+		}
+		if l := a.allFolders(folder); len(l) != 1 {
+			t.Errorf("Check left folders under %s: %v", folder, l)
+		}
+		if a.list("Bounces/Unverified") != nil || a.list("Bounces") != nil {
+			t.Errorf("Check left Bounces/Unverified or its parent on the server")
+		}
+	})
+}

@@ -216,7 +216,8 @@ type FolderCheck struct {
 	Name   string // as configured
 	Wire   string // on the server
 	Exists bool
-	Err    error // a missing folder that cannot be created: why
+	Err    error  // a missing folder that cannot be created: why
+	Left   string // created to check, and could not be deleted again
 }
 
 // Check logs in, examines the folder read-only and looks for the action
@@ -261,7 +262,7 @@ func (p *Poller) Check(ctx context.Context) (Check, error) {
 		}
 		// The flag fallback needs no folder.
 		if !fc.Exists && (c.Move || c.UIDPlus) {
-			fc.Err = s.probeCreate(fc.Wire)
+			fc.Left, fc.Err = s.probeCreate(fc.Wire)
 		}
 		c.Folders = append(c.Folders, fc)
 	}

@@ -111,6 +111,8 @@ the config and the database.`,
 					case f.Err != nil:
 						failed = true
 						fmt.Fprintf(e.stdout, "  FAIL action folder %s cannot be created: %v\n", serverName(f.Name, f.Wire), f.Err)
+					case f.Left != "":
+						fmt.Fprintf(e.stdout, "  ok   action folder %s: the first run creates it (checked: created; %s could not be deleted again)\n", serverName(f.Name, f.Wire), f.Left)
 					case c.Move || c.UIDPlus:
 						fmt.Fprintf(e.stdout, "  ok   action folder %s: the first run creates it (checked: created and deleted again)\n", serverName(f.Name, f.Wire))
 					}
