@@ -75,7 +75,7 @@ func (p *Poller) dial(connCtx context.Context) (*session, error) {
 			if timedOut {
 				err = fmt.Errorf("no answer within %s: %w", p.o.Timeout, err)
 			}
-			return nil, fmt.Errorf("tls handshake with %s: %w: %w", p.addr, ErrConnect, err)
+			return nil, fmt.Errorf("tls handshake with %s: %w: %w%s", p.addr, ErrConnect, err, tlsModeHint(p.o.TLS, err))
 		}
 		conn = tconn
 	}
@@ -103,7 +103,7 @@ func (p *Poller) dial(connCtx context.Context) (*session, error) {
 			if timedOut.Load() {
 				err = fmt.Errorf("no answer within %s: %w", p.o.Timeout, err)
 			}
-			return nil, fmt.Errorf("starttls with %s: %w: %w", p.addr, ErrConnect, err)
+			return nil, fmt.Errorf("starttls with %s: %w: %w%s", p.addr, ErrConnect, err, tlsModeHint(p.o.TLS, err))
 		}
 		s.c = c
 	} else {
@@ -191,6 +191,21 @@ func (s *session) capabilities() error {
 // server names its revision.
 func knownCaps(caps imap.CapSet) bool {
 	return caps.Has(imap.CapIMAP4rev1) || caps.Has(imap.CapIMAP4rev2)
+}
+
+// tlsModeHint says, after a failed connection, when the error looks like
+// a TLS mode that does not fit the port: TLS bytes where IMAP was
+// expected (an implicit-TLS port, 993, used with starttls), or plain IMAP
+// where a TLS handshake was (a plain port, 143, used with implicit).
+func tlsModeHint(mode TLSMode, err error) string {
+	e := err.Error()
+	switch {
+	case mode == TLSStartTLS && (strings.Contains(e, `got "\x15"`) || strings.Contains(e, `got "\x16"`) || errors.Is(err, io.ErrUnexpectedEOF)):
+		return ` (the server seems to speak TLS at once on this port: is it the implicit-TLS port, 993? then tls = "implicit")`
+	case mode == TLSImplicit && strings.Contains(e, "first record does not look like a TLS handshake"):
+		return ` (the server speaks plain IMAP on this port: is it port 143? then tls = "starttls", or use the implicit-TLS port, 993)`
+	}
+	return ""
 }
 
 // step runs f under the watchdog.

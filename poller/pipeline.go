@@ -50,7 +50,7 @@ func (p *Poller) PollOnce(ctx context.Context) (sum Summary, err error) {
 			err = fmt.Errorf("panic in run: %v", r)
 		}
 		// The run's sender-side problems, once per reason and domain.
-		sum.alerts.Log(log, "mailbox", p.o.Name)
+		sum.alerts.Log(log) // log carries the mailbox already
 		if ferr := p.o.Store.FinishRun(work, runID, p.clock.Now().UTC(), sum.stats(err)); ferr != nil {
 			err = errors.Join(err, fmt.Errorf("finishing run record: %w", ferr))
 		}

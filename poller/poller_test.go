@@ -998,3 +998,21 @@ func TestCheckFolders(t *testing.T) {
 		}
 	})
 }
+
+// TestPollWrongTLSModeHint: a TLS mode that does not fit the port says so.
+func TestPollWrongTLSModeHint(t *testing.T) {
+	for _, tc := range []struct {
+		server, client TLSMode
+		want           string
+	}{
+		{TLSImplicit, TLSStartTLS, `is it the implicit-TLS port, 993? then tls = "implicit"`},
+		{TLSNone, TLSImplicit, `is it port 143? then tls = "starttls"`},
+	} {
+		b := startMem(t, memConfig{tls: tc.server})
+		p := b.poller(t, "primary", "INBOX", newTestStore(t), func(o *Options) { o.TLS = tc.client; o.Timeout = 5 * time.Second })
+		_, err := p.PollOnce(t.Context())
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrConnect) {
+			t.Errorf("server %s, client %s: %v, want a connect error with %q", tc.server, tc.client, err, tc.want)
+		}
+	}
+}

@@ -1,7 +1,7 @@
 // Command bounced reads bounce mailboxes over IMAP, classifies every mail
 // (RFC 3464 DSNs, RFC 5965 ARF reports, RFC 3834 auto-replies and the
 // free-text bounces of real MTAs), stores the outcomes in SQLite and keeps a
-// suppression list. See README.md for the commands.
+// suppression list. See docs/commands.md for the commands.
 //
 // This package is wiring only: it parses flags, maps the config onto the
 // options of classify, storage and poller, and prints results.
