@@ -267,9 +267,9 @@ func parseCommandOutput(b []byte) (token string, ttl time.Duration, err error) {
 	}
 	if b[0] == '{' {
 		var j struct {
-			AccessToken string          `json:"access_token"`
-			ExpiresIn   json.Number     `json:"expires_in"`
-			Expiry      time.Time       `json:"expiry"`
+			AccessToken string      `json:"access_token"`
+			ExpiresIn   json.Number `json:"expires_in"`
+			Expiry      time.Time   `json:"expiry"`
 		}
 		if err := json.Unmarshal(b, &j); err != nil {
 			return "", 0, fmt.Errorf("printed JSON that does not parse: %v", err)
