@@ -195,6 +195,14 @@ func headerAddrs(v string) []string {
 	return out
 }
 
+// firstAddr returns the first address of a header field value, or "".
+func firstAddr(v string) string {
+	if a := headerAddrs(v); len(a) > 0 {
+		return a[0]
+	}
+	return ""
+}
+
 // localPart returns the part before the last '@', lower-cased.
 func localPart(addr string) string {
 	if i := strings.LastIndexByte(addr, '@'); i >= 0 {

@@ -1,5 +1,7 @@
 package classify
 
+// RFC 5965 feedback reports, and the complaints providers send without ARF.
+
 import "strings"
 
 // arfReport is a parsed message/feedback-report (RFC 5965 §3.1).
@@ -34,6 +36,55 @@ func parseARF(b []byte) arfReport {
 		}
 	}
 	return r
+}
+
+// feedbackReport reads an RFC 5965 feedback report. It reports whether the
+// mail is one.
+func (c *classifier) feedbackReport() bool {
+	for _, p := range c.m.Parts {
+		if p.Type == "message/feedback-report" {
+			c.arf(parseARF(p.Body))
+			return true
+		}
+	}
+	if strings.Contains(strings.ToLower(c.m.Header.get("Content-Type")), "feedback-report") {
+		// a report whose feedback part was lost: read fields from the text
+		c.arf(parseARF([]byte(extractFields(c.report))))
+		return true
+	}
+	return false
+}
+
+// arf fills the verdict of a feedback report.
+func (c *classifier) arf(r arfReport) {
+	v := c.v
+	v.Decoder, v.FeedbackType = "arf", r.FeedbackType
+	if v.FeedbackType == "" {
+		v.FeedbackType = "other"
+	}
+	v.Kind = complaintKind(v.FeedbackType)
+	v.Rule = "arf:" + v.FeedbackType
+	v.ReportingMTA = stripDiagType(r.ReportingMTA)
+	v.ArrivalDate = parseDate(r.ArrivalDate)
+	addrs := r.Recipients
+	if len(addrs) == 0 && c.orig != nil {
+		addrs = headerAddrs(c.orig.get("To"))
+	}
+	for _, a := range addrs {
+		v.Recipients = append(v.Recipients, Recipient{Address: a, Reason: ReasonFeedback, Rule: v.Rule})
+	}
+}
+
+// extractFields returns the "Name: value" lines of s.
+func extractFields(s string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		if name, _, ok := strings.Cut(line, ":"); ok && isFieldName(name) {
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
 }
 
 // complaintKind maps an ARF Feedback-Type onto a Kind: abuse, fraud,

@@ -6,6 +6,21 @@
 // It does not decide what to do about a recipient (storage's policy does).
 package classify
 
+// This file holds the entry point and the order of precedence: Message,
+// run (the dispatcher: ARF, then SES, Apple, DSN and prose) and finish,
+// which completes every recipient the readers found. Where the rest is:
+//
+//	arf.go, amazonses.go   feedback reports (RFC 5965) and SES notifications
+//	dsn.go                 the RFC 3464 branch: status parts and their fields
+//	prose.go               the branch without a DSN, and bounce detection
+//	text.go                the report text, and the addresses its prose names
+//	autoreply.go           RFC 3834 auto-replies
+//	families.go            every sender family and its quirks
+//	reason.go              the decision order of a recipient's reason
+//	phrases.go, match.go   the phrase data, and the matcher that reads it
+//	status.go, smtp.go     RFC 3463 status codes; RFC 5321 replies, commands, hosts
+//	parse.go, addr.go      the lenient MIME reader; addresses in prose
+
 import (
 	"bytes"
 	"fmt"
@@ -102,318 +117,39 @@ func (c *classifier) lowerReport() string {
 	return c.lower
 }
 
+// run classifies c.m into c.v. The readers are tried in order of
+// precedence and the first that recognises the mail decides: a feedback
+// report or an SES notification says outright what it is, a DSN's fields
+// name the recipients that its prose only describes, and prose is read
+// when nothing machine-readable names anybody.
 func (c *classifier) run() {
-	m, v := c.m, c.v
-	c.report, c.quoted = reportText(m)
-	c.orig = originalHeader(m, c.quoted)
+	c.report, c.quoted = reportText(c.m)
+	c.orig = originalHeader(c.m, c.quoted)
 	if c.orig != nil {
-		v.Original = originalFrom(c.orig)
+		c.v.Original = originalFrom(c.orig)
 	}
-
-	// 1. ARF feedback reports (RFC 5965).
-	for _, p := range m.Parts {
-		if p.Type == "message/feedback-report" {
-			c.arf(parseARF(p.Body))
-			return
-		}
-	}
-	if strings.Contains(strings.ToLower(m.Header.get("Content-Type")), "feedback-report") {
-		// a report whose feedback part was lost: read fields from the text
-		c.arf(parseARF([]byte(extractFields(c.report))))
+	// 1. RFC 5965 feedback reports (arf.go).
+	if c.feedbackReport() {
 		return
 	}
-
-	// Amazon SES notifications (JSON through SNS).
+	// 2. Amazon SES notifications (amazonses.go).
 	if c.amazonSES() {
 		return
 	}
-	// Apple Mail's unsubscribe request (RFC 8058 is for the sender's
-	// side; this is the mail the button sends).
-	if strings.EqualFold(m.Header.get("X-Apple-Unsubscribe"), "true") {
-		v.Kind, v.FeedbackType, v.Decoder, v.Rule = KindComplaint, "opt-out", "apple", "complaint:apple-unsubscribe"
-		if a := firstAddr(m.Header.get("From")); a != "" {
-			v.Recipients = []Recipient{{Address: a, Reason: ReasonFeedback, Rule: v.Rule}}
-		}
+	// 3. Apple Mail's unsubscribe request (families.go).
+	if c.appleUnsubscribe() {
 		return
 	}
-
-	// 2. Delivery status notifications (RFC 3464 / RFC 6533).
-	var dsn dsnReport
-	for _, p := range m.Parts {
-		if p.Type == "message/delivery-status" || p.Type == "message/global-delivery-status" {
-			d := parseDSN(p.Body)
-			// maxRecipients bounds the whole mail, not each of its
-			// (up to maxParts) status parts; the rest is counted for the
-			// note.
-			dsn.Dropped += d.Dropped
-			if room := maxRecipients - len(dsn.Recipients); len(d.Recipients) > room {
-				dsn.Dropped += len(d.Recipients) - room
-				d.Recipients = d.Recipients[:room]
-			}
-			dsn.Recipients = append(dsn.Recipients, d.Recipients...)
-			if dsn.ReportingMTA == "" {
-				dsn.ReportingMTA = d.ReportingMTA
-			}
-			if dsn.ArrivalDate == "" {
-				dsn.ArrivalDate = d.ArrivalDate
-			}
-		}
-	}
-	decoder := "rfc3464"
-	if len(dsn.Recipients) == 0 && strings.Contains(c.report, "-Recipient:") {
-		// DSN fields written into text/plain
-		if d := parseDSN([]byte(c.report)); len(d.Recipients) > 0 {
-			dsn = d
-		}
-	}
-	if len(dsn.Recipients) > maxRecipients { // from several DSN parts
-		dsn.Dropped += len(dsn.Recipients) - maxRecipients
-		dsn.Recipients = dsn.Recipients[:maxRecipients]
-	}
-	v.ReportingMTA = cleanHost(stripDiagType(dsn.ReportingMTA))
-	v.ArrivalDate = parseDate(dsn.ArrivalDate)
-	family := c.family()
-	if family != "" {
-		decoder = family
-	}
-	texts, textDropped := scanText(c.report, c.exclusions(true))
-	if tr := transcriptRecipients(c.report, c.exclusions(true)); len(tr) > 0 {
-		// An old sendmail's transcript ties each reply to its recipient;
-		// recipients the transcript does not name keep their prose.
-		for _, t := range texts {
-			if textFor(tr, t.Addr) == "" {
-				tr = append(tr, t)
-			}
-		}
-		texts = tr
-	}
-	if len(texts) == 0 {
-		// the sender may be anonymised to the recipient's address
-		texts, textDropped = scanText(c.report, c.exclusions(false))
-	}
-
-	if len(dsn.Recipients) > 0 {
-		v.Decoder = decoder
-		c.noteLimit(len(dsn.Recipients), dsn.Dropped)
-		// One mail reports an address once: a status part repeated (a
-		// bounce of a bounce returned inside it) must not count one
-		// failure twice toward the recipient's soft score.
-		seen := map[string]bool{}
-		for _, r := range dsn.Recipients {
-			addr := r.address()
-			if addr == "" || seen[strings.ToLower(addr)] {
-				continue
-			}
-			seen[strings.ToLower(addr)] = true
-			diagType, diag := splitDiagType(r.Diagnostic)
-			rec := Recipient{
-				Address:    addr,
-				Action:     normAction(r.Action),
-				Status:     findStatus(r.Status),
-				Diagnostic: diag,
-				RemoteMTA:  cleanHost(stripDiagType(r.RemoteMTA)),
-			}
-			rec.LastAttempt = parseDate(r.LastAttempt)
-			if rec.Action == "" {
-				switch {
-				case strings.HasPrefix(rec.Status, "2"):
-					rec.Action = ActionDelivered
-				case strings.HasPrefix(rec.Status, "4"):
-					rec.Action = ActionDelayed
-				default:
-					rec.Action = ActionFailed
-				}
-			}
-			t := textFor(texts, addr)
-			if t != "" && (rec.Diagnostic == "" || findReplyCode(rec.Diagnostic) == "" && findReplyCode(t) != "") {
-				if rec.Diagnostic == "" {
-					rec.Diagnostic = t
-				} else {
-					rec.Diagnostic += " " + t
-				}
-			}
-			x := recipientExtra{diagType: diagType, prose: t}
-			if len(dsn.Recipients) == 1 && findFailReply(rec.Diagnostic) == "" {
-				// "X-Unix; 255" from "|/home/u/bin/filter": the session
-				// transcript of the report holds the reply ("554 5.3.0
-				// unknown mailer error 255")
-				x.transcript = codeLines(t)
-				if findFailReply(x.transcript) == "" {
-					x.transcript = codeLines(c.report)
-				}
-			}
-			c.note(addr, x)
-			v.Recipients = append(v.Recipients, rec)
-		}
-		if len(v.Recipients) > 0 {
-			c.finish(decoder, "dsn")
-			return
-		}
-	}
-
-	// 3. No DSN: bounce prose, auto-replies or ordinary mail.
-	strong := c.strongBounce()
-	if !strong {
-		if rule := autoreplyRule(m); rule != "" {
-			v.Kind, v.Decoder, v.Rule = KindAutoreply, "rfc3834", rule
-			v.Recipients = []Recipient{{Address: firstAddr(m.Header.get("From")), Reason: ReasonVacation, Rule: rule}}
-			return
-		}
-		if ft := providerComplaint(m, c.lowerReport()); ft != "" {
-			// the type is a guess, so feedback_type stays empty
-			v.Kind, v.Decoder, v.Rule = KindComplaint, "complaint", "complaint:provider:"+ft
-			if c.orig != nil {
-				for _, name := range []string{"X-HmXmrOriginalRecipient", "X-Original-Recipient", "To"} {
-					if a := firstAddr(c.orig.get(name)); a != "" {
-						v.Recipients = []Recipient{{Address: a, Reason: ReasonFeedback, Rule: v.Rule}}
-						break
-					}
-				}
-			}
-			return
-		}
-		// Bounce words in the text are not enough: ordinary mail talks
-		// about full mailboxes too. The mail must also come from mail
-		// software (a system sender, a null Return-Path, Auto-Submitted).
-		if !looksLikeBounceBody(c.lowerReport()) || !c.machineSent() {
-			v.Kind, v.Decoder, v.Rule = KindNotBounce, "none", "notbounce"
-			return
-		}
-	}
-	if decoder == "rfc3464" {
-		decoder = "text"
-	}
-	v.Decoder = decoder
-	failed := headerAddrs(m.Header.get("X-Failed-Recipients"))
-	action := ActionFailed
-	if delayedText(v.Subject, c.lowerReport()) {
-		action = ActionDelayed
-	}
-	if len(failed) > maxRecipients {
-		c.noteLimit(maxRecipients, len(failed)-maxRecipients)
-		failed = failed[:maxRecipients]
-	} else if len(failed) == 0 {
-		c.noteLimit(len(texts), textDropped)
-	}
-	if len(failed) > 0 {
-		for _, a := range failed {
-			diag := textFor(texts, a)
-			if diag == "" && len(texts) == 1 {
-				diag = texts[0].Diagnostic
-			}
-			v.Recipients = append(v.Recipients, Recipient{Address: a, Action: action, Diagnostic: diag})
-		}
-	} else {
-		// When some addresses come with a reply code or failure words,
-		// those without are ones the prose merely mentions (a help
-		// address, a list's control address, a quoted sender).
-		failing := make([]bool, len(texts))
-		anyFailing := false
-		for i, t := range texts {
-			failing[i] = c.failureText(t.Diagnostic)
-			anyFailing = anyFailing || failing[i]
-		}
-		for i, t := range texts {
-			if anyFailing && !failing[i] {
-				continue
-			}
-			v.Recipients = append(v.Recipients, Recipient{Address: t.Addr, Action: action, Diagnostic: t.Diagnostic})
-		}
-	}
-	for i := range v.Recipients {
-		r := &v.Recipients[i]
-		fromReport, section := false, false
-		if weakDiagnostic(r.Diagnostic) {
-			if fr := failureReasons(c.report); fr != "" {
-				r.Diagnostic, section = fr, true
-			} else {
-				r.Diagnostic, fromReport = c.reportDiagnostic(), true
-			}
-		}
-		if len(v.Recipients) == 1 && !section && !hasCode([]string{r.Diagnostic}) {
-			// the reply may stand apart from the address ("Could not be
-			// delivered because of 550 5.1.1 User unknown ... recipients:")
-			if cl := codeLines(c.report); cl != "" {
-				r.Diagnostic += " " + cl
-			} else if !c.failureText(r.Diagnostic) {
-				// or the reason is prose elsewhere ("reject reason:
-				// Mailbox full ... target mail address: ...")
-				r.Diagnostic, fromReport = c.reportDiagnostic(), true
-			}
-		}
-		c.note(r.Address, recipientExtra{fromReport: fromReport})
-	}
-	if len(v.Recipients) == 0 && c.nested() {
+	// 4. A DSN that names a recipient (dsn.go), each recipient completed
+	// with what the prose says of it (text.go).
+	dsn := c.readDSN()
+	family := c.family() // the sender family, if known (families.go)
+	texts, dropped := c.textRecipients()
+	if c.fromDSN(dsn, family, texts) {
 		return
 	}
-	if len(v.Recipients) == 0 && c.orig != nil {
-		// The prose names nobody: the returned message was addressed to
-		// the recipient that failed.
-		if to := headerAddrs(c.orig.get("To")); len(to) == 1 {
-			v.Recipients = append(v.Recipients, Recipient{Address: to[0], Action: action, Diagnostic: c.reportDiagnostic()})
-			c.note(to[0], recipientExtra{fromReport: true})
-			c.finish(decoder, "original-to")
-			return
-		}
-	}
-	if len(v.Recipients) == 0 {
-		v.Kind, v.Rule = KindUnknown, "bounce:no-recipient"
-		return
-	}
-	c.finish(decoder, "text")
-}
-
-// failureText reports whether a recipient's own prose says it failed: an
-// SMTP reply or status code, or words the reason rules know.
-func (c *classifier) failureText(d string) bool {
-	if hasCode([]string{d}) {
-		return true
-	}
-	r, _ := reasonFor(reasonInput{Diagnostic: d, Action: string(ActionFailed)})
-	return r != ""
-}
-
-// weakDiagnostic reports whether a diagnostic says nothing beyond an
-// address.
-func weakDiagnostic(d string) bool {
-	d = strings.TrimSpace(d)
-	return d == "" || bareAddr(d)
-}
-
-// failureReasons returns the section of a Lotus Notes report headed
-// "------- Failure Reasons --------" (the reason, then the address), up to
-// the next decorated line, or "".
-func failureReasons(report string) string {
-	i := indexFold(report, "failure reasons")
-	if i < 0 {
-		return ""
-	}
-	rest := report[i:]
-	if j := strings.IndexByte(rest, '\n'); j >= 0 {
-		rest = rest[j+1:]
-	} else {
-		return ""
-	}
-	var b strings.Builder
-	for _, line := range strings.SplitN(clip(rest, 2000), "\n", 20) {
-		t := strings.TrimSpace(line)
-		if strings.HasPrefix(t, "---") {
-			break
-		}
-		if t != "" {
-			if b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			b.WriteString(t)
-		}
-	}
-	return b.String()
-}
-
-// reportDiagnostic is the whole report text, unfolded and bounded: the
-// diagnostic of a recipient whose own lines say nothing.
-func (c *classifier) reportDiagnostic() string {
-	return clip(collapseSpace(c.report), 1500)
+	// 5. No DSN: bounce prose, auto-replies or ordinary mail (prose.go).
+	c.fromProse(family, texts, dropped)
 }
 
 // finish completes every recipient (status, reply code, command, reason,
@@ -442,85 +178,8 @@ func (c *classifier) finish(decoder, how string) {
 		x := c.extra[strings.ToLower(r.Address)]
 		r.Diagnostic = collapseSpace(r.Diagnostic)
 		reply := quotedReply(r.Diagnostic)
-		s := findFailStatus(reply)
-		if s == "" {
-			s = findFailStatus(r.Diagnostic) // the relay's label
-		}
-		if s != "" {
-			// The reply's own code is more precise than a DSN Status that
-			// MTAs fill with a generic or timeout code.
-			switch {
-			case r.Status == "" || sameClass(s, r.Status) && !strings.HasSuffix(s, ".0.0"):
-				r.Status = s
-			case r.Action == ActionFailed && s[0] == '5' && r.Status[0] == '4':
-				// a transient Status on a recipient that failed for good
-				// on a permanent reply (Postfix, refused at the greeting)
-				r.Status = s
-			}
-		}
-		r.ReplyCode = findFailReply(reply)
-		if r.ReplyCode == "" && x.transcript != "" {
-			r.ReplyCode = findFailReply(x.transcript)
-			if s := findFailStatus(x.transcript); s != "" && sameClass(s, r.Status) && strings.HasSuffix(r.Status, ".0.0") {
-				r.Status = s
-			}
-		}
-		if r.RemoteMTA == "" {
-			r.RemoteMTA = findRemoteMTA(r.Diagnostic)
-		}
-		r.Command = findCommand(r.Diagnostic)
-		if r.Command == "" && x.prose != "" {
-			// the DSN's diagnostic names no command, the report's lines
-			// about this recipient may ("(in reply to RCPT TO command)")
-			r.Command = proseCommand(x.prose)
-		}
-		if r.Command == "" && len(v.Recipients) == 1 {
-			// only the explicit forms: the report's prose may say
-			// "cannot connect to database" or "mail from you"
-			r.Command = proseCommandLower(c.lowerReport())
-		}
-		reasonText := reply
-		if bracketedReply(r.Diagnostic) != "" {
-			// the notice's own words say why it gave up ("Message
-			// expired"), the last reply only what happened last
-			reasonText = r.Diagnostic
-		}
-		reason, rule := reasonFor(reasonInput{
-			Diagnostic: reasonText,
-			Status:     r.Status,
-			ReplyCode:  r.ReplyCode,
-			Command:    r.Command,
-			Action:     string(r.Action),
-			Decoder:    decoder,
-			DiagType:   x.diagType,
-		})
-		if reason == "" {
-			reason, rule = familyReason(decoder), "family:"+decoder
-		}
-		if reason == "" {
-			switch {
-			case r.Action == ActionDelayed:
-				reason, rule = ReasonExpired, how+":delayed"
-			case r.Diagnostic != "" && !x.fromReport:
-				// The recipient's own diagnostic says something no rule
-				// knows: a person must read it (the reference parser's
-				// "onhold"). Without one, nothing is known: "undefined".
-				reason, rule = ReasonOnHold, how+":onhold"
-			default:
-				reason, rule = ReasonUndefined, how+":undefined"
-			}
-		}
-		r.Reason, r.Rule = reason, rule
-		if r.Status == "" {
-			class := byte('5')
-			switch {
-			case r.ReplyCode != "" && (r.ReplyCode[0] == '4' || r.ReplyCode[0] == '5'):
-				class = r.ReplyCode[0]
-			case r.Action == ActionDelayed:
-				class = '4'
-			}
-			r.Status = defaultStatus(reason, class)
-		}
+		c.codes(r, x, reply)
+		c.reason(r, x, reply, decoder, how)
 		r.Hard = IsHard(r.Reason, r.ReplyCode, r.Status)
 	}
 	failed, delayed := 0, 0
@@ -543,124 +202,93 @@ func (c *classifier) finish(decoder, how string) {
 	v.Rule = how + ":" + string(v.Kind)
 }
 
-// arf fills the verdict of a feedback report.
-func (c *classifier) arf(r arfReport) {
-	v := c.v
-	v.Decoder, v.FeedbackType = "arf", r.FeedbackType
-	if v.FeedbackType == "" {
-		v.FeedbackType = "other"
+// codes completes a failed or delayed recipient's status, reply code,
+// remote MTA and command from its diagnostic (whose remote reply is
+// reply), the transcript and the prose.
+func (c *classifier) codes(r *Recipient, x recipientExtra, reply string) {
+	s := findFailStatus(reply)
+	if s == "" {
+		s = findFailStatus(r.Diagnostic) // the relay's label
 	}
-	v.Kind = complaintKind(v.FeedbackType)
-	v.Rule = "arf:" + v.FeedbackType
-	v.ReportingMTA = stripDiagType(r.ReportingMTA)
-	v.ArrivalDate = parseDate(r.ArrivalDate)
-	addrs := r.Recipients
-	if len(addrs) == 0 && c.orig != nil {
-		addrs = headerAddrs(c.orig.get("To"))
+	if s != "" {
+		// The reply's own code is more precise than a DSN Status that
+		// MTAs fill with a generic or timeout code.
+		switch {
+		case r.Status == "" || sameClass(s, r.Status) && !strings.HasSuffix(s, ".0.0"):
+			r.Status = s
+		case r.Action == ActionFailed && s[0] == '5' && r.Status[0] == '4':
+			// a transient Status on a recipient that failed for good
+			// on a permanent reply (Postfix, refused at the greeting)
+			r.Status = s
+		}
 	}
-	for _, a := range addrs {
-		v.Recipients = append(v.Recipients, Recipient{Address: a, Reason: ReasonFeedback, Rule: v.Rule})
+	r.ReplyCode = findFailReply(reply)
+	if r.ReplyCode == "" && x.transcript != "" {
+		r.ReplyCode = findFailReply(x.transcript)
+		if s := findFailStatus(x.transcript); s != "" && sameClass(s, r.Status) && strings.HasSuffix(r.Status, ".0.0") {
+			r.Status = s
+		}
+	}
+	if r.RemoteMTA == "" {
+		r.RemoteMTA = findRemoteMTA(r.Diagnostic)
+	}
+	r.Command = findCommand(r.Diagnostic)
+	if r.Command == "" && x.prose != "" {
+		// the DSN's diagnostic names no command, the report's lines
+		// about this recipient may ("(in reply to RCPT TO command)")
+		r.Command = proseCommand(x.prose)
+	}
+	if r.Command == "" && len(c.v.Recipients) == 1 {
+		// only the explicit forms: the report's prose may say
+		// "cannot connect to database" or "mail from you"
+		r.Command = proseCommandLower(c.lowerReport())
 	}
 }
 
-// exclusions are the addresses in bounce prose that are no recipients:
-// the bounce's own addressee (the sender of the original) and the
-// original's sender. With all false, only the bounce's From. The sets are
-// made once per message.
-func (c *classifier) exclusions(all bool) map[string]bool {
-	if all {
-		if c.exclAll == nil {
-			c.exclAll = c.makeExclusions(true)
-		}
-		return c.exclAll
+// reason sets a failed or delayed recipient's reason and rule (reasonFor,
+// then the family's default, then what the action and the diagnostic
+// leave), and the status the reason implies when the mail gave none.
+func (c *classifier) reason(r *Recipient, x recipientExtra, reply, decoder, how string) {
+	reasonText := reply
+	if bracketedReply(r.Diagnostic) != "" {
+		// the notice's own words say why it gave up ("Message
+		// expired"), the last reply only what happened last
+		reasonText = r.Diagnostic
 	}
-	return c.makeExclusions(false)
-}
-
-func (c *classifier) makeExclusions(all bool) map[string]bool {
-	ex := map[string]bool{}
-	for _, a := range headerAddrs(c.m.Header.get("From")) {
-		ex[a] = true
+	reason, rule := reasonFor(reasonInput{
+		Diagnostic: reasonText,
+		Status:     r.Status,
+		ReplyCode:  r.ReplyCode,
+		Command:    r.Command,
+		Action:     string(r.Action),
+		Decoder:    decoder,
+		DiagType:   x.diagType,
+	})
+	if reason == "" {
+		reason, rule = familyReason(decoder), "family:"+decoder
 	}
-	if !all {
-		return ex
-	}
-	for _, name := range []string{"To", "Return-Path", "Reply-To", "Sender", "Cc"} {
-		for _, a := range headerAddrs(c.m.Header.get(name)) {
-			ex[a] = true
-		}
-	}
-	if c.orig != nil {
-		for _, name := range []string{"From", "Return-Path", "Sender", "Reply-To"} {
-			for _, a := range headerAddrs(c.orig.get(name)) {
-				ex[a] = true
-			}
-		}
-	}
-	return ex
-}
-
-// nested classifies a bounce that came back inside another message (a
-// bounce of a bounce, or one forwarded by a relay) and adopts its
-// recipients. It reports whether it found any.
-func (c *classifier) nested() bool {
-	if c.depth > 0 {
-		return false
-	}
-	for _, p := range c.m.Parts {
-		if p.Type != "message/rfc822" && p.Type != "message/global" {
-			continue
-		}
-		inner, err := parse(p.Body)
-		if err != nil {
-			continue
-		}
-		iv := Verdict{Subject: decodeWords(inner.Header.get("Subject"))}
-		ic := &classifier{m: inner, v: &iv, depth: c.depth + 1}
-		ic.run()
-		if (iv.Kind == KindBounce || iv.Kind == KindDelay) && len(iv.Recipients) > 0 {
-			c.v.Recipients = iv.Recipients
-			c.v.Kind, c.v.Decoder, c.v.Rule = iv.Kind, iv.Decoder, "nested:"+iv.Rule
-			c.v.ReportingMTA = iv.ReportingMTA
-			return true
+	if reason == "" {
+		switch {
+		case r.Action == ActionDelayed:
+			reason, rule = ReasonExpired, how+":delayed"
+		case r.Diagnostic != "" && !x.fromReport:
+			// The recipient's own diagnostic says something no rule
+			// knows: a person must read it (the reference parser's
+			// "onhold"). Without one, nothing is known: "undefined".
+			reason, rule = ReasonOnHold, how+":onhold"
+		default:
+			reason, rule = ReasonUndefined, how+":undefined"
 		}
 	}
-	return false
-}
-
-// textFor returns the diagnostic the prose gives for addr.
-func textFor(texts []textRecipient, addr string) string {
-	for _, t := range texts {
-		if strings.EqualFold(t.Addr, addr) {
-			return t.Diagnostic
+	r.Reason, r.Rule = reason, rule
+	if r.Status == "" {
+		class := byte('5')
+		switch {
+		case r.ReplyCode != "" && (r.ReplyCode[0] == '4' || r.ReplyCode[0] == '5'):
+			class = r.ReplyCode[0]
+		case r.Action == ActionDelayed:
+			class = '4'
 		}
+		r.Status = defaultStatus(reason, class)
 	}
-	return ""
-}
-
-// extractFields returns the "Name: value" lines of s.
-func extractFields(s string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(s, "\n") {
-		if name, _, ok := strings.Cut(line, ":"); ok && isFieldName(name) {
-			b.WriteString(line)
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
-}
-
-func firstAddr(v string) string {
-	if a := headerAddrs(v); len(a) > 0 {
-		return a[0]
-	}
-	return ""
-}
-
-// collapseSpace unfolds a diagnostic: runs of blanks become one space.
-func collapseSpace(s string) string {
-	if !strings.ContainsAny(s, "\n\t\r") && !strings.Contains(s, "  ") {
-		return strings.TrimSpace(s)
-	}
-	return strings.Join(strings.Fields(s), " ")
 }

@@ -1,8 +1,128 @@
 package classify
 
-import (
-	"strings"
-)
+// The RFC 3464 branch: a DSN's status parts (RFC 6533 for the global
+// ones), their per-recipient fields, and the verdict made from them.
+
+import "strings"
+
+// readDSN collects the delivery status fields of the mail: its
+// message/delivery-status parts (RFC 3464) and
+// message/global-delivery-status parts (RFC 6533), or else DSN fields
+// written into the text. It sets the verdict's Reporting-MTA and
+// Arrival-Date.
+func (c *classifier) readDSN() dsnReport {
+	var dsn dsnReport
+	for _, p := range c.m.Parts {
+		if p.Type == "message/delivery-status" || p.Type == "message/global-delivery-status" {
+			d := parseDSN(p.Body)
+			// maxRecipients bounds the whole mail, not each of its
+			// (up to maxParts) status parts; the rest is counted for the
+			// note.
+			dsn.Dropped += d.Dropped
+			if room := maxRecipients - len(dsn.Recipients); len(d.Recipients) > room {
+				dsn.Dropped += len(d.Recipients) - room
+				d.Recipients = d.Recipients[:room]
+			}
+			dsn.Recipients = append(dsn.Recipients, d.Recipients...)
+			if dsn.ReportingMTA == "" {
+				dsn.ReportingMTA = d.ReportingMTA
+			}
+			if dsn.ArrivalDate == "" {
+				dsn.ArrivalDate = d.ArrivalDate
+			}
+		}
+	}
+	if len(dsn.Recipients) == 0 && strings.Contains(c.report, "-Recipient:") {
+		// DSN fields written into text/plain
+		if d := parseDSN([]byte(c.report)); len(d.Recipients) > 0 {
+			dsn = d
+		}
+	}
+	if len(dsn.Recipients) > maxRecipients { // from several DSN parts
+		dsn.Dropped += len(dsn.Recipients) - maxRecipients
+		dsn.Recipients = dsn.Recipients[:maxRecipients]
+	}
+	c.v.ReportingMTA = cleanHost(stripDiagType(dsn.ReportingMTA))
+	c.v.ArrivalDate = parseDate(dsn.ArrivalDate)
+	return dsn
+}
+
+// fromDSN makes the verdict of a DSN from its recipient blocks, each
+// completed with what the prose says of it (texts). It reports whether
+// the DSN named anybody; when it did not, the prose decides.
+func (c *classifier) fromDSN(dsn dsnReport, family string, texts []textRecipient) bool {
+	if len(dsn.Recipients) == 0 {
+		return false
+	}
+	v := c.v
+	decoder := "rfc3464"
+	if family != "" {
+		decoder = family
+	}
+	v.Decoder = decoder
+	c.noteLimit(len(dsn.Recipients), dsn.Dropped)
+	// One mail reports an address once: a status part repeated (a
+	// bounce of a bounce returned inside it) must not count one
+	// failure twice toward the recipient's soft score.
+	seen := map[string]bool{}
+	for _, r := range dsn.Recipients {
+		addr := r.address()
+		if addr == "" || seen[strings.ToLower(addr)] {
+			continue
+		}
+		seen[strings.ToLower(addr)] = true
+		v.Recipients = append(v.Recipients, c.dsnBlock(r, addr, texts, len(dsn.Recipients) == 1))
+	}
+	if len(v.Recipients) == 0 {
+		return false
+	}
+	c.finish(decoder, "dsn")
+	return true
+}
+
+// dsnBlock makes the Recipient of one DSN block whose address is
+// addr; only says whether it is the DSN's only block.
+func (c *classifier) dsnBlock(r dsnRecipient, addr string, texts []textRecipient, only bool) Recipient {
+	diagType, diag := splitDiagType(r.Diagnostic)
+	rec := Recipient{
+		Address:    addr,
+		Action:     normAction(r.Action),
+		Status:     findStatus(r.Status),
+		Diagnostic: diag,
+		RemoteMTA:  cleanHost(stripDiagType(r.RemoteMTA)),
+	}
+	rec.LastAttempt = parseDate(r.LastAttempt)
+	if rec.Action == "" {
+		switch {
+		case strings.HasPrefix(rec.Status, "2"):
+			rec.Action = ActionDelivered
+		case strings.HasPrefix(rec.Status, "4"):
+			rec.Action = ActionDelayed
+		default:
+			rec.Action = ActionFailed
+		}
+	}
+	t := textFor(texts, addr)
+	if t != "" && (rec.Diagnostic == "" || findReplyCode(rec.Diagnostic) == "" && findReplyCode(t) != "") {
+		if rec.Diagnostic == "" {
+			rec.Diagnostic = t
+		} else {
+			rec.Diagnostic += " " + t
+		}
+	}
+	x := recipientExtra{diagType: diagType, prose: t}
+	if only && findFailReply(rec.Diagnostic) == "" {
+		// "X-Unix; 255" from "|/home/u/bin/filter": the session
+		// transcript of the report holds the reply ("554 5.3.0
+		// unknown mailer error 255")
+		x.transcript = codeLines(t)
+		if findFailReply(x.transcript) == "" {
+			x.transcript = codeLines(c.report)
+		}
+	}
+	c.note(addr, x)
+	return rec
+}
 
 // dsnRecipient is one per-recipient block of a delivery status
 // notification, fields as written.
@@ -216,4 +336,22 @@ func splitDiagType(d string) (typ, text string) {
 		return strings.ToLower(strings.TrimSpace(d[:i])), strings.TrimSpace(d[i+1:])
 	}
 	return "", d
+}
+
+// isExitStatus reports whether text is only a small decimal number, as the
+// X-Unix diagnostics of local delivery programs are (a sysexits.h code
+// such as 75 or 255), and no SMTP reply.
+func isExitStatus(text string) bool {
+	if text == "" || len(text) > 3 {
+		return false
+	}
+	for i := 0; i < len(text); i++ {
+		if !isDigit(text[i]) {
+			return false
+		}
+	}
+	if len(text) == 3 && (text[0] == '4' || text[0] == '5') {
+		return false
+	}
+	return text < "256" || len(text) < 3
 }

@@ -1,5 +1,8 @@
 package classify
 
+// The report text (the human-readable part of a bounce, cut where the
+// returned message starts) and the addresses its prose names.
+
 import (
 	"strings"
 	"unicode/utf8"
@@ -199,52 +202,63 @@ func stripHTML(s string) string {
 	return b.String()
 }
 
-// indexFold is strings.Index for an ASCII lower-case needle, ignoring
-// the case of s. Candidates are found with IndexByte on the needle's first
-// byte in either case, so the scan runs at memchr speed; the next position
-// of each case is remembered, so the whole search is linear.
-func indexFold(s, needle string) int {
-	n := len(needle)
-	if n == 0 {
-		return 0
-	}
-	if n > len(s) {
-		return -1
-	}
-	lo, up := needle[0], needle[0]
-	if lo >= 'a' && lo <= 'z' {
-		up = lo - 'a' + 'A'
-	}
-	last := len(s) - n // the last start a match can have
-	nextLo, nextUp := -1, -1
-	if up == lo {
-		nextUp = len(s) // never
-	}
-	for i := 0; i <= last; {
-		if nextLo < i {
-			if j := strings.IndexByte(s[i:last+1], lo); j >= 0 {
-				nextLo = i + j
-			} else {
-				nextLo = len(s)
+// textRecipients returns the recipients the report's prose names, each
+// with the lines said of it, and how many more it dropped past
+// maxRecipients.
+func (c *classifier) textRecipients() ([]textRecipient, int) {
+	texts, dropped := scanText(c.report, c.exclusions(true))
+	if tr := transcriptRecipients(c.report, c.exclusions(true)); len(tr) > 0 {
+		// An old sendmail's transcript ties each reply to its recipient;
+		// recipients the transcript does not name keep their prose.
+		for _, t := range texts {
+			if textFor(tr, t.Addr) == "" {
+				tr = append(tr, t)
 			}
 		}
-		if nextUp < i {
-			if j := strings.IndexByte(s[i:last+1], up); j >= 0 {
-				nextUp = i + j
-			} else {
-				nextUp = len(s)
+		texts = tr
+	}
+	if len(texts) == 0 {
+		// the sender may be anonymised to the recipient's address
+		texts, dropped = scanText(c.report, c.exclusions(false))
+	}
+	return texts, dropped
+}
+
+// exclusions are the addresses in bounce prose that are no recipients:
+// the bounce's own addressee (the sender of the original) and the
+// original's sender. With all false, only the bounce's From. The sets are
+// made once per message.
+func (c *classifier) exclusions(all bool) map[string]bool {
+	if all {
+		if c.exclAll == nil {
+			c.exclAll = c.makeExclusions(true)
+		}
+		return c.exclAll
+	}
+	return c.makeExclusions(false)
+}
+
+func (c *classifier) makeExclusions(all bool) map[string]bool {
+	ex := map[string]bool{}
+	for _, a := range headerAddrs(c.m.Header.get("From")) {
+		ex[a] = true
+	}
+	if !all {
+		return ex
+	}
+	for _, name := range []string{"To", "Return-Path", "Reply-To", "Sender", "Cc"} {
+		for _, a := range headerAddrs(c.m.Header.get(name)) {
+			ex[a] = true
+		}
+	}
+	if c.orig != nil {
+		for _, name := range []string{"From", "Return-Path", "Sender", "Reply-To"} {
+			for _, a := range headerAddrs(c.orig.get(name)) {
+				ex[a] = true
 			}
 		}
-		i = min(nextLo, nextUp)
-		if i > last {
-			return -1
-		}
-		if strings.EqualFold(s[i:i+n], needle) {
-			return i
-		}
-		i++
 	}
-	return -1
+	return ex
 }
 
 // textRecipient is a recipient found in bounce prose, with the text that
@@ -252,6 +266,16 @@ func indexFold(s, needle string) int {
 type textRecipient struct {
 	Addr       string
 	Diagnostic string
+}
+
+// textFor returns the diagnostic the prose gives for addr.
+func textFor(texts []textRecipient, addr string) string {
+	for _, t := range texts {
+		if strings.EqualFold(t.Addr, addr) {
+			return t.Diagnostic
+		}
+	}
+	return ""
 }
 
 // scanText is the generic scanner of non-DSN bounces: every address in the
@@ -354,79 +378,6 @@ func scanText(report string, exclude map[string]bool) ([]textRecipient, int) {
 	return out, dropped
 }
 
-// transcriptRecipients reads the session transcript of an old sendmail
-// (V5) bounce, which has no DSN part: each failed recipient is a line
-// "554 <a@b.example>... reason", and the exchange that led to it comes
-// before, not after: "While talking to mx.b.example:", ">>> RCPT To:<a@b>",
-// "<<< 550 No such user", or a host's own line "550 b.example (smtp)... 550
-// Host unknown". A recipient's diagnostic is those lines (since the last
-// recipient line or "While talking to", whichever is later) and its own
-// line, so that the first reply in it is the remote server's. It returns
-// nil when the report has no such lines.
-func transcriptRecipients(report string, exclude map[string]bool) []textRecipient {
-	i := indexFold(report, "transcript of session follows")
-	if i < 0 {
-		return nil
-	}
-	rest := report[i:]
-	if j := strings.IndexByte(rest, '\n'); j >= 0 {
-		rest = rest[j+1:] // the transcript starts on the next line
-	} else {
-		return nil
-	}
-	var out []textRecipient
-	var ctx []string
-	for _, line := range strings.Split(rest, "\n") {
-		t := strings.TrimSpace(line)
-		if t == "" || strings.HasPrefix(t, "-----") {
-			continue
-		}
-		if hasPrefixFold(t, "while talking to") {
-			ctx = append(ctx[:0], t)
-			continue
-		}
-		if addr, ok := transcriptRecipient(t); ok {
-			key := strings.ToLower(addr)
-			if !exclude[key] && !isSystemAddr(key) && len(out) < maxRecipients {
-				diag := clip(strings.Join(append(ctx, t), " "), 2000)
-				out = append(out, textRecipient{Addr: addr, Diagnostic: diag})
-			}
-			ctx = ctx[:0]
-			continue
-		}
-		if len(ctx) < 20 {
-			ctx = append(ctx, t)
-		}
-	}
-	return out
-}
-
-// transcriptRecipient reports whether a transcript line is sendmail's
-// verdict on one recipient, "554 <a@b.example>... text", and returns the
-// address.
-func transcriptRecipient(line string) (string, bool) {
-	if len(line) < 8 || findFailReply(line[:3]) != line[:3] || line[3] != ' ' || line[4] != '<' {
-		return "", false
-	}
-	end := strings.Index(line, ">...")
-	if end < 0 {
-		return "", false
-	}
-	a := cleanAddr(line[5:end])
-	return a, a != ""
-}
-
-// clip cuts s to at most n bytes without splitting a UTF-8 sequence.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 // hasCode reports whether diagnostic lines hold an SMTP reply code or an
 // enhanced status code.
 func hasCode(parts []string) bool {
@@ -479,11 +430,6 @@ func skipAddrLine(line string) bool {
 	return false
 }
 
-// hasPrefixFold is strings.HasPrefix ignoring case, without allocating.
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
-}
-
 // isMessageID reports whether the address at a looks like a Message-ID in
 // angle brackets after an "id" word.
 func isMessageID(line string, a addrAt) bool {
@@ -495,3 +441,77 @@ func isMessageID(line string, a addrAt) bool {
 	return strings.HasSuffix(before, "message-id:") || strings.HasSuffix(before, "message id") ||
 		strings.HasSuffix(before, "messageid") || strings.HasSuffix(before, " id")
 }
+
+// collapseSpace unfolds a diagnostic: runs of blanks become one space.
+func collapseSpace(s string) string {
+	if !strings.ContainsAny(s, "\n\t\r") && !strings.Contains(s, "  ") {
+		return strings.TrimSpace(s)
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// clip cuts s to at most n bytes without splitting a UTF-8 sequence.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// indexFold is strings.Index for an ASCII lower-case needle, ignoring
+// the case of s. Candidates are found with IndexByte on the needle's first
+// byte in either case, so the scan runs at memchr speed; the next position
+// of each case is remembered, so the whole search is linear.
+func indexFold(s, needle string) int {
+	n := len(needle)
+	if n == 0 {
+		return 0
+	}
+	if n > len(s) {
+		return -1
+	}
+	lo, up := needle[0], needle[0]
+	if lo >= 'a' && lo <= 'z' {
+		up = lo - 'a' + 'A'
+	}
+	last := len(s) - n // the last start a match can have
+	nextLo, nextUp := -1, -1
+	if up == lo {
+		nextUp = len(s) // never
+	}
+	for i := 0; i <= last; {
+		if nextLo < i {
+			if j := strings.IndexByte(s[i:last+1], lo); j >= 0 {
+				nextLo = i + j
+			} else {
+				nextLo = len(s)
+			}
+		}
+		if nextUp < i {
+			if j := strings.IndexByte(s[i:last+1], up); j >= 0 {
+				nextUp = i + j
+			} else {
+				nextUp = len(s)
+			}
+		}
+		i = min(nextLo, nextUp)
+		if i > last {
+			return -1
+		}
+		if strings.EqualFold(s[i:i+n], needle) {
+			return i
+		}
+		i++
+	}
+	return -1
+}
+
+// hasPrefixFold is strings.HasPrefix ignoring case, without allocating.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
