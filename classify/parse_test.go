@@ -97,6 +97,9 @@ func FuzzParse(f *testing.F) {
 // FuzzParseDSN checks the delivery-status reader: no panic, and every
 // recipient block it keeps names somebody.
 func FuzzParseDSN(f *testing.F) {
+	for _, b := range fixtureParts(f, "message/delivery-status", "message/global-delivery-status") {
+		f.Add(b)
+	}
 	f.Add([]byte("Reporting-MTA: dns; a\n\nFinal-Recipient: rfc822; a@b.example\nAction: failed\nStatus: 5.1.1\n"))
 	f.Add([]byte("Final-Recipient: rfc822; a@b.example\nFinal-Recipient: rfc822; c@d.example\n Diagnostic-Code: x\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -106,6 +109,53 @@ func FuzzParseDSN(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzParseARF checks the feedback report reader: no panic, a lower-case
+// feedback type, and every recipient it keeps is one whole address.
+func FuzzParseARF(f *testing.F) {
+	for _, b := range fixtureParts(f, "message/feedback-report") {
+		f.Add(b)
+	}
+	f.Add([]byte("Feedback-Type: abuse\nOriginal-Rcpt-To: <a@b.example>\nArrival-Date: x\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := parseARF(b)
+		if r.FeedbackType != strings.ToLower(r.FeedbackType) {
+			t.Fatalf("parseARF: feedback type %q is not lower case", r.FeedbackType)
+		}
+		for _, a := range r.Recipients {
+			if a == "" || cleanAddr(a) != a {
+				t.Fatalf("parseARF: recipient %q is not one whole address", a)
+			}
+		}
+	})
+}
+
+// fixtureParts returns the bodies of every fixture's parts of the given
+// types: the seeds of the fuzz tests of one part's reader.
+func fixtureParts(t testing.TB, types ...string) [][]byte {
+	var out [][]byte
+	for _, p := range fixtures(t) {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := parse(raw)
+		if err != nil {
+			continue
+		}
+		for _, part := range m.Parts {
+			for _, typ := range types {
+				if part.Type == typ {
+					out = append(out, part.Body)
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no fixture has a part of type %v", types)
+	}
+	return out
 }
 
 func TestParseDate(t *testing.T) {
