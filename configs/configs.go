@@ -108,6 +108,65 @@ func (h Health) validate() []error {
 	return errs
 }
 
+// OAuth2 is a mailbox's own OAuth 2.0 client: bounced keeps a refresh token
+// in RefreshTokenFile (put there by `bounced auth MAILBOX`, the device
+// flow) and gets access tokens with it.
+type OAuth2 struct {
+	// Provider names preset endpoints and IMAP scopes: "google" or
+	// "microsoft" (with Tenant, default "common"); "" needs TokenURL.
+	Provider         string   `toml:"provider"`
+	Tenant           string   `toml:"tenant"`
+	ClientID         string   `toml:"client_id"`
+	ClientSecretEnv  string   `toml:"client_secret_env"`
+	TokenURL         string   `toml:"token_url"`
+	DeviceURL        string   `toml:"device_url"`
+	Scopes           []string `toml:"scopes"`
+	RefreshTokenFile string   `toml:"refresh_token_file"`
+}
+
+// Enabled reports whether the refresh-token flow is configured.
+func (o OAuth2) Enabled() bool { return o.ClientID != "" || o.Provider != "" || o.RefreshTokenFile != "" }
+
+// ClientSecret reads the client secret from the environment ("" when
+// client_secret_env is unset: a public client).
+func (o OAuth2) ClientSecret() (string, error) {
+	if o.ClientSecretEnv == "" {
+		return "", nil
+	}
+	v, ok := os.LookupEnv(o.ClientSecretEnv)
+	if !ok || v == "" {
+		return "", fmt.Errorf("oauth2.client_secret_env: environment variable %s is not set", o.ClientSecretEnv)
+	}
+	return v, nil
+}
+
+func (o OAuth2) validate() []string {
+	var out []string
+	switch o.Provider {
+	case "", "google", "microsoft":
+	default:
+		out = append(out, fmt.Sprintf("oauth2.provider: %q: want google, microsoft or none (then token_url)", o.Provider))
+	}
+	if o.Tenant != "" && o.Provider != "microsoft" {
+		out = append(out, "oauth2.tenant: only with provider = \"microsoft\"")
+	}
+	if o.ClientID == "" {
+		out = append(out, "oauth2.client_id: missing")
+	}
+	if o.Provider == "" && o.TokenURL == "" {
+		out = append(out, "oauth2.token_url: missing (or set provider)")
+	}
+	for _, u := range []struct{ key, v string }{{"token_url", o.TokenURL}, {"device_url", o.DeviceURL}} {
+		if u.v != "" && !strings.HasPrefix(u.v, "https://") && !strings.HasPrefix(u.v, "http://127.0.0.1") && !strings.HasPrefix(u.v, "http://localhost") {
+			out = append(out, fmt.Sprintf("oauth2.%s: %q: want an https:// URL (http only to a loopback address)", u.key, u.v))
+		}
+	}
+	if o.RefreshTokenFile == "" {
+		out = append(out, "oauth2.refresh_token_file: missing (where `bounced auth` keeps the refresh token)")
+	}
+	return out
+}
+
 // PolicyActions returns the values allowed in [policy.reasons] and
 // [policy.complaints].
 func PolicyActions() []string {
@@ -121,12 +180,17 @@ type Mailbox struct {
 	Port         int      `toml:"port"`
 	TLS          string   `toml:"tls"` // implicit | starttls | none
 	CAFile       string   `toml:"ca_file"`
-	Auth         string   `toml:"auth"` // login | xoauth2
+	Auth         string   `toml:"auth"` // login | xoauth2 | oauthbearer
 	Username     string   `toml:"username"`
 	PasswordEnv  string   `toml:"password_env"`
 	PasswordFile string   `toml:"password_file"`
-	TokenEnv     string   `toml:"token_env"`  // xoauth2: an OAuth2 access token
-	TokenFile    string   `toml:"token_file"` // xoauth2: re-read before every login
+	TokenEnv     string   `toml:"token_env"`  // xoauth2/oauthbearer: an OAuth2 access token
+	TokenFile    string   `toml:"token_file"` // xoauth2/oauthbearer: re-read before every login
+	// TokenCommand is run (no shell) for an access token: its output is
+	// the token, or JSON with access_token and expires_in.
+	TokenCommand []string `toml:"token_command"`
+	// OAuth2 is bounced's own refresh-token flow.
+	OAuth2 OAuth2 `toml:"oauth2"`
 	Folder       string   `toml:"folder"`
 	Schedule     string   `toml:"schedule"`
 	Batch        int      `toml:"batch"`
@@ -534,23 +598,37 @@ func (m Mailbox) validate() []error {
 	if m.Username == "" {
 		add("username: missing")
 	}
+	sources := 0
+	for _, set := range []bool{m.TokenEnv != "", m.TokenFile != "", len(m.TokenCommand) > 0, m.OAuth2.Enabled()} {
+		if set {
+			sources++
+		}
+	}
 	switch m.Auth {
 	case "login":
 		if (m.PasswordEnv == "") == (m.PasswordFile == "") {
 			add("password: set exactly one of password_env and password_file")
 		}
-		if m.TokenEnv != "" || m.TokenFile != "" {
-			add("token_env/token_file: only with auth = \"xoauth2\"")
+		if sources > 0 {
+			add("token_env/token_file/token_command/oauth2: only with auth = \"xoauth2\" or \"oauthbearer\"")
 		}
-	case "xoauth2":
-		if (m.TokenEnv == "") == (m.TokenFile == "") {
-			add("token: set exactly one of token_env and token_file")
+	case "xoauth2", "oauthbearer":
+		if sources != 1 {
+			add("token: set exactly one of token_env, token_file, token_command and [mailbox.oauth2]")
+		}
+		if len(m.TokenCommand) > 0 && strings.TrimSpace(m.TokenCommand[0]) == "" {
+			add("token_command: the first element is the program to run")
+		}
+		if m.OAuth2.Enabled() {
+			for _, p := range m.OAuth2.validate() {
+				add("%s", p)
+			}
 		}
 		if m.PasswordEnv != "" || m.PasswordFile != "" {
-			add("password_env/password_file: not used with auth = \"xoauth2\"")
+			add("password_env/password_file: not used with auth = %q", m.Auth)
 		}
 	default:
-		add("auth: %q: want login or xoauth2", m.Auth)
+		add("auth: %q: want login, xoauth2 or oauthbearer", m.Auth)
 	}
 	if m.Folder == "" {
 		add("folder: missing")
@@ -626,14 +704,14 @@ func ValidateAction(v string) error {
 }
 
 // Secret returns the mailbox's password (auth login) or OAuth2 access token
-// (auth xoauth2), read from the environment or a file now, so that a
+// (token_env or token_file), read from the environment or a file now, so that a
 // rotated secret is picked up at the next login. A trailing newline of a
 // file is dropped. Errors name the key, not the mailbox: the caller adds
 // that context.
 func (m Mailbox) Secret() (string, error) {
 	env, file := m.PasswordEnv, m.PasswordFile
 	what := "password"
-	if m.Auth == "xoauth2" {
+	if m.Auth != "login" {
 		env, file, what = m.TokenEnv, m.TokenFile, "token"
 	}
 	if env != "" {

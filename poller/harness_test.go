@@ -186,28 +186,40 @@ type xoauthSession struct {
 	logins *atomic.Int64
 }
 
-func (s *xoauthSession) AuthenticateMechanisms() []string { return []string{"XOAUTH2"} }
+func (s *xoauthSession) AuthenticateMechanisms() []string { return []string{"XOAUTH2", "OAUTHBEARER"} }
 
 func (s *xoauthSession) Authenticate(mech string) (sasl.Server, error) {
-	if mech != "XOAUTH2" {
+	if mech != "XOAUTH2" && mech != "OAUTHBEARER" {
 		return nil, errors.New("unsupported mechanism")
 	}
-	return &xoauthServer{s: s}, nil
+	return &xoauthServer{s: s, bearer: mech == "OAUTHBEARER"}, nil
 }
 
 type xoauthServer struct {
 	s      *xoauthSession
+	bearer bool // OAUTHBEARER (RFC 7628): a GS2 header, then host, port, auth
 	failed bool
 }
 
 func (x *xoauthServer) Next(resp []byte) ([]byte, bool, error) {
 	if x.failed {
+		if x.bearer && string(resp) != "\x01" {
+			return nil, true, errors.New("OAUTHBEARER: the client did not end the failed exchange with %x01")
+		}
 		return nil, true, errors.New("invalid token")
 	}
 	x.s.logins.Add(1)
 	var user, token string
-	for _, f := range strings.Split(string(resp), "\x01") {
-		if v, ok := strings.CutPrefix(f, "user="); ok {
+	fields := strings.Split(string(resp), "\x01")
+	if x.bearer {
+		gs2, ok := strings.CutPrefix(fields[0], "n,a=")
+		if !ok || !strings.HasSuffix(gs2, ",") {
+			return nil, true, fmt.Errorf("OAUTHBEARER: bad GS2 header %q", fields[0])
+		}
+		user = strings.TrimSuffix(gs2, ",")
+	}
+	for _, f := range fields {
+		if v, ok := strings.CutPrefix(f, "user="); ok && !x.bearer {
 			user = v
 		}
 		if v, ok := strings.CutPrefix(f, "auth=Bearer "); ok {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -128,22 +129,42 @@ func (p *Poller) dial(connCtx context.Context) (*session, error) {
 		return nil, fmt.Errorf("asking capabilities of %s: %w: %w", p.addr, ErrConnect, err)
 	}
 
+	var mech sasl.Client
+	if p.o.Auth != AuthLogin {
+		// RFC 3501 §6.2.2: the server names its SASL mechanisms as AUTH=.
+		want := imap.Cap("AUTH=" + strings.ToUpper(string(p.o.Auth)))
+		if caps := s.c.Caps(); !caps.Has(want) {
+			s.close()
+			return nil, fmt.Errorf("logging in to %s: %w: the server does not offer %s (it offers %s)", p.addr, ErrAuth, want, offered(caps))
+		}
+	}
 	secret, err := p.o.Secret()
 	if err != nil {
 		s.close()
+		if errors.Is(err, ErrAuth) {
+			return nil, fmt.Errorf("getting the secret: %w", err)
+		}
 		return nil, fmt.Errorf("reading secret: %w", err)
 	}
-	var lerr error
 	switch p.o.Auth {
 	case AuthXOAuth2:
-		lerr = s.step(func() error { return s.c.Authenticate(xoauth2{user: p.o.Username, token: secret}) })
-	default:
+		mech = xoauth2{user: p.o.Username, token: secret}
+	case AuthOAuthBearer:
+		mech = oauthBearer{user: p.o.Username, token: secret, host: p.o.Host, port: p.o.Port}
+	}
+	var lerr error
+	if mech != nil {
+		lerr = s.step(func() error { return s.c.Authenticate(mech) })
+	} else {
 		lerr = s.step(func() error { return s.c.Login(p.o.Username, secret).Wait() })
 	}
 	if lerr != nil {
 		s.close()
 		var ie *imap.Error
 		if errors.As(lerr, &ie) {
+			if p.o.Rejected != nil {
+				p.o.Rejected()
+			}
 			return nil, fmt.Errorf("logging in to %s as %q: %w: %v", p.addr, p.o.Username, ErrAuth, lerr)
 		}
 		return nil, fmt.Errorf("logging in to %s as %q: %w: %w", p.addr, p.o.Username, ErrConnect, lerr)
@@ -763,6 +784,42 @@ func uidSet(uids []uint32) imap.UIDSet {
 		set.AddNum(imap.UID(u))
 	}
 	return set
+}
+
+// offered lists the SASL mechanisms among caps ("AUTH=PLAIN AUTH=LOGIN"),
+// or says there are none.
+func offered(caps imap.CapSet) string {
+	var l []string
+	for c := range caps {
+		if strings.HasPrefix(strings.ToUpper(string(c)), "AUTH=") {
+			l = append(l, string(c))
+		}
+	}
+	if len(l) == 0 {
+		return "no SASL mechanism, LOGIN only"
+	}
+	slices.Sort(l)
+	return strings.Join(l, " ")
+}
+
+// oauthBearer is the SASL OAUTHBEARER client (RFC 7628 §3.1): one initial
+// response with the GS2 header, host, port and the bearer token. On
+// failure the server sends a JSON error as a challenge; the client answers
+// with a single %x01 (§3.2.3) and the command fails.
+type oauthBearer struct {
+	user, token, host string
+	port              int
+}
+
+var _ sasl.Client = oauthBearer{}
+
+func (o oauthBearer) Start() (string, []byte, error) {
+	ir := "n,a=" + o.user + ",\x01host=" + o.host + "\x01port=" + strconv.Itoa(o.port) + "\x01auth=Bearer " + o.token + "\x01\x01"
+	return "OAUTHBEARER", []byte(ir), nil
+}
+
+func (o oauthBearer) Next(challenge []byte) ([]byte, error) {
+	return []byte{0x01}, nil
 }
 
 // xoauth2 is the SASL XOAUTH2 client of Google and Microsoft, which

@@ -116,8 +116,9 @@ const (
 type AuthMode string
 
 const (
-	AuthLogin   AuthMode = "login"   // IMAP LOGIN with a password
-	AuthXOAuth2 AuthMode = "xoauth2" // SASL XOAUTH2 with an OAuth 2.0 access token
+	AuthLogin       AuthMode = "login"       // IMAP LOGIN with a password
+	AuthXOAuth2     AuthMode = "xoauth2"     // SASL XOAUTH2 (Google, Microsoft) with an OAuth 2.0 access token
+	AuthOAuthBearer AuthMode = "oauthbearer" // SASL OAUTHBEARER (RFC 7628) with an OAuth 2.0 access token
 )
 
 // Store is what the poller needs from storage; *storage.DB has it.
@@ -168,10 +169,14 @@ type Options struct {
 
 	Username string
 	// Secret returns the password (AuthLogin) or the access token
-	// (AuthXOAuth2). It is called at every login, so a rotated secret or a
-	// refreshed token is picked up.
+	// (AuthXOAuth2, AuthOAuthBearer). It is called at every login, so a
+	// rotated secret or a refreshed token is picked up. An error wrapping
+	// ErrAuth fails the run like a rejected login (backoff).
 	Secret func() (string, error)
-	Auth   AuthMode // default login
+	// Rejected, if set, is called when the server rejects the secret (a
+	// token revoked before its expiry: the source drops it).
+	Rejected func()
+	Auth     AuthMode // default login
 
 	Folder         string        // default INBOX
 	Batch          int           // mails per fetch and commit; default 200
@@ -272,7 +277,7 @@ func New(opts Options) (*Poller, error) {
 	if o.Auth == "" {
 		o.Auth = AuthLogin
 	}
-	if o.Auth != AuthLogin && o.Auth != AuthXOAuth2 {
+	if o.Auth != AuthLogin && o.Auth != AuthXOAuth2 && o.Auth != AuthOAuthBearer {
 		errs = append(errs, fmt.Errorf("auth: unknown mode %q", o.Auth))
 	}
 	if o.Port == 0 {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -351,22 +352,43 @@ func TestPollRejectsUntrustedCertificate(t *testing.T) {
 
 func TestPollXOAuth2(t *testing.T) {
 	b := startMem(t, memConfig{xoauth2: true})
-	a := b.admin(t)
-	folder := a.fresh("oauth")
-	a.append(folder, mail("b1", classify.KindBounce))
-	p := b.poller(t, "primary", folder, newTestStore(t), func(o *Options) {
-		o.Auth = AuthXOAuth2
-		o.Secret = func() (string, error) { return "token-ok", nil }
-	})
-	if sum, err := p.PollOnce(t.Context()); err != nil || sum.Recorded != 1 {
-		t.Fatalf("PollOnce with a good token: %+v, %v", sum, err)
+	for _, mech := range []AuthMode{AuthXOAuth2, AuthOAuthBearer} {
+		a := b.admin(t)
+		folder := a.fresh("oauth")
+		a.append(folder, mail("b1", classify.KindBounce))
+		p := b.poller(t, "primary", folder, newTestStore(t), func(o *Options) {
+			o.Auth = mech
+			o.Secret = func() (string, error) { return "token-ok", nil }
+		})
+		if sum, err := p.PollOnce(t.Context()); err != nil || sum.Recorded != 1 {
+			t.Fatalf("%s: PollOnce with a good token: %+v, %v", mech, sum, err)
+		}
+		rejected := 0
+		p = b.poller(t, "primary", folder, newTestStore(t), func(o *Options) {
+			o.Auth = mech
+			o.Secret = func() (string, error) { return "token-expired", nil }
+			o.Rejected = func() { rejected++ }
+		})
+		if _, err := p.PollOnce(t.Context()); !errors.Is(err, ErrAuth) || rejected != 1 {
+			t.Fatalf("%s: PollOnce with a bad token: %v, %d rejections; want ErrAuth and one", mech, err, rejected)
+		}
+		// A token source that fails is a failed login (backoff), and says why.
+		p = b.poller(t, "primary", folder, newTestStore(t), func(o *Options) {
+			o.Auth = mech
+			o.Secret = func() (string, error) { return "", fmt.Errorf("%w: token endpoint down", ErrAuth) }
+		})
+		if _, err := p.PollOnce(t.Context()); !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "token endpoint down") {
+			t.Fatalf("%s: PollOnce with a failing token source: %v", mech, err)
+		}
 	}
-	p = b.poller(t, "primary", folder, newTestStore(t), func(o *Options) {
-		o.Auth = AuthXOAuth2
-		o.Secret = func() (string, error) { return "token-expired", nil }
+	// A server that does not offer the mechanism: the error names what it offers.
+	plain := startMem(t, memConfig{})
+	p := plain.poller(t, "primary", "INBOX", newTestStore(t), func(o *Options) {
+		o.Auth = AuthOAuthBearer
+		o.Secret = func() (string, error) { t.Error("the token was asked for"); return "", nil }
 	})
-	if _, err := p.PollOnce(t.Context()); !errors.Is(err, ErrAuth) {
-		t.Fatalf("PollOnce with a bad token: %v, want ErrAuth", err)
+	if _, err := p.PollOnce(t.Context()); !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "does not offer AUTH=OAUTHBEARER (it offers") {
+		t.Fatalf("PollOnce against a server without OAUTHBEARER: %v", err)
 	}
 }
 

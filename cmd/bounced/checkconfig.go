@@ -81,10 +81,22 @@ the config and the database.`,
 					continue
 				}
 				fmt.Fprintf(e.stdout, "mailbox %q: %s:%d (tls %s, auth %s as %s), folder %s\n", m.Name, m.Host, m.Port, m.TLS, m.Auth, m.Username, m.Folder)
-				if _, err := m.Secret(); err != nil {
-					failed = true
-					fmt.Fprintf(e.stdout, "  FAIL secret: %v\n", err)
-					continue
+				switch {
+				case m.OAuth2.Enabled():
+					// The login below gets a token with the refresh token.
+					if _, err := os.Stat(m.OAuth2.RefreshTokenFile); err != nil {
+						failed = true
+						fmt.Fprintf(e.stdout, "  FAIL oauth2.refresh_token_file: %v: sign in first with 'bounced auth --config FILE %s'\n", err, m.Name)
+						continue
+					}
+				case len(m.TokenCommand) > 0:
+					// The login below runs the command.
+				default:
+					if _, err := m.Secret(); err != nil {
+						failed = true
+						fmt.Fprintf(e.stdout, "  FAIL secret: %v\n", err)
+						continue
+					}
 				}
 				ps, err := buildPollers(cfg, nil, log, m.Name)
 				if err != nil {

@@ -175,7 +175,7 @@ func (d *daemon) apply(ctx context.Context, pl plan) (added, changed, removed, k
 	}
 	old := map[string]*slot{}
 	for name, s := range d.slots {
-		if want[name] && s.store == pl.store && s.key == pl.keys[name] {
+		if want[name] && s.store == pl.store && reflect.DeepEqual(s.key, pl.keys[name]) {
 			continue
 		}
 		close(s.stop)

@@ -99,6 +99,7 @@ func commands() []command {
 		checkDBCommand(),
 		demoCommand(),
 		verpCommand(),
+		authCommand(),
 		{name: "version", summary: "print the version", run: func(ctx context.Context, e *env, args []string) error {
 			if len(args) > 0 {
 				return usagef("version takes no arguments")

@@ -205,7 +205,8 @@ func exampleKeys(t *testing.T, example []byte) []string {
 		}
 		add(k.String())
 	}
-	header := regexp.MustCompile(`^\[\[?([a-z_.]+)\]\]?`)
+	// A table header, also a commented-out one ("# [mailbox.oauth2]").
+	header := regexp.MustCompile(`^(?:#\s*)?\[\[?([a-z0-9_.]+)\]\]?\s*$`)
 	commented := regexp.MustCompile(`^\s*(?:or\s+)?([a-z][a-z0-9_]*)\s*=\s`)
 	table := ""
 	for _, line := range strings.Split(string(example), "\n") {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bounced/bounced/classify"
 	"github.com/bounced/bounced/configs"
+	"github.com/bounced/bounced/oauth"
 	"github.com/bounced/bounced/poller"
 	"github.com/bounced/bounced/storage"
 	"github.com/bounced/bounced/verp"
@@ -253,7 +254,6 @@ func pollerOptions(m configs.Mailbox) (poller.Options, error) {
 		Port:           m.Port,
 		TLS:            poller.TLSMode(m.TLS),
 		Username:       m.Username,
-		Secret:         m.Secret,
 		Auth:           poller.AuthMode(m.Auth),
 		Folder:         m.Folder,
 		Batch:          m.Batch,
@@ -263,6 +263,11 @@ func pollerOptions(m configs.Mailbox) (poller.Options, error) {
 		Actions:        map[classify.Kind]poller.Action{},
 	}
 	var errs []error
+	if secret, rejected, err := secretSource(m); err != nil {
+		errs = append(errs, fmt.Errorf("mailbox %q: %w", m.Name, err))
+	} else {
+		o.Secret, o.Rejected = secret, rejected
+	}
 	if a, err := poller.ParseAction(m.Actions.Unverified); err != nil {
 		errs = append(errs, fmt.Errorf("mailbox %q: actions.unverified: %w", m.Name, err))
 	} else {
@@ -301,4 +306,74 @@ func pollerOptions(m configs.Mailbox) (poller.Options, error) {
 		}
 	}
 	return o, errors.Join(errs...)
+}
+
+// tokenSource is an OAuth 2.0 access token source of package oauth.
+type tokenSource interface {
+	Token(ctx context.Context) (string, error)
+	Forget()
+}
+
+// secretSource returns what the poller calls for the secret at every login
+// and when the server rejects it: the password or token from the
+// environment or a file, a token command, or the refresh-token flow of
+// [mailbox.oauth2]. A token source's failure is a failed login
+// (poller.ErrAuth: backoff, never a tight loop).
+func secretSource(m configs.Mailbox) (secret func() (string, error), rejected func(), err error) {
+	var src tokenSource
+	switch {
+	case len(m.TokenCommand) > 0:
+		src = oauth.NewCommand(m.TokenCommand)
+	case m.OAuth2.Enabled():
+		r, err := oauthRefresh(m)
+		if err != nil {
+			return nil, nil, err
+		}
+		src = r
+	default:
+		return m.Secret, nil, nil
+	}
+	secret = func() (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		tok, err := src.Token(ctx)
+		if err != nil {
+			return "", fmt.Errorf("%w: %w", poller.ErrAuth, err)
+		}
+		return tok, nil
+	}
+	return secret, src.Forget, nil
+}
+
+// oauthRefresh builds the refresh-token flow of a mailbox's
+// [mailbox.oauth2], with its provider's endpoints and scopes where the
+// config leaves them out.
+func oauthRefresh(m configs.Mailbox) (*oauth.Refresh, error) {
+	o := m.OAuth2
+	if !o.Enabled() {
+		return nil, usagef("mailbox %q has no [mailbox.oauth2]", m.Name)
+	}
+	c := oauth.RefreshConfig{ClientID: o.ClientID, TokenURL: o.TokenURL, DeviceURL: o.DeviceURL, Scopes: o.Scopes,
+		RefreshTokenFile: o.RefreshTokenFile}
+	if o.Provider != "" {
+		p, ok := oauth.Preset(o.Provider, o.Tenant)
+		if !ok {
+			return nil, fmt.Errorf("oauth2.provider: %q: unknown", o.Provider)
+		}
+		if c.TokenURL == "" {
+			c.TokenURL = p.TokenURL
+		}
+		if c.DeviceURL == "" {
+			c.DeviceURL = p.DeviceURL
+		}
+		if len(c.Scopes) == 0 {
+			c.Scopes = p.Scopes
+		}
+	}
+	secret, err := o.ClientSecret()
+	if err != nil {
+		return nil, err
+	}
+	c.ClientSecret = secret
+	return oauth.NewRefresh(c), nil
 }
