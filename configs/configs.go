@@ -125,7 +125,9 @@ type OAuth2 struct {
 }
 
 // Enabled reports whether the refresh-token flow is configured.
-func (o OAuth2) Enabled() bool { return o.ClientID != "" || o.Provider != "" || o.RefreshTokenFile != "" }
+func (o OAuth2) Enabled() bool {
+	return o.ClientID != "" || o.Provider != "" || o.RefreshTokenFile != ""
+}
 
 // ClientSecret reads the client secret from the environment ("" when
 // client_secret_env is unset: a public client).
@@ -175,29 +177,29 @@ func PolicyActions() []string {
 
 // Mailbox is one bounce mailbox to poll.
 type Mailbox struct {
-	Name         string   `toml:"name"`
-	Host         string   `toml:"host"`
-	Port         int      `toml:"port"`
-	TLS          string   `toml:"tls"` // implicit | starttls | none
-	CAFile       string   `toml:"ca_file"`
-	Auth         string   `toml:"auth"` // login | xoauth2 | oauthbearer
-	Username     string   `toml:"username"`
-	PasswordEnv  string   `toml:"password_env"`
-	PasswordFile string   `toml:"password_file"`
-	TokenEnv     string   `toml:"token_env"`  // xoauth2/oauthbearer: an OAuth2 access token
-	TokenFile    string   `toml:"token_file"` // xoauth2/oauthbearer: re-read before every login
+	Name         string `toml:"name"`
+	Host         string `toml:"host"`
+	Port         int    `toml:"port"`
+	TLS          string `toml:"tls"` // implicit | starttls | none
+	CAFile       string `toml:"ca_file"`
+	Auth         string `toml:"auth"` // login | xoauth2 | oauthbearer
+	Username     string `toml:"username"`
+	PasswordEnv  string `toml:"password_env"`
+	PasswordFile string `toml:"password_file"`
+	TokenEnv     string `toml:"token_env"`  // xoauth2/oauthbearer: an OAuth2 access token
+	TokenFile    string `toml:"token_file"` // xoauth2/oauthbearer: re-read before every login
 	// TokenCommand is run (no shell) for an access token: its output is
 	// the token, or JSON with access_token and expires_in.
 	TokenCommand []string `toml:"token_command"`
 	// OAuth2 is bounced's own refresh-token flow.
-	OAuth2 OAuth2 `toml:"oauth2"`
-	Folder       string   `toml:"folder"`
-	Schedule     string   `toml:"schedule"`
-	Batch        int      `toml:"batch"`
-	MaxMessage   int64    `toml:"max_message_bytes"`
-	Timeout      Duration `toml:"timeout"`
-	Disabled     bool     `toml:"disabled"`
-	Actions      Actions  `toml:"actions"`
+	OAuth2     OAuth2   `toml:"oauth2"`
+	Folder     string   `toml:"folder"`
+	Schedule   string   `toml:"schedule"`
+	Batch      int      `toml:"batch"`
+	MaxMessage int64    `toml:"max_message_bytes"`
+	Timeout    Duration `toml:"timeout"`
+	Disabled   bool     `toml:"disabled"`
+	Actions    Actions  `toml:"actions"`
 
 	// Verify: must a bounce prove (by a signed VERP token, docs/verp.md)
 	// that it answers mail that was sent? off | record | enforce.
