@@ -115,6 +115,12 @@ var reasonTests = []struct {
 	{"queue trailer in qmail keeps the cause", reasonInput{Diagnostic: "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1) I'm not going to try again; this message has been in the queue too long.", Decoder: "qmail"}, ReasonNetworkError, "text:networkerror"},
 	{"DKIM status beats a spam word", reasonInput{Diagnostic: "550 5.7.26 Unauthenticated mail is treated as spam here", Status: "5.7.26"}, ReasonAuthFailure, "status:5.7.26"},
 
+	// A longer phrase wins over the shorter one it contains (TestPhrases).
+	{"header too large is content", reasonInput{Diagnostic: "552 Header size exceeds maximum permitted"}, ReasonContentError, "text:contenterror"},
+	{"no mail from the sender", reasonInput{Diagnostic: "550 5.7.1 b.example does not accept mail from sender.example", Status: "5.7.1"}, ReasonRejected, "text:rejected"},
+	{"sending spam is the client", reasonInput{Diagnostic: "554 5.7.1 You are sending spam from 192.0.2.9", Status: "5.7.1"}, ReasonBlocked, "text:blocked"},
+	{"a spammer sender", reasonInput{Diagnostic: "550 Sender is spammer", ReplyCode: "550"}, ReasonRejected, "text:rejected"},
+
 	// Nothing to go on.
 	{"empty", reasonInput{}, "", ""},
 	{"vague", reasonInput{Diagnostic: "something went wrong", Status: "5.0.0", Action: "failed"}, "", ""},
