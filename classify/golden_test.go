@@ -119,6 +119,8 @@ func TestFixtureKinds(t *testing.T) {
 		{"courier/mailbox-full.eml", KindBounce, "wim@host.example", "5.2.2", ReasonMailboxFull, false, ""},
 		{"exchange/exchange2007-admin-info.eml", KindBounce, "xena@corp.example", "5.1.1", ReasonUserUnknown, true, ""},
 		{"messagingserver/over-quota.eml", KindBounce, "yuki@ims.example.jp", "5.2.2", ReasonMailboxFull, false, ""},
+		{"smail/unknown-host.eml", KindBounce, "bernd@gone.oldnet.example", "5.1.2", ReasonHostUnknown, true, ""},
+		{"smail/address-next-line.eml", KindBounce, "clara.weiss@provider.example", "5.1.1", ReasonUserUnknown, true, ""},
 	}
 	for _, tt := range tests {
 		raw, err := os.ReadFile(filepath.Join("..", "testdata", "bounces", tt.file))

@@ -294,6 +294,7 @@ var bounceSubjects = []string{
 	"error sending", "warning: could not", "delayed mail", "delivery delay", "message delayed",
 	"mail failure", "permanent failure", "error delivering", "delivery notice", "mensagem não entregue",
 	"no se puede entregar", "non recapitabile", "unable to deliver", "returning message to sender",
+	"returning to sender", "mail failed", // Smail 3: "mail failed, returning to sender"
 	"mail status report", "not delivered", "nondelivery", "non-delivery", "system administrator",
 	"email undeliverable", "message could not be delivered", "returned message", "failed mail",
 	"配信", "エラー", "不達", "unknown user", "user unknown",
@@ -325,6 +326,7 @@ var bounceBody = []string{
 	"delivery status notification", "failed to deliver", "retry timeout exceeded", "host unknown",
 	"mailbox is full", "quota", "could not reach", "did not reach", "not reachable",
 	"not a member of this mailing list", "are not member", "duplicated message-id",
+	"failed addresses follow", "unknown host", // Smail 3 and the providers that copied its layout
 }
 
 // looksLikeBounceBody reports whether lower-cased report text holds a
