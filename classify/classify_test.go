@@ -335,3 +335,42 @@ func TestMessageRecipientLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageDSNCuts checks that every DSN block the verdict drops is
+// accounted for in a note: a repeated address (kept once) and a block
+// without a mail address.
+func TestMessageDSNCuts(t *testing.T) {
+	block := func(rcpt string) string {
+		return "Final-Recipient: " + rcpt + "\nAction: failed\nStatus: 5.1.1\n\n"
+	}
+	tests := []struct {
+		name   string
+		fields string
+		kept   int
+		notes  string
+	}{
+		{"clean", block("rfc822; a@isp.example") + block("rfc822; b@isp.example"), 2, ""},
+		{"repeated", block("rfc822; a@isp.example") + block("rfc822; A@isp.example") + block("rfc822; a@isp.example"), 1,
+			"recipients: 2 DSN blocks repeat an address already reported, kept once (first: A@isp.example)"},
+		{"no mail address", block("x400; c=de;a=dbp;s=mueller") + block("rfc822; b@isp.example"), 1,
+			`recipients: 1 DSN block names no mail address, dropped (first: "x400; c=de;a=dbp;s=mueller")`},
+	}
+	for _, tt := range tests {
+		v, err := Message(dsnMail("MAILER-DAEMON@mail.shop.example", "Undelivered Mail Returned to Sender", "", tt.fields))
+		if err != nil {
+			t.Fatalf("Message(%s): %v", tt.name, err)
+		}
+		if len(v.Recipients) != tt.kept {
+			t.Errorf("Message(%s): %d recipients, want %d", tt.name, len(v.Recipients), tt.kept)
+		}
+		var notes []string
+		for _, n := range v.Notes {
+			if strings.HasPrefix(n, "recipients:") {
+				notes = append(notes, n)
+			}
+		}
+		if g := strings.Join(notes, "; "); g != tt.notes {
+			t.Errorf("Message(%s): notes = %q, want %q", tt.name, g, tt.notes)
+		}
+	}
+}

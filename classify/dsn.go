@@ -3,7 +3,10 @@ package classify
 // The RFC 3464 branch: a DSN's status parts (RFC 6533 for the global
 // ones), their per-recipient fields, and the verdict made from them.
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // readDSN collects the delivery status fields of the mail: its
 // message/delivery-status parts (RFC 3464) and
@@ -63,15 +66,31 @@ func (c *classifier) fromDSN(dsn dsnReport, family string, texts []textRecipient
 	c.noteLimit(len(dsn.Recipients), dsn.Dropped)
 	// One mail reports an address once: a status part repeated (a
 	// bounce of a bounce returned inside it) must not count one
-	// failure twice toward the recipient's soft score.
+	// failure twice toward the recipient's soft score. A block without a
+	// mail address ("Final-Recipient: x400; ...") names nobody to score.
+	// Both are dropped, and the verdict says so.
 	seen := map[string]bool{}
+	var repeated, unnamed cut
 	for _, r := range dsn.Recipients {
 		addr := r.address()
-		if addr == "" || seen[strings.ToLower(addr)] {
+		switch {
+		case addr == "":
+			unnamed.add(r.value())
+			continue
+		case seen[strings.ToLower(addr)]:
+			repeated.add(addr)
 			continue
 		}
 		seen[strings.ToLower(addr)] = true
 		v.Recipients = append(v.Recipients, c.dsnBlock(r, addr, texts, len(dsn.Recipients) == 1))
+	}
+	if repeated.n > 0 {
+		v.Notes = append(v.Notes, fmt.Sprintf("recipients: %d DSN %s an address already reported, kept once (first: %s)",
+			repeated.n, plural(repeated.n, "block repeats", "blocks repeat"), repeated.first))
+	}
+	if unnamed.n > 0 {
+		v.Notes = append(v.Notes, fmt.Sprintf("recipients: %d DSN %s no mail address, dropped (first: %q)",
+			unnamed.n, plural(unnamed.n, "block names", "blocks name"), clip(unnamed.first, 100)))
 	}
 	if len(v.Recipients) == 0 {
 		return false
@@ -266,6 +285,37 @@ func parseDSN(b []byte) dsnReport {
 	}
 	rep.Recipients = out
 	return rep
+}
+
+// cut counts the DSN blocks of one kind that a verdict drops, and keeps
+// the first one's value for the note.
+type cut struct {
+	n     int
+	first string
+}
+
+func (c *cut) add(value string) {
+	if c.n == 0 {
+		c.first = value
+	}
+	c.n++
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// value returns the recipient field of a block as written, for a note.
+func (r dsnRecipient) value() string {
+	for _, v := range []string{r.Final, r.Actual, r.Original} {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // named reports whether a recipient block has a recipient field.
