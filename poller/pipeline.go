@@ -222,28 +222,10 @@ func (p *Poller) disposePending(ctx context.Context, s *session, uidValidity uin
 	if len(pend) == 0 {
 		return nil
 	}
-	uids := make([]uint32, len(pend))
-	for i, pd := range pend {
-		uids[i] = pd.UID
-	}
 	log.Info("disposing of mail committed by an earlier run", "count", len(pend))
-	log.Debug("pending from an earlier run", "uids", uidList(uids))
-	there, err := s.existing(uids)
+	items, absent, err := p.inFolder(s, pend, log)
 	if err != nil {
 		return err
-	}
-	present := make(map[uint32]bool, len(there))
-	for _, u := range there {
-		present[u] = true
-	}
-	var items []item
-	var absent []storage.Pending
-	for _, pd := range pend {
-		if present[pd.UID] {
-			items = append(items, item{id: pd.MessageID, uid: pd.UID, kind: pd.Kind, skipped: pd.Skipped, unverified: pd.Unverified})
-		} else {
-			absent = append(absent, pd)
-		}
 	}
 	settled, gone, err := p.settle(ctx, absent, log)
 	sum.Disposed += settled
@@ -281,38 +263,47 @@ func (p *Poller) redoFlagged(ctx context.Context, s *session, uidValidity uint32
 	if len(want) == 0 {
 		return nil
 	}
-	uids := make([]uint32, len(want))
-	for i, f := range want {
-		uids[i] = f.UID
-	}
 	log.Info("disposing of mail an earlier run flagged because the server could not move it", "count", len(want))
-	there, err := s.existing(uids)
+	items, absent, err := p.inFolder(s, want, log)
 	if err != nil {
 		return err
 	}
-	present := make(map[uint32]bool, len(there))
-	for _, u := range there {
-		present[u] = true
-	}
-	var items []item
-	var gone []int64
-	for _, f := range want {
-		if present[f.UID] {
-			items = append(items, item{id: f.MessageID, uid: f.UID, kind: f.Kind, skipped: f.Skipped, unverified: f.Unverified})
-		} else {
-			gone = append(gone, f.MessageID)
-		}
-	}
-	if len(gone) > 0 {
-		if err := p.o.Store.MarkDisposed(ctx, gone, actionGone, p.clock.Now().UTC()); err != nil {
-			return fmt.Errorf("marking %d flagged mails no longer in the folder as gone: %w", len(gone), err)
-		}
-		sum.Gone += len(gone)
+	// Gone: Flagged reads no action about to be done.
+	_, gone, err := p.settle(ctx, absent, log)
+	sum.Gone += gone
+	if err != nil {
+		return err
 	}
 	n, err := p.dispose(ctx, s, items, log)
 	sum.Disposed += n
 	sum.Redone += n
 	return err
+}
+
+// inFolder splits committed mail into what is still under its UID in the
+// selected folder (UID SEARCH), to dispose of, and what is not.
+func (p *Poller) inFolder(s *session, ps []storage.Pending, log *slog.Logger) (items []item, absent []storage.Pending, err error) {
+	uids := make([]uint32, len(ps))
+	for i, pd := range ps {
+		uids[i] = pd.UID
+	}
+	log.Debug("committed earlier, looking for them in the folder", "uids", uidList(uids))
+	there, err := s.existing(uids)
+	if err != nil {
+		return nil, nil, err
+	}
+	present := make(map[uint32]bool, len(there))
+	for _, u := range there {
+		present[u] = true
+	}
+	for _, pd := range ps {
+		if present[pd.UID] {
+			items = append(items, item{id: pd.MessageID, uid: pd.UID, kind: pd.Kind, skipped: pd.Skipped, unverified: pd.Unverified})
+		} else {
+			absent = append(absent, pd)
+		}
+	}
+	return items, absent, nil
 }
 
 // process is step 4 after the listing, in three stages: a producer
