@@ -121,10 +121,13 @@ mailbox, with "ok" and "problems".`,
 				} else {
 					ms.Health = &h
 					printHealth(out, h)
-					// A failed last run is said above already.
+					// A failed last run and its error are said above already.
 					for _, pr := range h.Problems {
-						if pr.Check != storage.CheckFailedRuns || h.FailedRuns > 1 {
+						switch {
+						case pr.Check != storage.CheckFailedRuns:
 							ms.Problems = append(ms.Problems, pr.Message)
+						case h.FailedRuns > 1:
+							ms.Problems = append(ms.Problems, fmt.Sprintf("%d failed runs in a row", h.FailedRuns))
 						}
 					}
 				}
