@@ -49,11 +49,20 @@ CREATE INDEX recipient_events_address ON recipient_events(address, at);
 -- index recipients_suppressed
 CREATE INDEX recipients_suppressed ON recipients(suppressed_at, address) WHERE state = 'suppressed';
 
+-- index recipients_suppressed_domain
+CREATE INDEX recipients_suppressed_domain ON recipients(domain, suppressed_at, address) WHERE state = 'suppressed';
+
 -- index recipients_suppressed_reason
-CREATE INDEX recipients_suppressed_reason ON recipients(reason) WHERE state = 'suppressed';
+CREATE INDEX recipients_suppressed_reason ON recipients(reason, suppressed_at, address) WHERE state = 'suppressed';
 
 -- index runs_account
 CREATE INDEX runs_account ON runs(account, id);
+
+-- index stats_alerts_day
+CREATE INDEX stats_alerts_day ON stats_alerts(day, reason, domain, alerts, last_at);
+
+-- index stats_domains_day
+CREATE INDEX stats_domains_day ON stats_domains(day, domain, outcomes, failed, hard);
 
 -- index verifications_result
 CREATE INDEX verifications_result ON verifications(result, mode);
