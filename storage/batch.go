@@ -378,10 +378,12 @@ func (w *writer) recordBatch(recs []Record, preps []prepared, blocks [][]byte) (
 	owners = owners[:0]
 	var alertArgs []any
 	var alertOwners []int
+	var events []OutboxEvent // complaints and sender-side alerts, then suppressions: the outbox
 	for _, o := range outs {
 		r, p := &recs[o.rec], &preps[o.rec]
 		v, rc := &r.Verdict, o.rc
 		at := p.atText
+		events = outcomeEvents(events, r, p, ids[o.rec], o)
 		args = append(args, ids[o.rec], at, string(v.Kind), nullText(v.FeedbackType), o.addr, o.domain,
 			nullText(string(rc.Action)), nullText(rc.Status), nullText(rc.ReplyCode), nullText(string(rc.Reason)), rc.Hard,
 			nullText(rc.Diagnostic), nullText(rc.RemoteMTA), nullText(rc.Command), nullTime(rc.LastAttempt), nullText(rc.Rule),
@@ -403,11 +405,16 @@ func (w *writer) recordBatch(recs []Record, preps []prepared, blocks [][]byte) (
 	}
 
 	// 5. The policy, in the batch's order, and the recipients' rows.
-	events, err := w.applyPolicy(recs, preps, ids, outs, recips, results)
+	history, events, err := w.applyPolicy(recs, preps, ids, outs, recips, results, events)
 	if err != nil {
 		return nil, err
 	}
-	if err := w.writeRecipients(recips, events); err != nil {
+	if err := w.writeRecipients(recips, history); err != nil {
+		return nil, fmt.Errorf("recording a batch of %d: %w", len(recs), err)
+	}
+
+	// 6. The outbox, in the same transaction: what the webhooks get.
+	if err := w.insertEvents(events); err != nil {
 		return nil, fmt.Errorf("recording a batch of %d: %w", len(recs), err)
 	}
 	return results, nil
@@ -566,8 +573,10 @@ func (w *writer) recipients(recs []Record, preps []prepared, outs []batchOutcome
 // Manual states: a person's suppression is never lifted automatically; a
 // person's unsuppress is a fresh start (soft events before it no longer
 // count, and only newer evidence suppresses again). It returns the
-// recipient_events rows (wEvents values each) of the suppressions.
-func (w *writer) applyPolicy(recs []Record, preps []prepared, ids []int64, outs []batchOutcome, set recipientSet, results []Result) ([]any, error) {
+// recipient_events rows (wEvents values each) of the suppressions, and
+// outbox with their suppression.added events appended.
+func (w *writer) applyPolicy(recs []Record, preps []prepared, ids []int64, outs []batchOutcome, set recipientSet, results []Result,
+	outbox []OutboxEvent) ([]any, []OutboxEvent, error) {
 	p := w.db.policy
 	soft := map[string][]time.Time{} // the batch's soft events so far
 	var events []any
@@ -637,9 +646,12 @@ func (w *writer) applyPolicy(recs []Record, preps []prepared, ids []int64, outs 
 			r.suppressedAt = w.nowText()
 			events = append(events, o.addr, atText, StateSuppressed, reason, "policy", note, score, ids[i])
 			results[i].Suppressed = append(results[i].Suppressed, o.addr)
+			ev := batchEvent(EventSuppressionAdded, &recs[i], &preps[i], ids[i], o)
+			ev.Reason, ev.By, ev.Note, ev.Score = reason, "policy", note, score
+			outbox = append(outbox, ev)
 		}
 	}
-	return events, nil
+	return events, outbox, nil
 }
 
 // writeRecipients stores the batch's recipients: one upsert adding the

@@ -559,11 +559,27 @@ const (
 	StateSuppressed = "suppressed"
 )
 
-// setState changes a recipient's state and writes the history event.
+// setState changes a recipient's state and writes the history event, and
+// the outbox event when the state changes (suppressed, or active again).
 func (w *writer) setState(addr, state, reason string, manual bool, note string, score float64, msgID int64, at time.Time, by string) error {
 	var mid any
 	if msgID > 0 {
 		mid = msgID
+	}
+	var before string
+	if row, err := w.queryRow(`SELECT state FROM recipients WHERE address = ?`, addr); err != nil {
+		return err
+	} else if err := row.Scan(&before); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("reading the state of %s: %w", addr, err)
+	}
+	if before != state {
+		ev, err := w.stateEvent(addr, state, reason, note, score, msgID, by)
+		if err != nil {
+			return err
+		}
+		if err := w.insertEvents([]OutboxEvent{ev}); err != nil {
+			return err
+		}
 	}
 	var suppressedAt any // when bounced decided: now
 	if state == StateSuppressed {

@@ -37,6 +37,9 @@ CREATE UNIQUE INDEX messages_imap ON messages(account, folder, uidvalidity, uid)
 -- index messages_pending
 CREATE INDEX messages_pending ON messages(account, folder, uidvalidity) WHERE uid > 0 AND disposed_at IS NULL;
 
+-- index outbox_at
+CREATE INDEX outbox_at ON outbox(at);
+
 -- index outcomes_address
 CREATE INDEX outcomes_address ON outcomes(address, policy, at);
 
@@ -66,6 +69,15 @@ CREATE INDEX stats_domains_day ON stats_domains(day, domain, outcomes, failed, h
 
 -- index verifications_result
 CREATE INDEX verifications_result ON verifications(result, mode);
+
+-- index webhook_deliveries_dead
+CREATE INDEX webhook_deliveries_dead ON webhook_deliveries(target, id) WHERE state = 'dead';
+
+-- index webhook_deliveries_event
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries(event_id);
+
+-- index webhook_deliveries_pending
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(target, id) WHERE state = 'pending';
 
 -- table alerts
 CREATE TABLE alerts (
@@ -107,6 +119,13 @@ CREATE TABLE cursors (
 	PRIMARY KEY (account, folder)
 ) WITHOUT ROWID;
 
+-- table health_state
+CREATE TABLE health_state (
+	mailbox    TEXT    PRIMARY KEY,
+	checks     TEXT    NOT NULL DEFAULT '',  -- the failing checks, sorted, comma-separated; '' when healthy
+	updated_at TEXT    NOT NULL
+) WITHOUT ROWID;
+
 -- table messages
 CREATE TABLE messages (
 	id                 INTEGER PRIMARY KEY,
@@ -146,6 +165,18 @@ CREATE TABLE messages (
 	disposed_action    TEXT    NOT NULL DEFAULT '',  -- what was done on the server: move:<folder>, flag, delete, leave
 	disposed_at        TEXT
 , disposing_action TEXT NOT NULL DEFAULT '', disposing_at TEXT);
+
+-- table outbox
+CREATE TABLE outbox (
+	id         INTEGER PRIMARY KEY,
+	uid        TEXT    NOT NULL UNIQUE,
+	type       TEXT    NOT NULL,              -- suppression.added | suppression.removed | complaint | sender_alert | mailbox_health
+	at         TEXT    NOT NULL,              -- when bounced recorded it (the transaction's time)
+	address    TEXT    NOT NULL DEFAULT '',
+	mailbox    TEXT    NOT NULL DEFAULT '',
+	reason     TEXT    NOT NULL DEFAULT '',
+	payload    TEXT    NOT NULL
+);
 
 -- table outcomes
 CREATE TABLE outcomes (
@@ -279,6 +310,28 @@ CREATE TABLE verifications (
 	recipient  TEXT NOT NULL DEFAULT '',  -- whom its valid token was issued for
 	failure    TEXT NOT NULL DEFAULT ''   -- why it is unverified
 );
+
+-- table webhook_deliveries
+CREATE TABLE webhook_deliveries (
+	id           INTEGER PRIMARY KEY,
+	event_id     INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+	target       TEXT    NOT NULL,
+	state        TEXT    NOT NULL DEFAULT 'pending',  -- pending | delivered | dead
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	next_at      TEXT    NOT NULL,                    -- pending: not before then
+	last_at      TEXT,                                -- the last attempt
+	last_status  INTEGER NOT NULL DEFAULT 0,          -- its HTTP status; 0 for none (no answer)
+	last_error   TEXT    NOT NULL DEFAULT '',
+	delivered_at TEXT,
+	UNIQUE (target, event_id)
+);
+
+-- table webhook_targets
+CREATE TABLE webhook_targets (
+	name       TEXT    PRIMARY KEY,
+	last_event INTEGER NOT NULL,
+	added_at   TEXT    NOT NULL
+) WITHOUT ROWID;
 
 -- trigger alerts_stats_delete
 CREATE TRIGGER alerts_stats_delete AFTER DELETE ON alerts BEGIN
