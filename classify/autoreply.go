@@ -60,3 +60,41 @@ func autoreplyRule(m *message) string {
 	}
 	return ""
 }
+
+// challengeMarkers are lower-case phrases of challenge-response mails:
+// a filter that holds a message until its sender proves to be a person.
+// Such a mail uses bounce words ("undelivered", "held") but reports no
+// failure: the message is delivered once the sender answers.
+var challengeMarkers = []string{
+	"confirm you are a person", "confirm that you are a person", "confirm you are a real person",
+	"confirm that you are a real person", "confirm you are human", "confirm that you are human",
+	"confirm you are a human", "confirm that you are a human", "verify you are a human",
+	"verify that you are a human", "verify you are human", "verify that you are human",
+	"verify you are a person", "verify that you are a person", "prove you are a human",
+	"prove that you are a human", "prove you are human", "prove that you are human",
+	"challenge-response", "challenge/response", "spamarrest", "spam arrest", "choicemail", "(tmda)",
+	"boxbe", "mailinblack", "not on my approved senders list", "not on his guest list", "not on her guest list",
+	"not on my guest list", "will be delivered once you", "will be delivered as soon as you confirm",
+	"delivered after you confirm", "awaiting your confirmation", "pending your confirmation",
+}
+
+// challengeText finds every challenge marker in one pass.
+var challengeText = newPhraseMatcher(challengeMarkers)
+
+// challengeRule returns the rule that marks a mail as a challenge-response
+// request, or "": a challenge phrase in the report text (lower), and no
+// SMTP reply or status code in it. A refusal that names a code is a
+// bounce whatever else it says ("550 5.7.1 ... prove you are human at
+// https://...").
+func challengeRule(lower, report string) string {
+	var found [maxPhrasePatterns / 64]uint64
+	challengeText.scan(lower, &found)
+	hit := false
+	for _, w := range found {
+		hit = hit || w != 0
+	}
+	if !hit || codeLines(report) != "" {
+		return ""
+	}
+	return "autoreply:challenge-response"
+}

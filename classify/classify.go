@@ -267,6 +267,14 @@ func (c *classifier) reason(r *Recipient, x recipientExtra, reply, decoder, how 
 	if reason == "" {
 		reason, rule = familyReason(decoder), "family:"+decoder
 	}
+	if reason == "" && x.prose != "" {
+		// The DSN's diagnostic names no reason; the report's own lines
+		// about the recipient may say it plainly ("mailbox full").
+		if pr, prule := reasonFor(reasonInput{Diagnostic: x.prose, Status: r.Status, ReplyCode: r.ReplyCode,
+			Command: r.Command, Action: string(r.Action), Decoder: decoder}); pr != "" {
+			reason, rule = pr, "prose:"+prule
+		}
+	}
 	if reason == "" {
 		switch {
 		case r.Action == ActionDelayed:

@@ -374,3 +374,19 @@ func TestMessageDSNCuts(t *testing.T) {
 		}
 	}
 }
+
+// TestChallengeRule checks that a challenge-response request is told
+// apart from a refusal that borrows its words.
+func TestChallengeRule(t *testing.T) {
+	tests := []struct{ text, want string }{
+		{"Before I accept your mail, please confirm you are a person.", "autoreply:challenge-response"},
+		{"Your message will be delivered once you click the link below.", "autoreply:challenge-response"},
+		{"550 5.7.1 Your IP is listed. Prove you are human at https://dnsbl.example/delist", ""},
+		{"Delivery to the following recipient failed permanently: user unknown", ""},
+	}
+	for _, tt := range tests {
+		if got := challengeRule(strings.ToLower(tt.text), tt.text); got != tt.want {
+			t.Errorf("challengeRule(%q) = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}

@@ -121,6 +121,10 @@ func TestFixtureKinds(t *testing.T) {
 		{"messagingserver/over-quota.eml", KindBounce, "yuki@ims.example.jp", "5.2.2", ReasonMailboxFull, false, ""},
 		{"smail/unknown-host.eml", KindBounce, "bernd@gone.oldnet.example", "5.1.2", ReasonHostUnknown, true, ""},
 		{"smail/address-next-line.eml", KindBounce, "clara.weiss@provider.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"rfc3464/prose-names-reason.eml", KindBounce, "mika.tanaka@carrier.example", "5.0.0", ReasonMailboxFull, false, ""},
+		{"rfc3464/moved-status-user-unknown.eml", KindBounce, "otto.berg@oldmail.example", "5.1.6", ReasonUserUnknown, true, ""},
+		{"autoreply/challenge-confirm-person.eml", KindAutoreply, "", "", ReasonVacation, false, ""},
+		{"autoreply/challenge-guest-list.eml", KindAutoreply, "", "", ReasonVacation, false, ""},
 	}
 	for _, tt := range tests {
 		raw, err := os.ReadFile(filepath.Join("..", "testdata", "bounces", tt.file))

@@ -256,6 +256,18 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"malformed address", "syntax error in parameters", "command unrecognized", "syntax error"),
 ))
 
+// plainUnknown are the words that say without doubt that a recipient's
+// address does not exist, unlike the loose ones ("mailbox unavailable",
+// "invalid recipient"): they win over a status that says the mailbox moved
+// or was disabled (plainWordsWin). Each is also a userunknown phrase of
+// reasonPhrases (TestPhrases).
+var plainUnknown = []string{
+	"user unknown", "unknown user", "unknown recipient", "recipient unknown", "unknown mailbox", "mailbox unknown",
+	"no such user", "no such mailbox", "no such recipient", "user does not exist", "user doesn't exist",
+	"user not found", "mailbox does not exist", "mailbox not found", "recipient does not exist",
+	"address does not exist",
+}
+
 // reasonVague are phrases that hint at a reason without naming it; they
 // decide only when no specific phrase and no status did.
 var reasonVague = newPhraseTable(concatRules(

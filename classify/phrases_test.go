@@ -40,6 +40,16 @@ func TestPhrases(t *testing.T) {
 	}
 }
 
+// TestPlainUnknown checks that every plain phrase is a userunknown phrase
+// that yields its reason on its own.
+func TestPlainUnknown(t *testing.T) {
+	for _, p := range plainUnknown {
+		if got := matchPhrases(p, "", &reasonPhrases); got == nil || got.reason != ReasonUserUnknown {
+			t.Errorf("plainUnknown: %q yields %s in reasonPhrases (by %q), want userunknown", p, reasonOf(got), partsOf(got))
+		}
+	}
+}
+
 func reasonOf(r *phraseRule) Reason {
 	if r == nil {
 		return "nothing"

@@ -10,6 +10,11 @@ import "strings"
 // an auto-reply, a complaint, ordinary mail, or a bounce whose recipients
 // are read from X-Failed-Recipients or the prose (texts).
 func (c *classifier) fromProse(family string, texts []textRecipient, dropped int) {
+	if rule := challengeRule(c.lowerReport(), c.report); rule != "" {
+		// before the bounce evidence: a challenge borrows its words
+		c.autoreply(rule)
+		return
+	}
 	if !c.strongBounce() && c.notBounce() {
 		return
 	}
@@ -51,8 +56,7 @@ func (c *classifier) fromProse(family string, texts []textRecipient, dropped int
 func (c *classifier) notBounce() bool {
 	m, v := c.m, c.v
 	if rule := autoreplyRule(m); rule != "" {
-		v.Kind, v.Decoder, v.Rule = KindAutoreply, "rfc3834", rule
-		v.Recipients = []Recipient{{Address: firstAddr(m.Header.get("From")), Reason: ReasonVacation, Rule: rule}}
+		c.autoreply(rule)
 		return true
 	}
 	if ft := providerComplaint(m, c.lowerReport()); ft != "" {
@@ -76,6 +80,14 @@ func (c *classifier) notBounce() bool {
 		return true
 	}
 	return false
+}
+
+// autoreply makes the verdict of an auto-reply (RFC 3834): its sender is
+// the recipient that answered.
+func (c *classifier) autoreply(rule string) {
+	v := c.v
+	v.Kind, v.Decoder, v.Rule = KindAutoreply, "rfc3834", rule
+	v.Recipients = []Recipient{{Address: firstAddr(c.m.Header.get("From")), Reason: ReasonVacation, Rule: rule}}
 }
 
 // proseRecipients picks the failed recipients of a bounce without a DSN:

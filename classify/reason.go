@@ -91,6 +91,12 @@ func reasonFor(in reasonInput) (Reason, string) {
 		if !specificOK || specific == r || specific == rule.reason || !yieldsToStatus(rule.reason, specific) {
 			return r, "text:" + string(r)
 		}
+		if rule.reason == ReasonUserUnknown && (cmd == "" || cmd == "RCPT") && plainWordsWin(text, specific) {
+			// "550 5.1.6 User unknown": the words say plainly what the
+			// status only hints at (a moved or disabled mailbox is one
+			// that is not there any more).
+			return ReasonUserUnknown, "text:" + string(ReasonUserUnknown)
+		}
 	}
 	if specificOK {
 		return specific, "status:" + status
@@ -213,6 +219,21 @@ func yieldsToStatus(text, status Reason) bool {
 	switch text {
 	case ReasonUserUnknown, ReasonHostUnknown, ReasonExpired, ReasonNetworkError, ReasonSystemError, ReasonNotAccept:
 		return true
+	}
+	return false
+}
+
+// plainWordsWin reports whether text says plainly that the recipient is
+// unknown (plainUnknown) where the status names a weaker cue: a mailbox
+// that has moved (x.1.6, x.7.17, x.7.18) or an account disabled (x.7.13).
+func plainWordsWin(text string, status Reason) bool {
+	if status != ReasonHasMoved && status != ReasonSuspend {
+		return false
+	}
+	for _, p := range plainUnknown {
+		if strings.Contains(text, p) {
+			return true
+		}
 	}
 	return false
 }

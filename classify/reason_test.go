@@ -121,6 +121,12 @@ var reasonTests = []struct {
 	{"sending spam is the client", reasonInput{Diagnostic: "554 5.7.1 You are sending spam from 192.0.2.9", Status: "5.7.1"}, ReasonBlocked, "text:blocked"},
 	{"a spammer sender", reasonInput{Diagnostic: "550 Sender is spammer", ReplyCode: "550"}, ReasonRejected, "text:rejected"},
 
+	// Plain words win over a weaker cue.
+	{"plain unknown beats a moved status", reasonInput{Diagnostic: "550 5.1.6 <ada@b.example>... User unknown", Status: "5.1.6"}, ReasonUserUnknown, "text:userunknown"},
+	{"plain unknown beats a disabled status", reasonInput{Diagnostic: "550 5.7.13 No such user here", Status: "5.7.13", Command: "RCPT"}, ReasonUserUnknown, "text:userunknown"},
+	{"loose words yield to a moved status", reasonInput{Diagnostic: "550 5.1.6 Requested action not taken: mailbox unavailable", Status: "5.1.6"}, ReasonHasMoved, "status:5.1.6"},
+	{"plain unknown after DATA keeps the status", reasonInput{Diagnostic: "550 5.7.13 User unknown", Status: "5.7.13", Command: "DATA"}, ReasonSuspend, "status:5.7.13"},
+
 	// Nothing to go on.
 	{"empty", reasonInput{}, "", ""},
 	{"vague", reasonInput{Diagnostic: "something went wrong", Status: "5.0.0", Action: "failed"}, "", ""},
