@@ -14,7 +14,7 @@ package classify
 //	dsn.go                 the RFC 3464 branch: status parts and their fields
 //	prose.go               the branch without a DSN, and bounce detection
 //	text.go                the report text, and the addresses its prose names
-//	autoreply.go           RFC 3834 auto-replies
+//	autoreply.go           RFC 3834 auto-replies; challenge-response requests
 //	families.go            every sender family and its quirks
 //	reason.go              the decision order of a recipient's reason
 //	phrases.go, match.go   the phrase data, and the matcher that reads it
