@@ -45,6 +45,7 @@ type Config struct {
 	Archive      Archive   `toml:"archive"`
 	Policy       Policy    `toml:"policy"`
 	Health       Health    `toml:"health"`
+	Web          Web       `toml:"web"` // who may see the web report (web.go)
 	Mailboxes    []Mailbox `toml:"mailbox"`
 }
 
@@ -491,6 +492,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.Policy.validate()...)
 	errs = append(errs, c.Health.validate()...)
+	errs = append(errs, c.Web.validate()...)
 	seen := map[string]bool{}
 	accounts := map[string]string{} // Account() -> the first mailbox's label
 	for i, m := range c.Mailboxes {
