@@ -141,8 +141,7 @@ func (db *DB) runHealth(ctx context.Context, h *Health) error {
 // reason, and the mean per window of the spikeHistory windows before.
 func (db *DB) senderHealth(ctx context.Context, h *Health, now time.Time, window time.Duration) error {
 	from := now.Add(-window)
-	rows, err := db.sql.QueryContext(ctx, `SELECT a.reason, count(*) FROM alerts a JOIN messages m ON m.id = a.message_id
-		WHERE m.account = ? AND a.at >= ? AND a.at <= ? GROUP BY a.reason`, h.Mailbox, fmtTime(from), fmtTime(now))
+	rows, err := db.sql.QueryContext(ctx, qSenderWindow, h.Mailbox, fmtTime(from), fmtTime(now))
 	if err != nil {
 		return err
 	}
@@ -162,11 +161,21 @@ func (db *DB) senderHealth(ctx context.Context, h *Health, now time.Time, window
 		return err
 	}
 	var before int
-	err = db.sql.QueryRowContext(ctx, `SELECT count(*) FROM alerts a JOIN messages m ON m.id = a.message_id
-		WHERE m.account = ? AND a.at >= ? AND a.at < ?`, h.Mailbox, fmtTime(from.Add(-spikeHistory*window)), fmtTime(from)).Scan(&before)
+	err = db.sql.QueryRowContext(ctx, qSenderBefore, h.Mailbox, fmtTime(from.Add(-spikeHistory*window)), fmtTime(from)).Scan(&before)
 	h.SenderBefore = float64(before) / spikeHistory
 	return err
 }
+
+// The sender-side alerts of a mailbox in a time range: along alerts_at
+// (0011), a few days of alerts, each checked against its mail's mailbox.
+// The unary + keeps the planner off messages_account_kind_at, which would
+// read every mail the mailbox ever had.
+const (
+	qSenderWindow = `SELECT a.reason, count(*) FROM alerts a JOIN messages m ON m.id = a.message_id
+		WHERE +m.account = ? AND a.at >= ? AND a.at <= ? GROUP BY a.reason`
+	qSenderBefore = `SELECT count(*) FROM alerts a JOIN messages m ON m.id = a.message_id
+		WHERE +m.account = ? AND a.at >= ? AND a.at < ?`
+)
 
 // judge says what is wrong with h at now, in words, worst first.
 func (h Health) judge(now time.Time, o HealthOptions) []Problem {

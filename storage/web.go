@@ -198,11 +198,13 @@ func suppressionPage(f SuppressionFilter) (string, []any) {
 		// the newest-first walk of recipients_suppressed be a search.
 		where = append(where, `suppressed_at >= ''`)
 	}
-	query := `SELECT ` + recipientColumns + ` FROM recipients WHERE state = 'suppressed'`
+	// The page's keys first, from the index alone (an OFFSET skips index
+	// entries, not table rows), then their rows.
+	keys := `SELECT address FROM recipients WHERE state = 'suppressed'`
 	for _, w := range where {
-		query += ` AND ` + w
+		keys += ` AND ` + w
 	}
-	return query + order + ` LIMIT ? OFFSET ?`, args
+	return `SELECT ` + recipientColumns + ` FROM recipients WHERE address IN (` + keys + order + ` LIMIT ? OFFSET ?)` + order, args
 }
 
 // SuppressionPage returns one page of the suppression list as f selects

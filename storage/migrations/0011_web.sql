@@ -15,3 +15,8 @@ CREATE INDEX stats_alerts_day ON stats_alerts(day, reason, domain, alerts, last_
 CREATE INDEX recipients_suppressed_domain ON recipients(domain, suppressed_at, address) WHERE state = 'suppressed';
 DROP INDEX recipients_suppressed_reason;
 CREATE INDEX recipients_suppressed_reason ON recipients(reason, suppressed_at, address) WHERE state = 'suppressed';
+
+-- The health checks (status, /readyz, the web report's front page) count
+-- the sender-side alerts of the last days: without an index on their time
+-- that read every alert ever kept (2.6 s over a million outcomes).
+CREATE INDEX alerts_at ON alerts(at);

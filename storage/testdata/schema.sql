@@ -1,6 +1,9 @@
 -- The schema after every migration, as SQLite stores it (sqlite_master).
 -- Generated: go test ./storage -run TestSchemaGolden -update. Do not edit.
 
+-- index alerts_at
+CREATE INDEX alerts_at ON alerts(at);
+
 -- index alerts_message
 CREATE INDEX alerts_message ON alerts(message_id);
 
