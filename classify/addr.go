@@ -87,7 +87,25 @@ func localStart(s string, lo, at, end, r int) (int, bool) {
 	if l < at-1 && (end < len(s) && closes(s[l], s[end]) || r < len(s) && closes(s[l], s[r])) {
 		l = skipDots(s, l+1, at)
 	}
+	l += proxyPrefix(s[l:at])
 	return l, l < at
+}
+
+// proxyPrefixes are the address types that Exchange 5.5 and 2000 write
+// before an address in their reports ("SMTP=jane@corp.example",
+// "RFC-822=jane@corp.example" of an X.400 proxy): '=' is atext, so they
+// would read as part of the local part.
+var proxyPrefixes = []string{"smtp=", "rfc-822=", "rfc822="}
+
+// proxyPrefix returns the length of an address type written before a
+// local part, or 0.
+func proxyPrefix(local string) int {
+	for _, p := range proxyPrefixes {
+		if len(local) > len(p) && hasPrefixFold(local, p) {
+			return len(p)
+		}
+	}
+	return 0
 }
 
 // skipDots returns where s[l:at] starts after leading dots: RFC 5321

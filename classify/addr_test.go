@@ -22,6 +22,10 @@ func TestFindAddrs(t *testing.T) {
 		{"|alice@example.org|", "alice@example.org"},
 		{"[alice@example.org]", "alice@example.org"},
 		{"mailto:alice@example.org", "alice@example.org"},
+		// Exchange 5.5/2000 proxy address types
+		{"SMTP=alice@example.org on 1/2/2003 10:15 AM", "alice@example.org"},
+		{"'RFC-822=alice@example.org'", "alice@example.org"},
+		{"smtp=@example.org", "smtp=@example.org"},
 		{"Recipient: ...alice@example.org", "alice@example.org"},
 		{"alice@example.org, bob@example.org; carol@example.org", "alice@example.org,bob@example.org,carol@example.org"},
 		{`"Alice" <alice@example.org>`, "alice@example.org"},
@@ -177,6 +181,26 @@ func TestFindRemoteMTA(t *testing.T) {
 	for _, tt := range tests {
 		if got := findRemoteMTA(tt.in); got != tt.want {
 			t.Errorf("findRemoteMTA(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestContactAddr(t *testing.T) {
+	tests := []struct {
+		before, prev string
+		want         bool
+	}{
+		{"For assistance, contact the Help Desk at ", "", true},
+		{"    be removed write to ", "", true},
+		{"spamdesk@corp.example or ", "jane@corp.example, was not delivered. If this is an error, please contact", true},
+		{"", "For further assistance, please send mail to", true},
+		{"Your message to ", "", false},
+		{"<", "                   The mail system", false},
+		{"  Recipient: ", "  Sender:    news@shop.example", false},
+	}
+	for _, tt := range tests {
+		if got := contactAddr(tt.before, tt.prev); got != tt.want {
+			t.Errorf("contactAddr(%q, %q) = %v, want %v", tt.before, tt.prev, got, tt.want)
 		}
 	}
 }

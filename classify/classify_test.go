@@ -228,9 +228,9 @@ func TestTranscriptRecipients(t *testing.T) {
 		"550 <cat@d.example>... User unknown\n"
 	got := transcriptRecipients(report, map[string]bool{"news@shop.example": true})
 	want := []textRecipient{
-		{"ann@b.example", "While talking to mx.b.example: >>> DATA <<< 550 You cannot send mail to yourself 421 b.example (smtp)... Deferred: Connection reset by peer 554 <ann@b.example>... Remote protocol error"},
-		{"bob@c.example", "550 c.example (smtp)... 550 Host unknown 554 <bob@c.example>... 550 Host unknown (Authoritative answer from name server)"},
-		{"cat@d.example", "While talking to mx.d.example: >>> RCPT To:<cat@d.example> <<< 550 No such user here 550 <cat@d.example>... User unknown"},
+		{Addr: "ann@b.example", Diagnostic: "While talking to mx.b.example: >>> DATA <<< 550 You cannot send mail to yourself 421 b.example (smtp)... Deferred: Connection reset by peer 554 <ann@b.example>... Remote protocol error"},
+		{Addr: "bob@c.example", Diagnostic: "550 c.example (smtp)... 550 Host unknown 554 <bob@c.example>... 550 Host unknown (Authoritative answer from name server)"},
+		{Addr: "cat@d.example", Diagnostic: "While talking to mx.d.example: >>> RCPT To:<cat@d.example> <<< 550 No such user here 550 <cat@d.example>... User unknown"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("transcriptRecipients: %d recipients %+v, want %d", len(got), got, len(want))

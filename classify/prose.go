@@ -112,6 +112,9 @@ func (c *classifier) proseRecipients(texts []textRecipient, dropped int, action 
 		}
 		return
 	}
+	// Addresses the prose offers for help or complaints are no
+	// recipients when it names any other.
+	texts = dropContacts(texts)
 	// When some addresses come with a reply code or failure words,
 	// those without are ones the prose merely mentions (a help
 	// address, a list's control address, a quoted sender).
@@ -127,6 +130,21 @@ func (c *classifier) proseRecipients(texts []textRecipient, dropped int, action 
 		}
 		v.Recipients = append(v.Recipients, Recipient{Address: t.Addr, Action: action, Diagnostic: t.Diagnostic})
 	}
+}
+
+// dropContacts returns texts without the addresses offered as contacts
+// (textRecipient.Contact), unless those are all it names.
+func dropContacts(texts []textRecipient) []textRecipient {
+	var kept []textRecipient
+	for _, t := range texts {
+		if !t.Contact {
+			kept = append(kept, t)
+		}
+	}
+	if len(kept) == 0 {
+		return texts
+	}
+	return kept
 }
 
 // proseDiagnostics gives each recipient of a bounce without a DSN a
@@ -227,10 +245,40 @@ func (c *classifier) strongBounce() bool {
 			break
 		}
 	}
-	if bounceSubject && (c.machineSent() || forwardedBounce(subj, c.report)) {
+	if bounceSubject && (c.machineSent() || forwardedBounce(subj, c.report) || mtaReport(c.lowerReport())) {
 		return true
 	}
 	return bounceSender(h.get("From")) && looksLikeBounceBody(c.lowerReport())
+}
+
+// mtaReports are lower-case sentences that only mail software writes at
+// the head of a failure report: with a bounce subject they are evidence
+// enough when the header names no mail system (old Exchange sent its
+// reports from "System Administrator" at an ordinary address).
+var mtaReports = []string{
+	"did not reach the following recipient",         // Exchange 5.5 and 2000
+	"your message did not reach some or all of the", // Exchange 2003
+	"delivery has failed to these recipients or groups",
+	"diagnostic information for administrators", // Exchange 2007 and later
+	"the following recipient(s) could not be reached",
+	"was undeliverable to the following",                 // GroupWise
+	"was not delivered to:",                              // Lotus Domino
+	"the following addresses had permanent fatal errors", // sendmail
+	"transcript of session follows",
+	"this is the mail system at host", "this is the postfix program at host",
+	"this is the qmail-send program",
+	"this message was created automatically by mail delivery software", // Exim
+}
+
+// mtaReport reports whether lower-case report text holds a sentence of
+// mtaReports.
+func mtaReport(lower string) bool {
+	for _, p := range mtaReports {
+		if strings.Contains(lower, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // forwardedBounce reports a bounce that a person forwarded: a forward's
@@ -263,7 +311,15 @@ func (c *classifier) machineSent() bool {
 	if h.has("X-MLServer") {
 		return true
 	}
+	if h.has("X-MS-Exchange-Message-Is-Ndr") {
+		return true
+	}
 	local := localPart(firstAddr(h.get("From")))
+	if strings.HasPrefix(local, "microsoftexchange") {
+		// Exchange and Office 365 send their reports from
+		// MicrosoftExchange<hex>@ the organisation's domain
+		return true
+	}
 	switch local {
 	case "no-reply", "noreply", "do-not-reply", "donotreply":
 		return true

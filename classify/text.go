@@ -266,6 +266,10 @@ func (c *classifier) makeExclusions(all bool) map[string]bool {
 type textRecipient struct {
 	Addr       string
 	Diagnostic string
+	// Contact is set when the prose offers the address for help or
+	// complaints where it first names it ("contact helpdesk@...", "to be
+	// removed write to delist@..."): the bounce's own explanatory text.
+	Contact bool
 }
 
 // textFor returns the diagnostic the prose gives for addr.
@@ -290,9 +294,10 @@ func scanText(report string, exclude map[string]bool) ([]textRecipient, int) {
 		lines = lines[:4000]
 	}
 	type cand struct {
-		addr string
-		line int
-		text string // the whole line the address is on
+		addr    string
+		line    int
+		text    string // the whole line the address is on
+		contact bool   // see textRecipient.Contact
 	}
 	var cands []cand
 	dropped := 0
@@ -324,7 +329,12 @@ func scanText(report string, exclude map[string]bool) ([]textRecipient, int) {
 			}
 			seen[key] = len(cands)
 			addrLine[i] = true
-			cands = append(cands, cand{addr: a.Addr, line: i, text: strings.TrimSpace(line)})
+			prev := ""
+			if i > 0 {
+				prev = lines[i-1]
+			}
+			cands = append(cands, cand{addr: a.Addr, line: i, text: strings.TrimSpace(line),
+				contact: contactAddr(line[:a.Start], prev)})
 		}
 	}
 	out := make([]textRecipient, 0, len(cands))
@@ -373,9 +383,50 @@ func scanText(report string, exclude map[string]bool) ([]textRecipient, int) {
 			}
 		}
 		diag := clip(strings.Join(parts, " "), 2000)
-		out = append(out, textRecipient{Addr: c.addr, Diagnostic: diag})
+		out = append(out, textRecipient{Addr: c.addr, Diagnostic: diag, Contact: c.contact})
 	}
 	return out, dropped
+}
+
+// withoutAddrs returns s with its addresses left out.
+func withoutAddrs(s string) string {
+	var b strings.Builder
+	from := 0
+	for _, a := range findAddrs(s) {
+		b.WriteString(s[from:a.Start])
+		from = a.End
+	}
+	b.WriteString(s[from:])
+	return b.String()
+}
+
+// contactWords are lower-case words with which bounce prose offers an
+// address for help, questions, complaints or a blocklist's removal.
+var contactWords = []string{
+	"contact", "write to", "send mail to", "send an email to", "send e-mail to", "send email to",
+	"please mail", "email us", "e-mail us", "questions", "assistance", "help", "remov", "delist",
+	"do not reply", "administrator at", "abuse", "complain",
+}
+
+// contactAddr reports whether the text before an address on its line
+// (before; or, when that is only a few characters, the end of the line
+// above, prev) offers the address as a contact.
+func contactAddr(before, prev string) bool {
+	if len(before) > 80 {
+		before = before[len(before)-80:]
+	}
+	if len(strings.TrimSpace(withoutAddrs(before))) < 12 {
+		// "please contact" ending the line above, before this address
+		// or a list of them ("spamdesk@... or abuse@...")
+		before = prev[max(0, len(prev)-60):] + " " + before
+	}
+	lb := strings.ToLower(before)
+	for _, w := range contactWords {
+		if strings.Contains(lb, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasCode reports whether diagnostic lines hold an SMTP reply code or an
