@@ -296,7 +296,27 @@ func (c *classifier) reason(r *Recipient, x recipientExtra, reply, decoder, how 
 			class = r.ReplyCode[0]
 		case r.Action == ActionDelayed:
 			class = '4'
+		case temporaryWords(r.Diagnostic):
+			class = '4'
 		}
 		r.Status = defaultStatus(reason, class)
 	}
+}
+
+// temporaryWords reports whether a diagnostic without a code says the
+// failure is temporary (RFC 3463 §3.1: class 4, persistent transient
+// failure) and never that it is permanent: "mailbox full, temporary
+// failure, please try again later".
+func temporaryWords(d string) bool {
+	ld := strings.ToLower(d)
+	if strings.Contains(ld, "permanent") {
+		return false
+	}
+	for _, w := range []string{"temporary failure", "temporary error", "temporarily unavailable",
+		"try again later", "please try later"} {
+		if strings.Contains(ld, w) {
+			return true
+		}
+	}
+	return false
 }

@@ -390,3 +390,35 @@ func TestChallengeRule(t *testing.T) {
 		}
 	}
 }
+
+func TestTemporaryWords(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"mailbox full, temporary failure, please try again later.", true},
+		{"Service temporarily unavailable", true},
+		{"no such user here (permanent failure); try again later will not help", false},
+		{"User unknown", false},
+	}
+	for _, tt := range tests {
+		if got := temporaryWords(tt.in); got != tt.want {
+			t.Errorf("temporaryWords(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestReasonDNSAndRelay(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Host or domain name not found. Name service error for name=corp.example type=MX: Malformed or unexpected name server reply", "hostunknown"},
+		{"Name service error for name=corp.example type=MX: Malformed or unexpected name server reply", "networkerror"},
+		{"550 jane@corp.example... we are not a relay for corp.example", "norelaying"},
+		{"mx.corp.example is not a relay for corp.example", "norelaying"},
+	}
+	for _, tt := range tests {
+		got, _ := reasonFor(reasonInput{Diagnostic: tt.in, Action: "failed"})
+		if string(got) != tt.want {
+			t.Errorf("reasonFor(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -61,7 +61,7 @@ var reasonPhrases = newPhraseTable(concatRules(
 	phrases(ReasonNoRelaying, "CONN HELO EHLO",
 		"relay access denied", "relaying denied", "relay denied", "relay not permitted", "relaying not allowed",
 		"relaying mail to ", "unable to relay", "no relaying", "not allowed to relay", "not permitted to relay",
-		"as a relay", "insecure mail relay", "not an open relay", "not a gateway",
+		"as a relay", "not a relay for", "is not a relay", "we do not relay", "insecure mail relay", "not an open relay", "not a gateway",
 		"this system is not configured to relay", "we don't handle mail for", "not local host",
 		"that domain isn't in my list of allowed rcpthost", "specified domain is not allowed",
 		"requires authentication when attempting to send to a non-local", "email address is not verified"),
@@ -71,6 +71,10 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"couldn't find a mail exchanger", "doesn't receive email", "does not receive email",
 		"does not accept mail", "mail receiving disabled", "no route for current request",
 		"name server: .: host not found", "smtp protocol returned a permanent error", "accepts no mail"),
+	// Postfix's "Host or domain name not found. Name service error for
+	// name=... type=MX: Malformed or unexpected name server reply": the
+	// domain has no usable DNS, which the malformed reply alone is not
+	phrases(ReasonHostUnknown, "", "host or domain name not found", "malformed dns"),
 	phrases(ReasonNetworkError, "",
 		"host not found, try again", "dns error", "dns query failed", "network error", "host is unreachable",
 		"host unreachable", "no route to host", "network is unreachable", "host name lookup failure",
@@ -165,7 +169,7 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"recipient addresses rejected : access denied", "send mail as", "sending this from a different address",
 		"sender denied"),
 	phrases(ReasonHostUnknown, "",
-		"host unknown", "unknown host", "host or domain name not found", "no such domain", "domain does not exist",
+		"host unknown", "unknown host", "no such domain", "domain does not exist",
 		"domain not found", "domain is not reachable", "domain must exist", "unknown domain",
 		"name or service not known", "unroutable address", "unrouteable address",
 		"mail domain mentioned in email address is unknown", "the account or domain may not exist",
