@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -48,6 +49,10 @@ type Monitor struct {
 	backlog    *prometheus.GaugeVec
 	problem    *prometheus.GaugeVec
 	dbSize     prometheus.GaugeFunc
+	hooks      *prometheus.CounterVec // webhook attempts per target and result
+	hookQueue  *prometheus.GaugeVec   // webhook events waiting per target and state
+
+	hookTargets map[string]bool // the targets hookQueue has series of
 }
 
 type runStart struct {
@@ -69,7 +74,7 @@ func New(dbPath func() string, now func() time.Time) *Monitor {
 	}
 	m := &Monitor{now: now, dbPath: dbPath, next: map[string]func(time.Time) time.Time{},
 		started: map[int64]runStart{}, last: map[string]runState{}, health: map[string]storage.Health{},
-		hopts: storage.DefaultHealth, reg: prometheus.NewRegistry()}
+		hopts: storage.DefaultHealth, reg: prometheus.NewRegistry(), hookTargets: map[string]bool{}}
 	m.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bounced_runs_total", Help: "Runs per mailbox and result (ok, failed)."}, []string{"mailbox", "result"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bounced_run_duration_seconds", Help: "Duration of a run.",
 		Buckets: prometheus.ExponentialBuckets(0.05, 2, 14)}, []string{"mailbox"})
@@ -91,7 +96,12 @@ func New(dbPath func() string, now func() time.Time) *Monitor {
 		}
 		return float64(n)
 	})
+	m.hooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bounced_webhook_attempts_total",
+		Help: "Webhook delivery attempts per target and result: delivered, failed (retried later), dead (dead-lettered)."}, []string{"target", "result"})
+	m.hookQueue = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bounced_webhook_events",
+		Help: "Webhook events waiting per target: pending (to deliver or retry) and dead (dead-lettered: bounced webhooks retry)."}, []string{"target", "state"})
 	m.reg.MustRegister(m.runs, m.duration, m.mails, m.errors, m.suppressed, m.lastOK, m.failing, m.backlog, m.problem, m.dbSize,
+		m.hooks, m.hookQueue,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -130,6 +140,35 @@ func (m *Monitor) Keep(mailboxes []string) {
 		delete(m.health, n)
 		for _, g := range []*prometheus.GaugeVec{m.lastOK, m.failing, m.backlog, m.problem} {
 			g.DeletePartialMatch(prometheus.Labels{"mailbox": n})
+		}
+	}
+}
+
+// WebhookAttempt counts one webhook delivery attempt of target: result
+// is delivered, failed or dead (webhook.Observer).
+func (m *Monitor) WebhookAttempt(target, result string) {
+	m.hooks.WithLabelValues(target, result).Inc()
+}
+
+// WebhookQueue sets what waits for target after a pass of the webhook
+// worker (webhook.Observer).
+func (m *Monitor) WebhookQueue(target string, pending, dead int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hookTargets[target] = true
+	m.hookQueue.WithLabelValues(target, "pending").Set(float64(pending))
+	m.hookQueue.WithLabelValues(target, "dead").Set(float64(dead))
+}
+
+// KeepWebhooks forgets the webhook targets not named (removed by a
+// reload): their gauges go.
+func (m *Monitor) KeepWebhooks(targets []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for t := range m.hookTargets {
+		if !slices.Contains(targets, t) {
+			delete(m.hookTargets, t)
+			m.hookQueue.DeletePartialMatch(prometheus.Labels{"target": t})
 		}
 	}
 }

@@ -463,14 +463,15 @@ func (d *Dispatcher) pass(ctx context.Context, t *target) (st passStats) {
 		}
 	}()
 	defer d.observeQueue(ctx, t)
-	now := d.clock.Now()
 	if _, err := d.store.Fanout(ctx, t.Name, t.accept); err != nil {
 		if ctx.Err() == nil {
 			d.log.Error("reading new webhook events", "target", t.Name, "err", err)
 		}
-		st.next, st.lastErr = now.Add(t.MinBackoff), err.Error()
+		st.next, st.lastErr = d.clock.Now().Add(t.MinBackoff), err.Error()
 		return st
 	}
+	// After Fanout: the deliveries it just made are due now.
+	now := d.clock.Now()
 	if now.Before(t.pausedUntil) {
 		st.next = t.pausedUntil
 		return st
