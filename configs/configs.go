@@ -47,6 +47,7 @@ type Config struct {
 	Health       Health    `toml:"health"`
 	Web          Web       `toml:"web"` // who may see the web report (web.go)
 	Mailboxes    []Mailbox `toml:"mailbox"`
+	Webhooks     []Webhook `toml:"webhook"` // receivers of the outbox's events (webhooks.go)
 }
 
 // Archive keeps the raw mail (compressed) so that `bounced reclassify` can
@@ -492,6 +493,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.Policy.validate()...)
 	errs = append(errs, c.Health.validate()...)
+	errs = append(errs, validateWebhooks(c.Webhooks)...)
 	errs = append(errs, c.Web.validate()...)
 	seen := map[string]bool{}
 	accounts := map[string]string{} // Account() -> the first mailbox's label

@@ -37,6 +37,9 @@ type daemon struct {
 	// health thresholds, mailboxes gone).
 	applied func(configs.Config)
 	now     func() time.Time
+	// webhooks, if set, delivers the outbox on the daemon's database
+	// (webhooks.go); its mod must be among mods, first.
+	webhooks *webhookRunner
 
 	// mu guards cfg, store and slots: reload and stop run in one
 	// goroutine, but tests read them.
@@ -99,6 +102,7 @@ type plan struct {
 	pollers []*poller.Poller
 	keys    map[string]mailboxKey
 	atStart map[string]bool // the pollers that run at once
+	hooks   hookPlan        // the webhook dispatcher
 }
 
 func newDaemon(path string, log *slog.Logger, mods ...func(*poller.Options)) *daemon {
@@ -161,6 +165,13 @@ func (d *daemon) prepare(ctx context.Context, cfg configs.Config) (pl plan, err 
 	for _, m := range cfg.Mailboxes {
 		pl.keys[m.Name] = mailboxKeyOf(m)
 	}
+	if d.webhooks != nil {
+		// Built and registered before any poller of the plan runs: a new
+		// target gets the events of its first run.
+		if pl.hooks, err = d.webhooks.prepare(ctx, cfg, pl.store); err != nil {
+			return pl, err
+		}
+	}
 	return pl, nil
 }
 
@@ -208,6 +219,9 @@ func (d *daemon) apply(ctx context.Context, pl plan) (added, changed, removed, k
 		})
 	}
 	d.cfg, d.store = pl.cfg, pl.store
+	if d.webhooks != nil {
+		d.webhooks.apply(ctx, pl.cfg, pl.hooks, &d.wg)
+	}
 	if d.applied != nil {
 		d.applied(pl.cfg)
 	}

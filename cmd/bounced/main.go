@@ -95,6 +95,7 @@ func commands() []command {
 		runCommand(),
 		pollCommand(),
 		statusCommand(),
+		webhooksCommand(),
 		checkConfigCommand(),
 		checkDBCommand(),
 		demoCommand(),

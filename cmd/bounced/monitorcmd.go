@@ -19,20 +19,21 @@ import (
 
 // serveMonitor starts the metrics and health server of `run` on
 // cfg.Listen, and the web report (package web) on every other path. It returns the function that stops it, the poller option
-// that reports every mailbox's runs to it, and the function that tells it
-// each config the daemon applies (health thresholds, mailboxes gone). The
+// that reports every mailbox's runs to it, the function that tells it
+// each config the daemon applies (health thresholds, mailboxes gone), and
+// the monitor (the webhook worker reports to it). The
 // listen address is read at start: a reload does not move it.
-func serveMonitor(cfg configs.Config, log *slog.Logger) (stop func(), mod func(*poller.Options), applied func(configs.Config), err error) {
+func serveMonitor(cfg configs.Config, log *slog.Logger) (stop func(), mod func(*poller.Options), applied func(configs.Config), mon *monitor.Monitor, err error) {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		return nil, nil, nil, nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	db := cfg.DB
-	mon := monitor.New(func() string { return db }, nil)
+	mon = monitor.New(func() string { return db }, nil)
 	report, err := newReport(cfg, log)
 	if err != nil {
 		ln.Close()
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	mux := http.NewServeMux()
 	monH := mon.Handler(time.Now(), time.Minute)
@@ -70,7 +71,7 @@ func serveMonitor(cfg configs.Config, log *slog.Logger) (stop func(), mod func(*
 		srv.Shutdown(ctx)
 		report.close()
 	}
-	return stop, mod, applied, nil
+	return stop, mod, applied, mon, nil
 }
 
 // report is the web report of `run`: it reads the database through a

@@ -6,15 +6,17 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/bounced/bounced/classify"
 	"github.com/bounced/bounced/poller"
+	"github.com/bounced/bounced/webhook"
 )
 
 func pollCommand() command {
 	return command{
 		name:    "poll",
-		args:    "--config FILE [--mailbox NAME] [--dry-run] [--verbose] [--quiet]",
+		args:    "--config FILE [--mailbox NAME] [--dry-run] [--webhook-wait DURATION] [--verbose] [--quiet]",
 		summary: "one pass over all (or one) mailboxes now, then exit",
 		help: `Polls every enabled mailbox (or only --mailbox NAME) once, as the daemon
 would, and prints a summary per mailbox. A mailbox that fails is reported
@@ -23,7 +25,12 @@ and the others go on; the exit status is then 1.
 --dry-run examines the folder read-only (EXAMINE), classifies what is above
 the stored cursor and prints, per mail, what a real run would record,
 suppress and do with it. It changes nothing: not the server, not the
-database (opened read-only; a missing database is treated as empty).`,
+database (opened read-only; a missing database is treated as empty).
+
+Before it exits, a real poll delivers the webhook events that are due (of
+this poll, and any left over) to each [[webhook]], waiting at most
+--webhook-wait (default 30s; 0 skips): a receiver that fails stops there,
+and what is not delivered waits in the outbox for the next poll or run.`,
 		run: func(ctx context.Context, e *env, args []string) error {
 			fs := newFlagSet("poll")
 			cfgPath := fs.String("config", "bounced.toml", "config `FILE`")
@@ -31,6 +38,7 @@ database (opened read-only; a missing database is treated as empty).`,
 			dry := fs.Bool("dry-run", false, "examine read-only and print what would happen; change nothing")
 			verbose := fs.Bool("verbose", false, "log every step to stderr, with the UIDs")
 			quiet := fs.Bool("quiet", false, "print errors only: no summary, no warnings")
+			hookWait := fs.Duration("webhook-wait", 30*time.Second, "deliver the due webhook events before exiting, waiting at most this `DURATION` (0: leave them in the outbox)")
 			pos, err := parseFlags(fs, args)
 			if err != nil {
 				return err
@@ -56,7 +64,17 @@ database (opened read-only; a missing database is treated as empty).`,
 				return err
 			}
 			defer release()
-			ps, err := buildPollers(cfg, db, log, *only)
+			var mods []func(*poller.Options)
+			var hooks *webhook.Dispatcher
+			if !*dry {
+				// Registered before the mail is read: a new target gets
+				// the events of this poll.
+				if hooks, err = newDispatcher(ctx, cfg, db, log, nil); err != nil {
+					return err
+				}
+				mods = append(mods, outboxMod(log, cfg.Health.Options, func() {}))
+			}
+			ps, err := buildPollers(cfg, db, log, *only, mods...)
 			if err != nil {
 				return err
 			}
@@ -83,6 +101,9 @@ database (opened read-only; a missing database is treated as empty).`,
 				if !*quiet {
 					printSummary(e.stdout, sum, *dry)
 				}
+			}
+			if hooks != nil {
+				deliverBeforeExit(ctx, hooks, *hookWait, e, *quiet)
 			}
 			if failed > 0 {
 				return errSilent

@@ -31,7 +31,12 @@ progress, then its replacement follows its schedule (runs of one mailbox
 never overlap); an added one runs at once when due. A change of db,
 [archive] or [policy] opens the database again and replaces every
 mailbox. The environment (password_env, verify_secret_env) is the
-process's own: changing it needs a restart.`,
+process's own: changing it needs a restart.
+
+With [[webhook]] targets it delivers the outbox continuously: every event
+(suppression, complaint, sender-side alert, mailbox health change) at least
+once, retried while a receiver fails (docs/webhooks.md); a reload that
+changes a [[webhook]] restarts the delivery with the new targets.`,
 		run: func(ctx context.Context, e *env, args []string) error {
 			fs := newFlagSet("run")
 			cfgPath := fs.String("config", "bounced.toml", "config `FILE`")
@@ -69,18 +74,22 @@ process's own: changing it needs a restart.`,
 				}
 			}
 			log.Info("bounced starting", "version", version, "mailboxes", enabled, "db", cfg.DB)
-			var mods []func(*poller.Options)
+			// The outbox's store wrapper first, on the database itself.
+			hooks := newWebhookRunner(log, nil, nil)
+			mods := []func(*poller.Options){hooks.mod}
 			var applied func(configs.Config)
 			if cfg.Listen != "" {
-				stop, mod, a, err := serveMonitor(cfg, log)
+				stop, mod, a, mon, err := serveMonitor(cfg, log)
 				if err != nil {
 					return err
 				}
 				defer stop()
 				mods, applied = append(mods, mod), a
+				hooks.obs, hooks.keep = mon, mon.KeepWebhooks
 			}
 			d := newDaemon(*cfgPath, log, mods...)
 			d.applied = applied
+			d.webhooks = hooks
 			if err := d.start(ctx, cfg); err != nil {
 				var ue usageError
 				if errors.As(err, &ue) {

@@ -31,7 +31,13 @@ A monitoring check as it is: the exit status is 1 when a mailbox's last run
 failed, its next run is more than a minute overdue (is 'bounced run'
 running?), or its backlog cannot be read; 0 when every enabled mailbox is
 fine. --format json prints the same as one JSON array, one object per
-mailbox, with "ok" and "problems".`,
+mailbox, with "ok" and "problems".
+
+With [[webhook]] targets (or undelivered events in the outbox) it prints
+what waits per target: pending events, the next attempt, the last error,
+and the dead-lettered ones, which are a problem (exit 1) until 'bounced
+webhooks retry' re-queues them; in JSON as a last object
+{"webhooks": [...], "ok", "problems"}.`,
 		run: func(ctx context.Context, e *env, args []string) error {
 			fs := newFlagSet("status")
 			cfgPath := fs.String("config", "bounced.toml", "config `FILE`")
@@ -152,13 +158,27 @@ mailbox, with "ok" and "problems".`,
 				}
 				report = append(report, ms)
 			}
+			hooks, err := webhookStatus(ctx, db, cfg, out)
+			if err != nil {
+				return err
+			}
+			if hooks != nil && !hooks.OK {
+				failed = true
+			}
 			if *format == "json" {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
-				if report == nil {
-					report = []mailboxStatus{}
+				var all []any
+				for _, ms := range report {
+					all = append(all, ms)
 				}
-				if err := enc.Encode(report); err != nil {
+				if hooks != nil {
+					all = append(all, hooks)
+				}
+				if all == nil {
+					all = []any{}
+				}
+				if err := enc.Encode(all); err != nil {
 					return err
 				}
 			}
