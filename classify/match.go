@@ -25,9 +25,15 @@ const maxPhrasePatterns = 32 * 64
 type phraseMatcher struct {
 	class  [256]uint8 // byte -> input class; 0 for bytes in no pattern
 	nclass int
-	next   []int32 // state*nclass+class -> state, a complete automaton
-	out    []int32 // pattern ending at a state, or -1
-	dict   []int32 // nearest proper suffix state with an output, or -1
+	// next is the complete automaton: next[row+class] is the row of the
+	// next state, where a state's row is its number times nclass. States
+	// are numbered so that those where a pattern ends (their own or a
+	// suffix's) come last, from row hits on: the scan tests one number
+	// per byte and reads out and dict only where something was found.
+	next []int32
+	hits int32
+	out  []int32 // pattern ending at a state, or -1
+	dict []int32 // nearest proper suffix state with an output, or -1
 }
 
 func newPhraseTable(rules []phraseRule) phraseTable {
@@ -117,15 +123,54 @@ func newPhraseMatcher(pats []string) phraseMatcher {
 			}
 		}
 	}
-	return m
+	return m.renumber()
+}
+
+// renumber puts the states where some pattern ends last and turns the
+// transitions into rows (see phraseMatcher.next).
+func (m phraseMatcher) renumber() phraseMatcher {
+	n := len(m.out)
+	order := make([]int32, 0, n) // new number -> old
+	for pass := 0; pass < 2; pass++ {
+		for s := 0; s < n; s++ {
+			if hit := m.out[s] >= 0 || m.dict[s] >= 0; hit == (pass == 1) {
+				order = append(order, int32(s))
+			}
+		}
+	}
+	num := make([]int32, n) // old -> new
+	hits := int32(n)
+	for i, s := range order {
+		num[s] = int32(i)
+		if hits == int32(n) && (m.out[s] >= 0 || m.dict[s] >= 0) {
+			hits = int32(i)
+		}
+	}
+	r := phraseMatcher{class: m.class, nclass: m.nclass, hits: hits * int32(m.nclass),
+		next: make([]int32, len(m.next)), out: make([]int32, n), dict: make([]int32, n)}
+	for i, s := range order {
+		for c := 0; c < m.nclass; c++ {
+			r.next[i*m.nclass+c] = num[m.next[int(s)*m.nclass+c]] * int32(m.nclass)
+		}
+		r.out[i] = m.out[s]
+		r.dict[i] = -1
+		if d := m.dict[s]; d >= 0 {
+			r.dict[i] = num[d]
+		}
+	}
+	return r
 }
 
 // scan marks in found every pattern that occurs in text.
 func (m *phraseMatcher) scan(text string, found *[maxPhrasePatterns / 64]uint64) {
-	s := int32(0)
+	next, class, hits := m.next, &m.class, m.hits
+	row := int32(0)
 	for i := 0; i < len(text); i++ {
-		s = m.next[int(s)*m.nclass+int(m.class[text[i]])]
-		o := s
+		row = next[int(row)+int(class[text[i]])]
+		if row < hits {
+			continue
+		}
+		o := row / int32(m.nclass)
 		if m.out[o] < 0 {
 			o = m.dict[o]
 		}

@@ -96,20 +96,21 @@ func normalize(raw []byte) ([]byte, []string) {
 	if bytes.IndexByte(raw, '\r') < 0 {
 		return raw, notes
 	}
+	// Copy the runs between CRs whole; each line end becomes one LF.
 	out := make([]byte, 0, len(raw))
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c == '\r' {
-			i += lineEndCRs(raw[i:]) - 1
-			out = append(out, '\n')
-			if i+1 < len(raw) && raw[i+1] == '\n' {
-				i++
-			}
-			continue
+	for {
+		j := bytes.IndexByte(raw, '\r')
+		if j < 0 {
+			return append(out, raw...), notes
 		}
-		out = append(out, c)
+		out = append(out, raw[:j]...)
+		out = append(out, '\n')
+		j += lineEndCRs(raw[j:])
+		if j < len(raw) && raw[j] == '\n' {
+			j++
+		}
+		raw = raw[j:]
 	}
-	return out, notes
 }
 
 // lineEndCRs returns how many of the CRs at the start of b belong to one

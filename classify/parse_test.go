@@ -180,3 +180,40 @@ func TestParseDate(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalizeLineEnds compares normalize with the byte-by-byte rule it
+// implements (lineEndCRs: a run of CRs ending in LF is one line end, a
+// lone CR is one) on every string of up to 7 bytes over CR, LF and "a".
+func TestNormalizeLineEnds(t *testing.T) {
+	byteByByte := func(raw []byte) []byte {
+		out := []byte{}
+		for i := 0; i < len(raw); i++ {
+			if raw[i] == '\r' {
+				i += lineEndCRs(raw[i:]) - 1
+				out = append(out, '\n')
+				if i+1 < len(raw) && raw[i+1] == '\n' {
+					i++
+				}
+				continue
+			}
+			out = append(out, raw[i])
+		}
+		return out
+	}
+	alphabet := []byte("\r\na")
+	var gen func(prefix []byte)
+	gen = func(prefix []byte) {
+		in := append([]byte("X: y\n"), prefix...)
+		got, _ := normalize(in)
+		if want := byteByByte(in); string(got) != string(want) {
+			t.Errorf("normalize(%q) = %q, want %q", in, got, want)
+		}
+		if len(prefix) == 7 {
+			return
+		}
+		for _, c := range alphabet {
+			gen(append(prefix[:len(prefix):len(prefix)], c))
+		}
+	}
+	gen(nil)
+}
