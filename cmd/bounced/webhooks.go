@@ -248,6 +248,12 @@ func outboxMod(log *slog.Logger, health func() storage.HealthOptions, wake func(
 	}
 }
 
+// MailboxHealth is the database's: the monitor, which wraps this store,
+// judges each mailbox after its run with it.
+func (s *outboxStore) MailboxHealth(ctx context.Context, mailbox string, now time.Time, o storage.HealthOptions) (storage.Health, error) {
+	return s.db.MailboxHealth(ctx, mailbox, now, o)
+}
+
 func (s *outboxStore) StartRun(ctx context.Context, account string, at time.Time) (int64, error) {
 	id, err := s.Store.StartRun(ctx, account, at)
 	if err == nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bounced/bounced/poller"
 	"github.com/bounced/bounced/storage"
 	"github.com/bounced/bounced/webhook"
 )
@@ -344,5 +345,22 @@ func TestRunReloadsWebhooks(t *testing.T) {
 	}
 	if err := d.reload(ctx); err == nil || !strings.Contains(err.Error(), "BOUNCED_TEST_UNSET_SECRET is not set") || current() != second {
 		t.Errorf("reload with an unset secret: %v; want the error and the running delivery kept", err)
+	}
+}
+
+// TestOutboxStoreKeepsTheMonitorsHealth: the monitor wraps the outbox's
+// store and still judges each mailbox's health after its run.
+func TestOutboxStoreKeepsTheMonitorsHealth(t *testing.T) {
+	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "b.db"), storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	o := poller.Options{Store: db}
+	outboxMod(slog.New(slog.NewTextHandler(io.Discard, nil)), func() storage.HealthOptions { return storage.DefaultHealth }, func() {})(&o)
+	if _, ok := o.Store.(interface {
+		MailboxHealth(context.Context, string, time.Time, storage.HealthOptions) (storage.Health, error)
+	}); !ok {
+		t.Error("the outbox's store hides MailboxHealth from the monitor")
 	}
 }
