@@ -302,3 +302,44 @@ func TestNoteHealth(t *testing.T) {
 		t.Errorf("fourth health event: %+v", evs[3])
 	}
 }
+
+// TestOutboxReclassify: the suppressions reclassify adds and lifts are
+// events too, by reclassify, with the mailbox and the original's headers
+// of the mail that caused them.
+func TestOutboxReclassify(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t, Options{Archive: true})
+	missed := bounceMail(1, "\n")
+	wrong := bounceMail(2, "\n")
+	mustRecord(t, db,
+		Record{Source: imapSource(1), Raw: missed, Verdict: classify.Verdict{Kind: classify.KindNotBounce}},
+		Record{Source: imapSource(2), Raw: wrong, Verdict: hardBounce("blocked@example.com")})
+	fanout(t, db, "all")
+	now := hardBounce("missed@example.com")
+	now.Original.Headers = map[string]string{"X-Listmonk-Campaign": "9f86b50d-5711-41c8-ab03-bc91c43d711b"}
+	blocked := hardBounce("blocked@example.com")
+	blocked.Recipients[0].Reason = classify.ReasonBlocked
+	_, err := db.Reclassify(ctx, time.Time{}, func(raw []byte) (classify.Verdict, error) {
+		if string(raw) == string(missed) {
+			return now, nil
+		}
+		return blocked, nil
+	}, "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fanout(t, db, "all")
+	evs := outboxEvents(t, db)
+	want := []string{"suppression.removed blocked@example.com ", "suppression.added missed@example.com userunknown"}
+	if got := eventTypes(evs); !reflect.DeepEqual(got, want) {
+		t.Fatalf("events of reclassify:\n got %q\nwant %q", got, want)
+	}
+	for _, e := range evs {
+		if e.By != "reclassify" {
+			t.Errorf("event %+v: by %q, want reclassify", e, e.By)
+		}
+	}
+	if e := evs[1]; e.Mailbox != "primary" || e.StoredID == 0 || e.OrigHeaders["X-Listmonk-Campaign"] == "" || e.Kind != classify.KindBounce {
+		t.Errorf("the suppression of reclassify: %+v", e)
+	}
+}
