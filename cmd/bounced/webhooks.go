@@ -466,9 +466,11 @@ func webhookStatus(ctx context.Context, db *storage.DB, cfg configs.Config, w io
 }
 
 // deliverBeforeExit is poll's end: what is due goes out within wait; what
-// does not waits in the outbox for the next poll or run.
+// does not waits in the outbox for the next poll or run. Without targets
+// it only prunes the outbox (events are written whether or not a target
+// takes them).
 func deliverBeforeExit(ctx context.Context, d *webhook.Dispatcher, wait time.Duration, e *env, quiet bool) {
-	if len(d.Names()) == 0 || wait <= 0 || ctx.Err() != nil {
+	if wait <= 0 || ctx.Err() != nil {
 		return
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
@@ -477,16 +479,23 @@ func deliverBeforeExit(ctx context.Context, d *webhook.Dispatcher, wait time.Dur
 		if !quiet {
 			fmt.Fprintf(e.stdout, "webhook %s: delivered %d, pending %d, dead-lettered %d\n", r.Target, r.Delivered, r.Pending, r.DeadTotal)
 		}
-		if (r.Pending > 0 || r.Dead > 0) && !quiet {
-			why := ""
-			if r.LastError != "" {
-				why = " (" + r.LastError + ")"
-			}
-			if wctx.Err() != nil && r.LastError == "" {
-				why = fmt.Sprintf(" (--webhook-wait %s was up)", wait)
-			}
+		if quiet {
+			continue
+		}
+		why := ""
+		if r.LastError != "" {
+			why = " (" + r.LastError + ")"
+		}
+		if wctx.Err() != nil && r.LastError == "" {
+			why = fmt.Sprintf(" (--webhook-wait %s was up)", wait)
+		}
+		if r.Pending > 0 {
 			fmt.Fprintf(e.stderr, "bounced: poll: webhook %q: %d events not delivered%s: they wait in the outbox for the next poll or run\n",
 				r.Target, r.Pending, why)
+		}
+		if r.Dead > 0 {
+			fmt.Fprintf(e.stderr, "bounced: poll: webhook %q: %d events dead-lettered%s: 'bounced webhooks list --state dead' shows them, "+
+				"'bounced webhooks retry' re-queues them\n", r.Target, r.Dead, why)
 		}
 	}
 }
