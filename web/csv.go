@@ -5,30 +5,31 @@ import (
 	"io"
 )
 
-// csvWriter writes cells that a spreadsheet reads as text, never as a
-// formula: the rules of bounced's other CSV outputs (cmd/bounced/csv.go),
-// kept here too because the report's download is read the same way.
-type csvWriter struct{ *csv.Writer }
+// CSVWriter is the one CSV writer of bounced's outputs (the report's
+// download here, and `bounced report` and `bounced suppressions`): a
+// csv.Writer whose cells a spreadsheet reads as text, never as a formula.
+type CSVWriter struct{ *csv.Writer }
 
-func newCSVWriter(w io.Writer) csvWriter { return csvWriter{csv.NewWriter(w)} }
+// NewCSVWriter returns a CSVWriter on w.
+func NewCSVWriter(w io.Writer) CSVWriter { return CSVWriter{csv.NewWriter(w)} }
 
-// Write writes one record, each cell made safe by csvCell.
-func (w csvWriter) Write(record []string) error {
+// Write writes one record, each cell made safe by CSVCell.
+func (w CSVWriter) Write(record []string) error {
 	safe := make([]string, len(record))
 	for i, c := range record {
-		safe[i] = csvCell(c)
+		safe[i] = CSVCell(c)
 	}
 	return w.Writer.Write(safe)
 }
 
-// csvCell returns c as a spreadsheet shows it without running it: a cell
+// CSVCell returns c as a spreadsheet shows it without running it: a cell
 // starting with '=', '+', '-', '@', a tab or a carriage return (a formula
 // to Excel, LibreOffice and Google Sheets: "=cmd|'/Ccalc'!A0@example.org")
 // gets a leading single quote (OWASP's advice on CSV injection); a cell
 // starting with a quote gets one more, so that a program gets every value
 // back by dropping one leading quote from each cell that has one. A plain
 // number, negative too, stays as it is.
-func csvCell(c string) string {
+func CSVCell(c string) string {
 	if c == "" || isPlainNumber(c) {
 		return c
 	}

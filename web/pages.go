@@ -402,7 +402,7 @@ func (h *Handler) suppressionsCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b bytes.Buffer
-	cw := newCSVWriter(&b)
+	cw := NewCSVWriter(&b)
 	cw.Write(suppressionsHeader)
 	for _, s := range rows {
 		cw.Write([]string{s.Address, s.Reason, rfc3339(s.Since), setBy(s), s.Note, s.Domain,

@@ -223,8 +223,8 @@ func TestCSVCell(t *testing.T) {
 		"3":                         "3",
 		"1.":                        "1.",
 	} {
-		if got := csvCell(in); got != want {
-			t.Errorf("csvCell(%q) = %q, want %q", in, got, want)
+		if got := CSVCell(in); got != want {
+			t.Errorf("CSVCell(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bounced/bounced/classify"
 	"github.com/bounced/bounced/storage"
+	"github.com/bounced/bounced/web"
 )
 
 func reportCommand() command {
@@ -201,7 +202,7 @@ func writeReportText(w io.Writer, r *storage.Report) error {
 }
 
 func writeReportCSV(w io.Writer, r *storage.Report) error {
-	cw := newCSVWriter(w)
+	cw := web.NewCSVWriter(w)
 	row := func(section, key string, v int) { cw.Write([]string{section, key, strconv.Itoa(v)}) }
 	cw.Write([]string{"section", "key", "value"})
 	row("messages", "total", r.Messages.Total)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bounced/bounced/storage"
+	"github.com/bounced/bounced/web"
 )
 
 func suppressionsCommand() command {
@@ -98,7 +99,7 @@ func runSuppressions(ctx context.Context, e *env, args []string) error {
 	finish := func() error { return nil }
 	switch *format {
 	case "csv":
-		cw := newCSVWriter(out)
+		cw := web.NewCSVWriter(out)
 		cw.Write(suppressionsHeader())
 		each = func(r storage.Recipient) error {
 			return cw.Write([]string{r.Address, r.Reason, rfc3339(r.Since), setBy(r), r.Note, r.Domain,
