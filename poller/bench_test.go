@@ -2,6 +2,7 @@ package poller
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -47,18 +48,80 @@ func dsn(n int) []byte {
 	return []byte(b.String())
 }
 
+// benchMails returns the mail generator of the poller benchmarks: dsn,
+// or with BOUNCED_BENCH_CORPUS=DIR the mails of DIR (every regular file
+// below it but README*, LICENSE* and *.json*; an mbox file is one mail, as
+// the classifier reads it), cycled to the count asked for, each made
+// distinct by one added header line. It logs which it uses.
+func benchMails(tb testing.TB) func(int) []byte {
+	tb.Helper()
+	dir := os.Getenv("BOUNCED_BENCH_CORPUS")
+	if dir == "" {
+		tb.Logf("generated DSNs of about 4 KB")
+		return dsn
+	}
+	var mails [][]byte
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		name := d.Name()
+		if strings.HasPrefix(name, "README") || strings.HasPrefix(name, "LICENSE") || strings.Contains(name, ".json") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		mails = append(mails, data)
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("reading BOUNCED_BENCH_CORPUS: %v", err)
+	}
+	if len(mails) == 0 {
+		tb.Fatalf("BOUNCED_BENCH_CORPUS=%s holds no mail", dir)
+	}
+	fmt.Printf("corpus %s (%d mails, cycled)\n", dir, len(mails))
+	return func(i int) []byte { return distinct(mails[i%len(mails)], i) }
+}
+
+// distinct returns m with the header line "X-Bench-Copy: i" added at its
+// start, after a leading mbox "From " line (never before it), with m's own
+// line end, so that every copy of a corpus mail is a different mail.
+func distinct(m []byte, i int) []byte {
+	eol := "\n"
+	if j := bytes.IndexByte(m, '\n'); j > 0 && m[j-1] == '\r' {
+		eol = "\r\n"
+	}
+	at := 0
+	if bytes.HasPrefix(m, []byte("From ")) {
+		if j := bytes.IndexByte(m, '\n'); j >= 0 {
+			at = j + 1
+		} else {
+			m = append(m[:len(m):len(m)], eol...)
+			at = len(m)
+		}
+	}
+	line := fmt.Sprintf("X-Bench-Copy: %d%s", i, eol)
+	out := make([]byte, 0, len(m)+len(line))
+	out = append(out, m[:at]...)
+	out = append(out, line...)
+	return append(out, m[at:]...)
+}
+
 // fill puts n bounces into folder: with scripts/dovecot load when the
 // Dovecot directory is known (IMAP_DOVECOT_DIR, as root: a maildir
 // delivery, seconds for 100,000 mails), else by APPEND over one connection,
 // pipelined (LITERAL+ means no round trip per mail), which slows down as
 // the folder grows.
-func fill(tb testing.TB, a *admin, folder string, n int) {
+func fill(tb testing.TB, a *admin, folder string, n int, mail func(int) []byte) {
 	tb.Helper()
 	if dir := os.Getenv("IMAP_DOVECOT_DIR"); dir != "" && os.Geteuid() == 0 {
 		if script, err := filepath.Abs(filepath.Join("..", "scripts", "dovecot")); err == nil {
 			if _, err := os.Stat(script); err == nil {
-				fillLoad(tb, script, dir, folder, n)
-				return
+				err := fillLoad(tb, script, dir, folder, n, mail)
+				if err == nil {
+					return
+				}
+				tb.Logf("scripts/dovecot load failed, filling by APPEND: %v", err)
 			}
 		}
 	}
@@ -73,7 +136,7 @@ func fill(tb testing.TB, a *admin, folder string, n int) {
 		}
 	}
 	for i := range n {
-		m := dsn(i)
+		m := mail(i)
 		cmd := a.c.Append(folder, int64(len(m)), nil)
 		if _, err := cmd.Write(m); err != nil {
 			tb.Fatal(err)
@@ -87,11 +150,11 @@ func fill(tb testing.TB, a *admin, folder string, n int) {
 	flush(0)
 }
 
-func fillLoad(tb testing.TB, script, dovecotDir, folder string, n int) {
+func fillLoad(tb testing.TB, script, dovecotDir, folder string, n int, mail func(int) []byte) error {
 	tb.Helper()
 	tmp := tb.TempDir()
 	for i := range n {
-		if err := os.WriteFile(filepath.Join(tmp, fmt.Sprintf("m%06d.eml", i)), dsn(i), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(tmp, fmt.Sprintf("m%06d.eml", i)), mail(i), 0o644); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -99,8 +162,9 @@ func fillLoad(tb testing.TB, script, dovecotDir, folder string, n int) {
 	os.Chmod(tmp, 0o755)
 	out, err := exec.Command(script, "load", dovecotDir, os.Getenv("IMAP_USER"), folder, tmp).CombinedOutput()
 	if err != nil {
-		tb.Fatalf("scripts/dovecot load: %v\n%s", err, out)
+		return fmt.Errorf("%v\n%s", err, bytes.TrimSpace(out))
 	}
+	return nil
 }
 
 // rawFetch is the yardstick: a plain go-imap client that logs in over the
@@ -150,17 +214,22 @@ func rawFetch(tb testing.TB, b *backend, folder string) int {
 // BenchmarkEndToEnd measures, against Dovecot over TLS, 10,000 bounces
 // fetched, classified (the real classifier), committed to SQLite and moved,
 // against a plain go-imap fetch of the same folder in the same run.
-// BOUNCED_BENCH_MAILS, BOUNCED_BENCH_BATCH and BOUNCED_BENCH_ARCHIVE (any
-// value: the store keeps the raw mail, gzipped) change the setting.
-// Metrics: raw_msg/s, e2e_msg/s and e2e/raw (target >= 0.5).
+// BOUNCED_BENCH_MAILS, BOUNCED_BENCH_BATCH, BOUNCED_BENCH_ARCHIVE (any
+// value: the store keeps the raw mail, gzipped) and BOUNCED_BENCH_CORPUS
+// (real bounces: see benchMails) change the setting.
+// Metrics: raw_msg/s, e2e_msg/s and e2e/raw (target >= 0.5); the CPU a mail
+// of this process (client) and of Dovecot (server, when its directory is
+// known: IMAP_DOVECOT_DIR) for each; the process's peak RSS.
 func BenchmarkEndToEnd(bb *testing.B) {
 	n := 10000
 	if v := os.Getenv("BOUNCED_BENCH_MAILS"); v != "" {
 		n, _ = strconv.Atoi(v)
 	}
 	b := realServer(bb, TLSImplicit)
+	mail := benchMails(bb)
 	var rawRate, e2eRate float64
-	var rawCPU, e2eCPU time.Duration
+	var rawCPU, e2eCPU, rawServer, e2eServer time.Duration
+	_, serverKnown := serverCPU()
 	for i := 0; i < bb.N; i++ {
 		bb.StopTimer()
 		a := benchAdmin(bb, b)
@@ -168,7 +237,7 @@ func BenchmarkEndToEnd(bb *testing.B) {
 		if err := a.c.Create(folder, nil).Wait(); err != nil {
 			bb.Fatal(err)
 		}
-		fill(bb, a, folder, n)
+		fill(bb, a, folder, n, mail)
 		// The first read-write SELECT after a load makes Dovecot move the
 		// mails from new/ to cur/ and index them; do it before either
 		// measure so both see the same folder.
@@ -186,17 +255,22 @@ func BenchmarkEndToEnd(bb *testing.B) {
 		}
 		bb.StartTimer()
 
+		s0, _ := serverCPU()
 		t0, c0 := time.Now(), cpuTime()
 		if got := rawFetch(bb, b, folder); got != n {
 			bb.Fatalf("raw fetch got %d mails, want %d", got, n)
 		}
 		raw := time.Since(t0)
 		rawCPU = cpuTime() - c0
+		s1, _ := serverCPU()
+		rawServer = s1 - s0
 
 		t0, c0 = time.Now(), cpuTime()
 		sum, err := p.PollOnce(bb.Context())
 		e2e := time.Since(t0)
 		e2eCPU = cpuTime() - c0
+		s2, _ := serverCPU()
+		e2eServer = s2 - s1
 		if err != nil {
 			bb.Fatal(err)
 		}
@@ -221,10 +295,16 @@ func BenchmarkEndToEnd(bb *testing.B) {
 	bb.ReportMetric(e2eRate/rawRate, "e2e/raw")
 	if e2eCPU > 0 {
 		// CPU of this process per mail: what the shared machine's load
-		// disturbs least (Dovecot's CPU is not in it).
+		// disturbs least.
 		bb.ReportMetric(float64(rawCPU.Microseconds())/float64(n), "raw_cpu_µs/mail")
 		bb.ReportMetric(float64(e2eCPU.Microseconds())/float64(n), "e2e_cpu_µs/mail")
 	}
+	if serverKnown {
+		// Dovecot's CPU per mail (all its processes; 10 ms ticks).
+		bb.ReportMetric(float64(rawServer.Microseconds())/float64(n), "raw_server_cpu_µs/mail")
+		bb.ReportMetric(float64(e2eServer.Microseconds())/float64(n), "e2e_server_cpu_µs/mail")
+	}
+	bb.ReportMetric(float64(vmHWM())/(1<<20), "peak_rss_MiB")
 }
 
 // BenchmarkPeakMemory polls 100,000 bounces (BOUNCED_BENCH_MAILS to
@@ -237,6 +317,7 @@ func BenchmarkPeakMemory(bb *testing.B) {
 		n, _ = strconv.Atoi(v)
 	}
 	b := realServer(bb, TLSImplicit)
+	mail := benchMails(bb)
 	for i := 0; i < bb.N; i++ {
 		bb.StopTimer()
 		a := benchAdmin(bb, b)
@@ -244,7 +325,7 @@ func BenchmarkPeakMemory(bb *testing.B) {
 		if err := a.c.Create(folder, nil).Wait(); err != nil {
 			bb.Fatal(err)
 		}
-		fill(bb, a, folder, n)
+		fill(bb, a, folder, n, mail)
 		if _, err := a.c.Select(folder, nil).Wait(); err != nil {
 			bb.Fatal(err)
 		}
@@ -341,7 +422,7 @@ func benchAdmin(tb testing.TB, b *backend) *admin {
 	if err := c.Login(b.user, b.pass).Wait(); err != nil {
 		tb.Fatal(err)
 	}
-	return &admin{c: c}
+	return &admin{t: tb, c: c}
 }
 
 func (a *admin) deleteTreeTB(tb testing.TB, name string) {

@@ -297,7 +297,7 @@ func backends(t *testing.T, run func(t *testing.T, b *backend)) {
 // takes folder names as the config writes them and maps them into the
 // server's personal namespace as the poller does (namespace.wire).
 type admin struct {
-	t  *testing.T
+	t  testing.TB
 	c  *imapclient.Client
 	ns namespace
 }
