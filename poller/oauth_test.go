@@ -29,6 +29,9 @@ type authServer struct {
 	down     bool // the token endpoint answers 503
 	asked    int  // introspection requests
 	tokenURL string
+	// deviceURL is the RFC 8628 device endpoint; the device_code grant
+	// succeeds at once (the user "signed in").
+	deviceURL string
 }
 
 func startAuthServer(t *testing.T, addr, user string) *authServer {
@@ -40,10 +43,15 @@ func startAuthServer(t *testing.T, addr, user string) *authServer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/token", a.token)
 	mux.HandleFunc("/introspect", a.introspect)
+	mux.HandleFunc("/device", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"device_code":"dc-1","user_code":"WXYZ-1234","verification_uri":"http://127.0.0.1/device","expires_in":600,"interval":1}`)
+	})
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	a.tokenURL = "http://" + ln.Addr().String() + "/token"
+	a.deviceURL = "http://" + ln.Addr().String() + "/device"
 	return a
 }
 
@@ -57,7 +65,8 @@ func (a *authServer) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.ParseForm()
-	if r.Form.Get("grant_type") != "refresh_token" || r.Form.Get("refresh_token") != a.refresh {
+	device := r.Form.Get("grant_type") == "urn:ietf:params:oauth:grant-type:device_code" && r.Form.Get("device_code") == "dc-1"
+	if !device && (r.Form.Get("grant_type") != "refresh_token" || r.Form.Get("refresh_token") != a.refresh) {
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprint(w, `{"error":"invalid_grant","error_description":"Token has been expired or revoked."}`)
 		return
@@ -90,8 +99,9 @@ func (a *authServer) revoke() {
 }
 
 // TestPollOAuth2 logs in to Dovecot with XOAUTH2 and OAUTHBEARER and
-// tokens from the refresh-token flow of package oauth, against Dovecot's
-// oauth2 passdb and the test's own provider: a good token, a rotated
+// tokens from the refresh-token flow of package oauth, signed in with the
+// device flow, against Dovecot's oauth2 passdb and the test's own
+// provider: a good token, a rotated
 // refresh token, a token revoked before its expiry (dropped, a new one at
 // the next login), a malformed token, a revoked refresh token and a
 // provider that is down, each a clear error and a failed login (ErrAuth:
@@ -105,11 +115,14 @@ func TestPollOAuth2(t *testing.T) {
 		}
 		as := startAuthServer(t, "127.0.0.1:"+port, b.user)
 		adm := b.admin(t)
+		// Signed in with the device flow (`bounced auth`): it writes the
+		// refresh token, and its access token serves the first login.
 		file := filepath.Join(t.TempDir(), "refresh")
-		if err := oauth.WriteSecret(file, "rt-1"); err != nil {
-			t.Fatal(err)
+		src := oauth.NewRefresh(oauth.RefreshConfig{ClientID: "bounced-test", TokenURL: as.tokenURL, DeviceURL: as.deviceURL, RefreshTokenFile: file})
+		var out strings.Builder
+		if err := src.Device(t.Context(), &out); err != nil || !strings.Contains(out.String(), "enter the code WXYZ-1234") {
+			t.Fatalf("device flow: %v\n%s", err, out.String())
 		}
-		src := oauth.NewRefresh(oauth.RefreshConfig{ClientID: "bounced-test", TokenURL: as.tokenURL, RefreshTokenFile: file})
 		secret := func() (string, error) {
 			tok, err := src.Token(context.Background())
 			if err != nil {
