@@ -363,8 +363,12 @@ func Parse(data []byte) (Config, error) {
 	}
 	for _, k := range md.Undecoded() {
 		for _, key := range undecodedKeys(k, raw.Mailbox) {
-			if last := k[len(k)-1]; last == "password" || last == "token" {
-				errs = append(errs, fmt.Errorf("%s: inline secrets are not allowed: use %s_env or %s_file", key, last, last))
+			if last := k[len(k)-1]; last == "password" || last == "token" || last == "secret" {
+				use := last + "_env or " + last + "_file"
+				if k[0] == "webhook" {
+					use = last + "_env" // a [[webhook]] reads its secrets from the environment only
+				}
+				errs = append(errs, fmt.Errorf("%s: inline secrets are not allowed: use %s", key, use))
 				continue
 			}
 			errs = append(errs, fmt.Errorf("%s: unknown key", key))

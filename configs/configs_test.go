@@ -365,3 +365,17 @@ func TestHealth(t *testing.T) {
 		}
 	}
 }
+
+// TestInlineWebhookSecrets: an inline secret of a [[webhook]] names the
+// key it takes instead (webhooks read secrets from the environment only).
+func TestInlineWebhookSecrets(t *testing.T) {
+	_, err := Parse([]byte("[[webhook]]\nname = \"x\"\nurl = \"https://example.org/hook\"\nsecret = \"abc\"\ntoken = \"t\"\n"))
+	for _, want := range []string{"webhook.secret: inline secrets are not allowed: use secret_env", "webhook.token: inline secrets are not allowed: use token_env"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse: %v, want %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "token_file") {
+		t.Errorf("Parse: %v: a webhook has no token_file", err)
+	}
+}
