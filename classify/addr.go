@@ -208,7 +208,7 @@ func isAddrType(s string) bool {
 func headerAddrs(v string) []string {
 	var out []string
 	for _, a := range findAddrs(v) {
-		out = append(out, strings.ToLower(a.Addr))
+		out = append(out, lower(a.Addr))
 	}
 	return out
 }
@@ -224,9 +224,9 @@ func firstAddr(v string) string {
 // localPart returns the part before the last '@', lower-cased.
 func localPart(addr string) string {
 	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		return strings.ToLower(addr[:i])
+		return lower(addr[:i])
 	}
-	return strings.ToLower(addr)
+	return lower(addr)
 }
 
 // isSystemAddr reports whether an address belongs to mail software or

@@ -80,7 +80,7 @@ func (c *classifier) amazonSES() bool {
 	v.Original.Subject = n.Mail.CommonHeaders.Subject
 	v.Original.Date = n.Mail.CommonHeaders.Date
 	v.Original.MessageID = strings.Trim(n.Mail.CommonHeaders.MessageID, "<>")
-	switch strings.ToLower(n.NotificationType) {
+	switch lower(n.NotificationType) {
 	case "bounce":
 		v.ReportingMTA = stripDiagType(n.Bounce.ReportingMTA)
 		for _, r := range n.Bounce.BouncedRecipients {
@@ -103,7 +103,7 @@ func (c *classifier) amazonSES() bool {
 		}
 		c.finish("amazonses", "amazonses")
 	case "complaint":
-		v.FeedbackType = strings.ToLower(n.Complaint.ComplaintFeedbackType)
+		v.FeedbackType = lower(n.Complaint.ComplaintFeedbackType)
 		if v.FeedbackType == "" {
 			v.FeedbackType = "abuse"
 		}

@@ -18,10 +18,10 @@ func parseARF(b []byte) arfReport {
 	var r arfReport
 	h, _ := readHeader(b)
 	for _, f := range h {
-		switch strings.ToLower(f.Name) {
+		switch lower(f.Name) {
 		case "feedback-type":
 			if r.FeedbackType == "" {
-				r.FeedbackType = strings.ToLower(f.value())
+				r.FeedbackType = lower(f.value())
 			}
 		case "original-rcpt-to", "removal-recipient":
 			if a := cleanAddr(f.value()); a != "" {
@@ -47,7 +47,7 @@ func (c *classifier) feedbackReport() bool {
 			return true
 		}
 	}
-	if strings.Contains(strings.ToLower(c.m.Header.get("Content-Type")), "feedback-report") {
+	if strings.Contains(lower(c.m.Header.get("Content-Type")), "feedback-report") {
 		// a report whose feedback part was lost: read fields from the text
 		c.arf(parseARF([]byte(extractFields(c.report))))
 		return true

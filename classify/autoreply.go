@@ -27,18 +27,18 @@ var weakAutoreplySubjects = []string{
 // DSNs carry Auto-Submitted too.
 func autoreplyRule(m *message) string {
 	h := m.Header
-	as := strings.ToLower(h.get("Auto-Submitted"))
+	as := lower(h.get("Auto-Submitted"))
 	if strings.HasPrefix(as, "auto-replied") {
 		return "autoreply:auto-submitted"
 	}
 	if h.has("X-Autoreply") || h.has("X-Autorespond") || h.has("X-Autoresponder") || h.has("X-Vacation") {
 		return "autoreply:x-autoreply"
 	}
-	if strings.EqualFold(h.get("X-Auto-Response-Suppress"), "All") && strings.Contains(strings.ToLower(h.get("Subject")), "automatic reply") {
+	if strings.EqualFold(h.get("X-Auto-Response-Suppress"), "All") && strings.Contains(lower(h.get("Subject")), "automatic reply") {
 		return "autoreply:exchange"
 	}
-	prec := strings.ToLower(h.get("Precedence"))
-	subj := strings.ToLower(decodeWords(h.get("Subject")))
+	prec := lower(h.get("Precedence"))
+	subj := lower(decodeWords(h.get("Subject")))
 	for _, s := range autoreplySubjects {
 		if strings.Contains(subj, s) {
 			return "autoreply:subject"

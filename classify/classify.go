@@ -97,7 +97,7 @@ func (c *classifier) note(addr string, x recipientExtra) {
 	if c.extra == nil {
 		c.extra = map[string]recipientExtra{}
 	}
-	c.extra[strings.ToLower(addr)] = x
+	c.extra[lower(addr)] = x
 }
 
 // noteLimit says in the Verdict's notes that recipients past
@@ -112,7 +112,7 @@ func (c *classifier) noteLimit(kept, dropped int) {
 // once: the phrase checks all read it.
 func (c *classifier) lowerReport() string {
 	if c.lower == "" && c.report != "" {
-		c.lower = strings.ToLower(clip(c.report, 8192))
+		c.lower = lower(clip(c.report, 8192))
 	}
 	return c.lower
 }
@@ -175,7 +175,7 @@ func (c *classifier) finish(decoder, how string) {
 			}
 			continue
 		}
-		x := c.extra[strings.ToLower(r.Address)]
+		x := c.extra[lower(r.Address)]
 		r.Diagnostic = collapseSpace(r.Diagnostic)
 		reply := quotedReply(r.Diagnostic)
 		c.codes(r, x, reply)
@@ -308,7 +308,7 @@ func (c *classifier) reason(r *Recipient, x recipientExtra, reply, decoder, how 
 // failure) and never that it is permanent: "mailbox full, temporary
 // failure, please try again later".
 func temporaryWords(d string) bool {
-	ld := strings.ToLower(d)
+	ld := lower(d)
 	if strings.Contains(ld, "permanent") {
 		return false
 	}

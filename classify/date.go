@@ -47,7 +47,7 @@ func fastDate(s string) (time.Time, bool) {
 	if !ok || day < 1 || day > 31 {
 		return time.Time{}, false
 	}
-	mon, ok := months[strings.ToLower(f[1])]
+	mon, ok := months[lower(f[1])]
 	if !ok {
 		return time.Time{}, false
 	}

@@ -77,11 +77,11 @@ func (c *classifier) fromDSN(dsn dsnReport, family string, texts []textRecipient
 		case addr == "":
 			unnamed.add(r.value())
 			continue
-		case seen[strings.ToLower(addr)]:
+		case seen[lower(addr)]:
 			repeated.add(addr)
 			continue
 		}
-		seen[strings.ToLower(addr)] = true
+		seen[lower(addr)] = true
 		v.Recipients = append(v.Recipients, c.dsnBlock(r, addr, texts, len(dsn.Recipients) == 1))
 	}
 	if repeated.n > 0 {
@@ -351,7 +351,7 @@ func (r dsnRecipient) address() string {
 
 // normAction maps the Action values MTAs really write onto RFC 3464's.
 func normAction(a string) Action {
-	a = strings.ToLower(strings.TrimSpace(a))
+	a = lower(strings.TrimSpace(a))
 	if i := strings.IndexAny(a, " (;"); i > 0 {
 		a = a[:i]
 	}
@@ -383,7 +383,7 @@ func stripDiagType(d string) string {
 func splitDiagType(d string) (typ, text string) {
 	d = strings.TrimSpace(d)
 	if i := strings.IndexByte(d, ';'); i > 0 && i < 16 && !strings.ContainsAny(d[:i], " <@") {
-		return strings.ToLower(strings.TrimSpace(d[:i])), strings.TrimSpace(d[i+1:])
+		return lower(strings.TrimSpace(d[:i])), strings.TrimSpace(d[i+1:])
 	}
 	return "", d
 }

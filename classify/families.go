@@ -111,8 +111,8 @@ func newFamilyText() (phraseMatcher, []int32) {
 func (c *classifier) family() string {
 	var found [maxPhrasePatterns / 64]uint64
 	familyText.scan(c.lowerReport(), &found)
-	from := strings.ToLower(c.m.Header.get("From"))
-	subj := strings.ToLower(decodeWords(c.m.Header.get("Subject")))
+	from := lower(c.m.Header.get("From"))
+	subj := lower(decodeWords(c.m.Header.get("Subject")))
 	for i, f := range familyRules {
 		var v string
 		switch f.where {
@@ -126,7 +126,7 @@ func (c *classifier) family() string {
 		case "subject":
 			v = subj
 		case "quoted":
-			v = strings.ToLower(c.quoted[:min(len(c.quoted), 200)])
+			v = lower(c.quoted[:min(len(c.quoted), 200)])
 		case "received":
 			v = ""
 			for _, fl := range c.m.Header {
@@ -142,7 +142,7 @@ func (c *classifier) family() string {
 			if !c.m.Header.has(f.where) {
 				continue
 			}
-			v = strings.ToLower(c.m.Header.get(f.where))
+			v = lower(c.m.Header.get(f.where))
 		}
 		if strings.Contains(v, f.marker) {
 			return f.family
@@ -314,7 +314,7 @@ func transcriptRecipients(report string, exclude map[string]bool) []textRecipien
 			continue
 		}
 		if addr, ok := transcriptRecipient(t); ok {
-			key := strings.ToLower(addr)
+			key := lower(addr)
 			if !exclude[key] && !isSystemAddr(key) && len(out) < maxRecipients {
 				diag := clip(strings.Join(append(ctx, t), " "), 2000)
 				out = append(out, textRecipient{Addr: addr, Diagnostic: diag})

@@ -73,7 +73,7 @@ func originalHeader(m *message, quoted string) header {
 }
 
 func knownOriginalField(name string) bool {
-	switch strings.ToLower(name) {
+	switch lower(name) {
 	case "return-path", "received", "from", "to", "subject", "date", "message-id", "mime-version", "x-mailer", "delivered-to", "reply-to", "content-type", "sender", "dkim-signature", "authentication-results":
 		return true
 	}

@@ -306,7 +306,7 @@ func mediaType(v string) (string, map[string]string) {
 	}
 	t, params, err := mime.ParseMediaType(v)
 	if err == nil {
-		return strings.ToLower(t), params
+		return lower(t), params
 	}
 	params = map[string]string{}
 	semi := strings.IndexAny(v, "; \t")
@@ -314,7 +314,7 @@ func mediaType(v string) (string, map[string]string) {
 	if semi >= 0 {
 		t = v[:semi]
 	}
-	t = strings.ToLower(strings.TrimSpace(t))
+	t = lower(strings.TrimSpace(t))
 	if !strings.Contains(t, "/") {
 		t = "text/plain"
 	}
@@ -324,7 +324,7 @@ func mediaType(v string) (string, map[string]string) {
 			if !ok {
 				continue
 			}
-			k = strings.ToLower(strings.TrimSpace(k))
+			k = lower(strings.TrimSpace(k))
 			val = strings.TrimSpace(val)
 			val = strings.Trim(val, `"'`)
 			if k != "" {
@@ -390,7 +390,7 @@ func (m *message) walk(h header, body []byte, depth int) {
 		ct, params = "text/plain", map[string]string{}
 	}
 	p := part{Type: ct, Params: params, Header: h}
-	p.Attach = strings.HasPrefix(strings.ToLower(h.get("Content-Disposition")), "attachment")
+	p.Attach = strings.HasPrefix(lower(h.get("Content-Disposition")), "attachment")
 	p.Body = transferDecode(h.get("Content-Transfer-Encoding"), body)
 	if strings.HasPrefix(ct, "text/") || ct == "message/delivery-status" || ct == "message/feedback-report" {
 		p.Body = toUTF8(params["charset"], p.Body)
@@ -474,7 +474,7 @@ func splitMultipart(body []byte, boundary string) ([][]byte, bool) {
 // transferDecode undoes a Content-Transfer-Encoding. Broken input yields
 // what could be decoded, never an error.
 func transferDecode(cte string, body []byte) []byte {
-	switch strings.ToLower(strings.TrimSpace(cte)) {
+	switch lower(strings.TrimSpace(cte)) {
 	case "base64":
 		clean := make([]byte, 0, len(body))
 		for _, c := range body {
@@ -564,7 +564,7 @@ func unhex(c byte) byte {
 // toUTF8 converts text in the named charset to UTF-8. Unknown charsets and
 // decoding failures leave the bytes as they are.
 func toUTF8(cs string, b []byte) []byte {
-	cs = strings.ToLower(strings.Trim(strings.TrimSpace(cs), `"'`))
+	cs = lower(strings.Trim(strings.TrimSpace(cs), `"'`))
 	switch cs {
 	case "", "us-ascii", "ascii", "utf-8", "utf8":
 		if bytes.Contains(b, []byte("\x1b$B")) || bytes.Contains(b, []byte("\x1b$@")) {

@@ -233,11 +233,11 @@ func (c *classifier) nested() bool {
 // sender or a bounce subject.
 func (c *classifier) strongBounce() bool {
 	h := c.m.Header
-	ct := strings.ToLower(h.get("Content-Type"))
+	ct := lower(h.get("Content-Type"))
 	if strings.Contains(ct, "delivery-status") || h.has("X-Failed-Recipients") {
 		return true
 	}
-	subj := strings.ToLower(decodeWords(h.get("Subject")))
+	subj := lower(decodeWords(h.get("Subject")))
 	bounceSubject := false
 	for _, s := range bounceSubjects {
 		if strings.Contains(subj, s) {
@@ -287,7 +287,7 @@ func forwardedBounce(subj, report string) bool {
 	if !strings.HasPrefix(subj, "fwd:") && !strings.HasPrefix(subj, "fw:") {
 		return false
 	}
-	lr := strings.ToLower(report)
+	lr := lower(report)
 	return strings.Contains(lr, "mailer-daemon") || strings.Contains(lr, "mail delivery subsystem") ||
 		strings.Contains(lr, "mail delivery system")
 }
@@ -303,7 +303,7 @@ func (c *classifier) machineSent() bool {
 	if rp := strings.TrimSpace(h.get("Return-Path")); rp == "<>" || strings.EqualFold(rp, "<MAILER-DAEMON>") {
 		return true
 	}
-	as := strings.ToLower(h.get("Auto-Submitted"))
+	as := lower(h.get("Auto-Submitted"))
 	if as != "" && as != "no" {
 		return true
 	}
@@ -331,7 +331,7 @@ func (c *classifier) machineSent() bool {
 // delayedText reports whether bounce prose says delivery is still being
 // tried rather than given up.
 func delayedText(subject, lowerReport string) bool {
-	s := strings.ToLower(subject)
+	s := lower(subject)
 	if strings.Contains(s, "delayed") || strings.Contains(s, "(delay)") || strings.Contains(s, "warning:") ||
 		strings.Contains(s, "delivery delay") || strings.Contains(s, "still being retried") {
 		return true
@@ -371,7 +371,7 @@ var bounceSubjects = []string{
 // bounceSender reports whether a From field names mail software or a
 // postmaster.
 func bounceSender(from string) bool {
-	lf := strings.ToLower(from)
+	lf := lower(from)
 	for _, p := range []string{"mailer-daemon", "postmaster", "post_master", "mail delivery", "mailer_daemon", "mail-daemon",
 		"maildaemon", "mailerdaemon", "mmdf", "mail administrator", "internet mail delivery", "notes mail router",
 		"bounce", "delivery subsystem", "delivery system", "nobody@", "root@"} {

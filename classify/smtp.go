@@ -56,7 +56,7 @@ func isReplyContinuation(w string) bool {
 
 // findCommand returns the SMTP command a diagnostic says failed.
 func findCommand(s string) string {
-	return findCommandLower(strings.ToLower(s))
+	return findCommandLower(lower(s))
 }
 
 // findCommandLower is findCommand for lower-case text.
@@ -90,7 +90,7 @@ var commandMarkers = []struct{ marker, cmd string }{
 // answered, read only from the explicit forms ("in reply to RCPT TO
 // command", "SMTP error from remote mail server after RCPT TO:", ">>> RCPT
 // TO:"): prose is loose, and "mail from you" names no command.
-func proseCommand(s string) string { return proseCommandLower(strings.ToLower(s)) }
+func proseCommand(s string) string { return proseCommandLower(lower(s)) }
 
 // proseCommandLower is proseCommand for lower-case text.
 func proseCommandLower(s string) string {
@@ -219,7 +219,7 @@ func findRemoteMTA(s string) string {
 			}
 			name := strings.Trim(s[start:end], ".-")
 			if strings.Count(name, ".") >= 1 && !isDottedNumber(name) && end > start {
-				return strings.ToLower(name)
+				return lower(name)
 			}
 		}
 	}

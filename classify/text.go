@@ -148,7 +148,7 @@ func stripHTML(s string) string {
 			if k := strings.IndexAny(tag, " \t\n/"); k >= 0 {
 				tag = tag[:k]
 			}
-			tag = strings.ToLower(tag) // the name only, not the attributes
+			tag = lower(tag) // the name only, not the attributes
 			switch tag {
 			case "br", "p", "div", "tr", "li", "table", "h1", "h2", "h3", "h4", "pre", "blockquote":
 				b.WriteByte('\n')
@@ -309,7 +309,7 @@ func scanText(report string, exclude map[string]bool) ([]textRecipient, int) {
 			continue
 		}
 		for _, a := range findAddrs(line) {
-			key := strings.ToLower(a.Addr)
+			key := lower(a.Addr)
 			if exclude[key] || isSystemAddr(key) {
 				continue
 			}
@@ -361,7 +361,7 @@ func scanText(report string, exclude map[string]bool) ([]textRecipient, int) {
 			coded = coded || hasCode([]string{t})
 			used[j] = true
 		}
-		for _, j := range mentions[strings.ToLower(c.addr)] {
+		for _, j := range mentions[lower(c.addr)] {
 			if used[j] {
 				continue
 			}
@@ -420,7 +420,7 @@ func contactAddr(before, prev string) bool {
 		// or a list of them ("spamdesk@... or abuse@...")
 		before = prev[max(0, len(prev)-60):] + " " + before
 	}
-	lb := strings.ToLower(before)
+	lb := lower(before)
 	for _, w := range contactWords {
 		if strings.Contains(lb, w) {
 			return true
@@ -488,7 +488,7 @@ func isMessageID(line string, a addrAt) bool {
 	if len(before) > 24 {
 		before = before[len(before)-24:] // bounded: a line may hold many addresses
 	}
-	before = strings.TrimRight(strings.ToLower(before), " <")
+	before = strings.TrimRight(lower(before), " <")
 	return strings.HasSuffix(before, "message-id:") || strings.HasSuffix(before, "message id") ||
 		strings.HasSuffix(before, "messageid") || strings.HasSuffix(before, " id")
 }
