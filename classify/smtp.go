@@ -110,6 +110,9 @@ func proseCommandLower(s string) string {
 	}
 	// "User Unknown in RCPT TO", "Server rejected MAIL FROM address":
 	// only the envelope commands, which no prose names
+	if !strings.Contains(s, "rcpt to") && !strings.Contains(s, "mail from") {
+		return "" // every form below holds one of the two
+	}
 	for _, f := range []struct{ form, cmd string }{
 		{" in rcpt to", "RCPT"}, {"rejected rcpt to", "RCPT"}, {" in mail from", "MAIL"}, {"rejected mail from", "MAIL"},
 	} {
@@ -131,6 +134,10 @@ var proseCommands = []struct{ marker, cmd string }{
 // "in reply to RCPT TO command", "after end of data", "[RCPT_TO]", "did not
 // like recipient" (qmail) and their kin.
 func textCommand(text string) string {
+	if !strings.Contains(text, "rcpt") && !strings.Contains(text, "data") && !strings.Contains(text, "mail from") &&
+		!strings.Contains(text, "does not like recipient") && !strings.Contains(text, "remote host said") {
+		return "" // every hint holds one of these
+	}
 	best, at := "", len(text)
 	for _, c := range commandHints {
 		if i := strings.Index(text, c.hint); i >= 0 && i < at {
