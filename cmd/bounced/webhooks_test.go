@@ -255,9 +255,9 @@ func TestRunDeliversWebhooks(t *testing.T) {
 	cfg, _ := hookConfig(t, rc, [][]byte{[]byte(campaignBounce)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	var logs bytes.Buffer
+	var logs syncBuffer
 	go func() {
-		done <- run(ctx, []string{"run", "--config", cfg}, strings.NewReader(""), &bytes.Buffer{}, &syncWriter{w: &logs})
+		done <- run(ctx, []string{"run", "--config", cfg}, strings.NewReader(""), &bytes.Buffer{}, &logs)
 	}()
 	deadline := time.After(30 * time.Second)
 	for n := 0; n < 2; {
@@ -278,18 +278,6 @@ func TestRunDeliversWebhooks(t *testing.T) {
 	if len(evs) != 1 || evs[0].Type != storage.EventSuppressionAdded || evs[0].Address != "gone@example.com" {
 		t.Errorf("generic events: %+v", evs)
 	}
-}
-
-// syncWriter serialises writes from the daemon's goroutines.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 // TestRunReloadsWebhooks: a reload with the same [[webhook]] tables keeps
