@@ -313,8 +313,9 @@ func TestStatusIsAMonitoringCheck(t *testing.T) {
 		t.Errorf("status after a failed run: exit %d, want 1 and the problem in\n%s", code, out)
 	}
 	out, _, code = runCmd(t, "", "status", "--config", cfg, "--offline", "--format", "json")
-	var st []mailboxStatus
-	if err := json.Unmarshal([]byte(out), &st); err != nil || code != 1 || len(st) != 1 || st[0].OK || len(st[0].Problems) != 1 {
+	var st statusReport
+	if err := json.Unmarshal([]byte(out), &st); err != nil || code != 1 || st.OK || len(st.Mailboxes) != 1 || st.Mailboxes[0].OK ||
+		len(st.Mailboxes[0].Problems) != 1 || !st.Webhooks.OK || st.Webhooks.Targets == nil {
 		t.Errorf("status --format json: exit %d, %v, %+v\n%s", code, err, st, out)
 	}
 }
@@ -360,11 +361,11 @@ func TestStatusHealth(t *testing.T) {
 		t.Fatalf("poll: exit %d", code)
 	}
 	out, _, code := runCmd(t, "", "status", "--config", cfg, "--offline", "--format", "json")
-	var st []mailboxStatus
-	if err := json.Unmarshal([]byte(out), &st); err != nil || code != 0 || len(st) != 1 || st[0].Health == nil {
+	var st statusReport
+	if err := json.Unmarshal([]byte(out), &st); err != nil || code != 0 || !st.OK || len(st.Mailboxes) != 1 || st.Mailboxes[0].Health == nil {
 		t.Fatalf("status --format json after a good run: exit %d, %v\n%s", code, err, out)
 	}
-	if h := st[0].Health; h.LastBounce.IsZero() || h.FirstRun.IsZero() || len(h.Problems) != 0 {
+	if h := st.Mailboxes[0].Health; h.LastBounce.IsZero() || h.FirstRun.IsZero() || len(h.Problems) != 0 {
 		t.Errorf("health after a good run with bounces: %+v", h)
 	}
 	db, err := storage.Open(context.Background(), dbPath, storage.Options{})
@@ -387,9 +388,9 @@ func TestStatusHealth(t *testing.T) {
 		t.Errorf("status after two failed runs: exit %d, want 1 and the health problem in\n%s", code, out)
 	}
 	out, _, _ = runCmd(t, "", "status", "--config", cfg, "--offline", "--format", "json")
-	st = nil
-	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st) != 1 || st[0].Health == nil ||
-		len(st[0].Health.Problems) != 1 || st[0].Health.Problems[0].Check != storage.CheckFailedRuns || len(st[0].Problems) != 2 {
+	st = statusReport{}
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.OK || len(st.Mailboxes) != 1 || st.Mailboxes[0].Health == nil ||
+		len(st.Mailboxes[0].Health.Problems) != 1 || st.Mailboxes[0].Health.Problems[0].Check != storage.CheckFailedRuns || len(st.Mailboxes[0].Problems) != 2 {
 		t.Errorf("status --format json after two failed runs: %v\n%s", err, out)
 	}
 }

@@ -30,14 +30,16 @@ as backlog.
 A monitoring check as it is: the exit status is 1 when a mailbox's last run
 failed, its next run is more than a minute overdue (is 'bounced run'
 running?), or its backlog cannot be read; 0 when every enabled mailbox is
-fine. --format json prints the same as one JSON array, one object per
-mailbox, with "ok" and "problems".
+fine.
 
 With [[webhook]] targets (or undelivered events in the outbox) it prints
 what waits per target: pending events, the next attempt, the last error,
 and the dead-lettered ones, which are a problem (exit 1) until 'bounced
-webhooks retry' re-queues them; in JSON as a last object
-{"webhooks": [...], "ok", "problems"}.`,
+webhooks retry' re-queues them.
+
+--format json prints the same as one object: {"ok", "mailboxes": [one
+object per mailbox, with "ok" and "problems"], "webhooks": {"targets":
+[...], "ok", "problems"}}.`,
 		run: func(ctx context.Context, e *env, args []string) error {
 			fs := newFlagSet("status")
 			cfgPath := fs.String("config", "bounced.toml", "config `FILE`")
@@ -166,19 +168,16 @@ webhooks retry' re-queues them; in JSON as a last object
 				failed = true
 			}
 			if *format == "json" {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				var all []any
-				for _, ms := range report {
-					all = append(all, ms)
+				st := statusReport{OK: !failed, Mailboxes: report, Webhooks: webhooksStatus{Targets: []storage.OutboxQueue{}, OK: true, Problems: []string{}}}
+				if st.Mailboxes == nil {
+					st.Mailboxes = []mailboxStatus{}
 				}
 				if hooks != nil {
-					all = append(all, hooks)
+					st.Webhooks = *hooks
 				}
-				if all == nil {
-					all = []any{}
-				}
-				if err := enc.Encode(all); err != nil {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(st); err != nil {
 					return err
 				}
 			}
@@ -188,6 +187,16 @@ webhooks retry' re-queues them; in JSON as a last object
 			return nil
 		},
 	}
+}
+
+// statusReport is `status --format json`: one object, so that a consumer
+// reads each part by its name (`jq '.mailboxes[]'`). OK is the exit
+// status: every mailbox and the webhooks are fine. Webhooks is there
+// without [[webhook]] targets too, with no targets.
+type statusReport struct {
+	OK        bool            `json:"ok"`
+	Mailboxes []mailboxStatus `json:"mailboxes"`
+	Webhooks  webhooksStatus  `json:"webhooks"`
 }
 
 // mailboxStatus is one mailbox in `status --format json`.

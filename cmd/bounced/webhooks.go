@@ -415,11 +415,11 @@ func (r *webhookRunner) apply(ctx context.Context, cfg configs.Config, pl hookPl
 	})
 }
 
-// webhooksStatus is the outbox in `status --format json`: the last
-// element of the array, after the mailboxes, when the config has
-// [[webhook]] tables or the outbox holds undelivered events.
+// webhooksStatus is the outbox in `status --format json` (its
+// "webhooks"): per target configured or with undelivered events, what
+// waits.
 type webhooksStatus struct {
-	Webhooks []storage.OutboxQueue `json:"webhooks"`
+	Targets  []storage.OutboxQueue `json:"targets"`
 	OK       bool                  `json:"ok"`
 	Problems []string              `json:"problems"`
 }
@@ -439,7 +439,7 @@ func webhookStatus(ctx context.Context, db *storage.DB, cfg configs.Config, w io
 	if len(qs) == 0 {
 		return nil, nil
 	}
-	st := &webhooksStatus{Webhooks: qs, Problems: []string{}}
+	st := &webhooksStatus{Targets: qs, Problems: []string{}}
 	fmt.Fprintf(w, "webhooks:\n")
 	for _, q := range qs {
 		fmt.Fprintf(w, "  %s: %d pending, %d dead-lettered", q.Target, q.Pending, q.Dead)

@@ -189,11 +189,19 @@ func TestWebhooksDeadLetterAndRetry(t *testing.T) {
 		t.Errorf("status with a dead letter: exit %d\n%s", code, out)
 	}
 	out, _, _ = runCmd(t, "", "status", "--config", cfg, "--offline", "--format", "json")
-	var st []json.RawMessage
-	var hooks webhooksStatus
-	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st) != 2 || json.Unmarshal(st[1], &hooks) != nil ||
-		hooks.OK || len(hooks.Webhooks) != 2 || hooks.Webhooks[0].Target != "crm" || hooks.Webhooks[0].Dead != 1 {
+	var st statusReport
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.OK || len(st.Mailboxes) != 1 || !st.Mailboxes[0].OK {
 		t.Errorf("status --format json: %v\n%s", err, out)
+	}
+	if hooks := st.Webhooks; hooks.OK || len(hooks.Targets) != 2 || hooks.Targets[0].Target != "crm" || hooks.Targets[0].Dead != 1 ||
+		len(hooks.Problems) != 1 || !strings.Contains(hooks.Problems[0], `webhook "crm": 1 events dead-lettered`) {
+		t.Errorf("status --format json: webhooks %+v\n%s", hooks, out)
+	}
+	// The shape, as a consumer without Go's types reads it: one object,
+	// each part by its name.
+	var shape map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &shape); err != nil || len(shape) != 3 || shape["ok"] == nil || shape["mailboxes"] == nil || shape["webhooks"] == nil {
+		t.Errorf("status --format json: want one object with ok, mailboxes and webhooks: %v\n%s", err, out)
 	}
 	out, errOut, code = runCmd(t, "", "webhooks", "list", "--config", cfg, "--state", "dead")
 	if code != 0 || !strings.Contains(out, "crm") || !strings.Contains(out, "dead") || !strings.Contains(out, "suppression.added") ||
