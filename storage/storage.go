@@ -172,7 +172,7 @@ const (
 	// about one page of each index with random keys (digest, recipient
 	// address, outcomes by address) per mail; the cache keeps the upper
 	// levels of those indexes and the pages a run changes again.
-	writerCache = 16 << 10
+	writerCache = 8 << 10
 	// readerCache is each reader's page cache in KiB: the hot queries
 	// (cursor, pending mail, a recipient's state) read a few pages, and a
 	// report reads the rollups once; the OS caches the file anyway.
