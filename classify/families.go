@@ -4,7 +4,7 @@ package classify
 // a family, and what the rest of the package does differently for one
 // (Google Groups' default reason, Postfix's RCPT, Orange's codes, qmail's
 // give-up trailer, Lotus Notes' failure section, old sendmail's
-// transcript, Apple Mail's unsubscribe request).
+// transcript, AOL's screen names, Apple Mail's unsubscribe request).
 
 import "strings"
 
@@ -342,4 +342,57 @@ func transcriptRecipient(line string) (string, bool) {
 	}
 	a := cleanAddr(line[5:end])
 	return a, a != ""
+}
+
+// aolScreenNames reads the failed recipients that AOL's own reports name
+// by screen name alone, one to a line under a heading ("Your mail to the
+// following recipients could not be delivered because they are not
+// accepting mail from a@b.example:" then "\tJaneDoe1972"; or sendmail's
+// "----- The following addresses had permanent fatal errors -----" then
+// "bobsmith77 (user not found)"). An AOL member's address is the screen
+// name at aol.com, so only a report from aol.com (from, the bounce's
+// From field) is read so. A recipient's diagnostic is its line and the
+// heading, which may hold the reason.
+func aolScreenNames(from, report string) []textRecipient {
+	d := lower(firstAddr(from))
+	if i := strings.LastIndexByte(d, '@'); i < 0 || d[i+1:] != "aol.com" && !strings.HasSuffix(d[i+1:], ".aol.com") {
+		return nil
+	}
+	var out []textRecipient
+	heading := "" // the heading of the list the line is in, "" outside one
+	para := ""    // the paragraph so far, which a heading may end
+	for _, line := range strings.Split(clip(report, 8192), "\n") {
+		t := strings.TrimSpace(line)
+		name, rest, _ := strings.Cut(t, " ")
+		rest = strings.TrimSpace(rest)
+		switch {
+		case t == "":
+			heading, para = "", ""
+		case heading != "" && screenName(name) && (rest == "" || rest[0] == '('):
+			if len(out) < maxRecipients {
+				out = append(out, textRecipient{Addr: lower(name) + "@aol.com", Diagnostic: t + " " + heading})
+			}
+		case strings.HasPrefix(t, "-----"):
+			heading, para = strings.Trim(t, "- "), ""
+		case strings.HasSuffix(t, ":"):
+			heading, para = strings.TrimSpace(para+" "+t), ""
+		default:
+			heading, para = "", clip(strings.TrimSpace(para+" "+t), 1000)
+		}
+	}
+	return out
+}
+
+// screenName reports whether s can be an AOL screen name as its mail
+// address writes it: 3 to 16 letters and digits, starting with a letter.
+func screenName(s string) bool {
+	if len(s) < 3 || len(s) > 16 || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; !(c >= 'a' && c <= 'z' || isDigit(s[i])) {
+			return false
+		}
+	}
+	return true
 }

@@ -125,6 +125,13 @@ func TestFixtureKinds(t *testing.T) {
 		{"rfc3464/moved-status-user-unknown.eml", KindBounce, "otto.berg@oldmail.example", "5.1.6", ReasonUserUnknown, true, ""},
 		{"autoreply/challenge-confirm-person.eml", KindAutoreply, "", "", ReasonVacation, false, ""},
 		{"autoreply/challenge-guest-list.eml", KindAutoreply, "", "", ReasonVacation, false, ""},
+		{"aol/screen-name-not-accepting.eml", KindBounce, "janedoe1972@aol.com", "", ReasonFiltered, false, ""},
+		{"aol/screen-name-user-not-found.eml", KindBounce, "bobsmith77@aol.com", "", ReasonFiltered, false, ""},
+		{"aol/screen-name-not-from-aol.eml", KindBounce, "bobsmith77@isp.example", "", "", false, ""},
+		{"postfix/local-expanded-two.eml", KindBounce, "bob@corp.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"sendmail/host-unknown-mx-dsn-less.eml", KindBounce, "carl@typo-domain.example", "5.1.2", ReasonHostUnknown, true, ""},
+		{"mimecast/anti-spoofing.eml", KindBounce, "nora@corp.example", "", ReasonPolicyViolation, false, ""},
+		{"notes/domino-no-route-two.eml", KindBounce, "anke@oldcorp.example", "5.1.2", ReasonHostUnknown, true, ""},
 	}
 	for _, tt := range tests {
 		raw, err := os.ReadFile(filepath.Join("..", "testdata", "bounces", tt.file))

@@ -151,7 +151,8 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"exceeded the*allowable number of posts"),
 	phrases(ReasonFiltered, "",
 		"550 : user unknown", "recipients was rejected by a remote mail server", "message filtered",
-		"refused due to recipient preferences"),
+		"refused due to recipient preferences",
+		"they are not accepting mail from", "recipient is not accepting mail from"), // AOL: the member's mail controls
 	phrases(ReasonRejected, "",
 		"sender address rejected", "sender rejected", "sender was rejected", "sender email address rejected",
 		"sender verify failed", "sender verification", "invalid sender", "bogus mail from", "null sender",
@@ -174,7 +175,8 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"name or service not known", "unroutable address", "unrouteable address",
 		"mail domain mentioned in email address is unknown", "the account or domain may not exist",
 		"dns lookup failure: host",
-		"553 * does not exist", "host not found", "domain doesn't exist"),
+		"553 * does not exist", "host not found", "domain doesn't exist",
+		"no route found to domain"), // Domino's router
 	definitely(phrases(ReasonUserUnknown, "",
 		"recipient name is not recognized", "invalid final delivery userid", "address couldn't be found",
 		"550 <*>: user unknown", "550: <*>: user unknown", "unknown user: ", "delivery error: dd this user doesn't have a",

@@ -118,10 +118,13 @@ func (c *classifier) proseRecipients(texts []textRecipient, dropped int, action 
 	// When some addresses come with a reply code or failure words,
 	// those without are ones the prose merely mentions (a help
 	// address, a list's control address, a quoted sender).
+	// An address alone on its line is listed, not mentioned: Domino
+	// lists the recipients of one failure under "was not delivered to:"
+	// and gives the reason once, under "because:".
 	failing := make([]bool, len(texts))
 	anyFailing := false
 	for i, t := range texts {
-		failing[i] = c.failureText(t.Diagnostic)
+		failing[i] = c.failureText(t.Diagnostic) || weakDiagnostic(t.Diagnostic)
 		anyFailing = anyFailing || failing[i]
 	}
 	for i, t := range texts {

@@ -62,11 +62,42 @@ func findCommand(s string) string {
 // findCommandLower is findCommand for lower-case text.
 func findCommandLower(s string) string {
 	for _, c := range commandMarkers {
+		if c.cmd == "MAIL" && c.marker == "mail from" {
+			if mailFromCommand(s) {
+				return c.cmd
+			}
+			continue
+		}
 		if strings.Contains(s, c.marker) {
 			return c.cmd
 		}
 	}
 	return ""
+}
+
+// proseVerbs are the words after which "mail from" is the object of a
+// sentence ("they are not accepting mail from a@b.example"), not the
+// command.
+var proseVerbs = []string{"accepting ", "accept ", "receiving ", "receive ", "accepts ", "receives "}
+
+// mailFromCommand reports whether lower-case s names the MAIL FROM
+// command: "mail from" that no verb of proseVerbs governs.
+func mailFromCommand(s string) bool {
+	for from := 0; ; {
+		i := strings.Index(s[from:], "mail from")
+		if i < 0 {
+			return false
+		}
+		before := s[max(0, from+i-12) : from+i]
+		prose := false
+		for _, v := range proseVerbs {
+			prose = prose || strings.HasSuffix(before, v)
+		}
+		if !prose {
+			return true
+		}
+		from += i + len("mail from")
+	}
 }
 
 // commandMarkers are tried in order; markers are lower case.

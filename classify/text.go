@@ -217,6 +217,14 @@ func (c *classifier) textRecipients() ([]textRecipient, int) {
 		}
 		texts = tr
 	}
+	if names := aolScreenNames(c.m.Header.get("From"), c.report); len(names) > 0 {
+		// AOL's own reports name its members by screen name alone
+		for _, n := range names {
+			if textFor(texts, n.Addr) == "" {
+				texts = append(texts, n)
+			}
+		}
+	}
 	if len(texts) == 0 {
 		// the sender may be anonymised to the recipient's address
 		texts, dropped = scanText(c.report, c.exclusions(false))
@@ -304,16 +312,17 @@ func scanText(report string, exclude map[string]bool) ([]textRecipient, int) {
 	seen := map[string]int{} // index in cands, -1 when dropped
 	addrLine := make([]bool, len(lines))
 	mentions := map[string][]int{}
+	senders := senderAddrs(lines)
 	for i, line := range lines {
 		if strings.IndexByte(line, '@') < 0 || skipAddrLine(line) {
 			continue
 		}
 		for _, a := range findAddrs(line) {
 			key := lower(a.Addr)
-			if exclude[key] || isSystemAddr(key) {
+			if exclude[key] || senders[key] || isSystemAddr(key) {
 				continue
 			}
-			if isMessageID(line, a) {
+			if isMessageID(line, a) || expandedFrom(line, a) {
 				continue
 			}
 			if n, ok := seen[key]; ok {
@@ -479,6 +488,49 @@ func skipAddrLine(line string) bool {
 		}
 	}
 	return false
+}
+
+// senderLabels start the lines on which a report names the original's
+// sender ("Sender: a@b.example", "Envelope-From: <a@b.example>"): that
+// address is the sender wherever else the report quotes it ("Rejected by
+// Anti-Spoofing policy: a@b.example"). Lower case.
+var senderLabels = []string{"sender:", "from:", "return-path:", "envelope-from:", "sender address:",
+	"original sender:", "mail from:"}
+
+// senderAddrs returns the lower-case addresses that lines of a report
+// label as the original's sender (senderLabels), or nil.
+func senderAddrs(lines []string) map[string]bool {
+	var out map[string]bool
+	for _, line := range lines {
+		if strings.IndexByte(line, '@') < 0 {
+			continue
+		}
+		t := strings.TrimSpace(line)
+		for _, p := range senderLabels {
+			if !hasPrefixFold(t, p) {
+				continue
+			}
+			// the first address only: qmail's "From: <a@b> RCPT: <c@d>"
+			if a := findAddrs(t); len(a) > 0 {
+				if out == nil {
+					out = map[string]bool{}
+				}
+				out[lower(a[0].Addr)] = true
+			}
+			break
+		}
+	}
+	return out
+}
+
+// expandedFrom reports whether the address at a is the alias a recipient
+// was expanded from, not a recipient: Postfix writes "<bob@b.example>
+// (expanded from <sales@b.example>): ...", sendmail "(expanded from:
+// <sales@b.example>)".
+func expandedFrom(line string, a addrAt) bool {
+	before := line[max(0, a.Start-20):a.Start]
+	before = strings.TrimRight(lower(before), " <:")
+	return strings.HasSuffix(before, "expanded from")
 }
 
 // isMessageID reports whether the address at a looks like a Message-ID in
