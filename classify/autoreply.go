@@ -76,19 +76,22 @@ var challengeMarkers = []string{
 	"boxbe", "mailinblack", "not on my approved senders list", "not on his guest list", "not on her guest list",
 	"not on my guest list", "will be delivered once you", "will be delivered as soon as you confirm",
 	"delivered after you confirm", "awaiting your confirmation", "pending your confirmation",
+	"list of approved senders", "approved senders list", "you only have to do this once",
+	"one-time verification", "will be delivered as soon as you do",
 }
 
 // challengeText finds every challenge marker in one pass.
 var challengeText = newPhraseMatcher(challengeMarkers)
 
 // challengeRule returns the rule that marks a mail as a challenge-response
-// request, or "": a challenge phrase in the report text (lower), and no
-// SMTP reply or status code in it. A refusal that names a code is a
-// bounce whatever else it says ("550 5.7.1 ... prove you are human at
-// https://...").
+// request, or "": a challenge phrase in the report text (lower, its white
+// space folded), and no SMTP reply or status code in it. A refusal that
+// names a code is a bounce whatever else it says ("550 5.7.1 ... prove
+// you are human at https://...").
 func challengeRule(lower, report string) string {
 	var found [maxPhrasePatterns / 64]uint64
-	challengeText.scan(lower, &found)
+	// the phrases wrap across lines ("prove that you\nare a human")
+	challengeText.scan(collapseSpace(lower), &found)
 	hit := false
 	for _, w := range found {
 		hit = hit || w != 0

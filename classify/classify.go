@@ -296,7 +296,10 @@ func (c *classifier) reason(r *Recipient, x recipientExtra, reply, decoder, how 
 			class = r.ReplyCode[0]
 		case r.Action == ActionDelayed:
 			class = '4'
-		case temporaryWords(r.Diagnostic):
+		case temporaryWords(r.Diagnostic) && !strings.Contains(c.lowerReport(), "permanent"):
+			// unless the report says it gave up for good (qmail's "This
+			// is a permanent error; I've given up" above a local
+			// delivery agent's "please try again later")
 			class = '4'
 		}
 		r.Status = defaultStatus(reason, class)

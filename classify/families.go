@@ -248,6 +248,8 @@ func isLetterOrDigit(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'z' }
 // it gives up ("I'm not going to try again; this message has been in the
 // queue too long"). The qmail decoder keeps the cause that precedes it;
 // elsewhere the trailer is what the reporting host decided: expired.
+// Sendmail's "Message will be deleted from queue" is not read so: the
+// last reply before it names the cause (the shared corpus agrees).
 func notGoingToTryAgain(text, decoder string) bool {
 	return decoder != "qmail" && strings.Contains(text, "not going to try again; this message has been in the queue too long")
 }

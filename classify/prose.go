@@ -264,8 +264,8 @@ var mtaReports = []string{
 	"delivery has failed to these recipients or groups",
 	"diagnostic information for administrators", // Exchange 2007 and later
 	"the following recipient(s) could not be reached",
-	"was undeliverable to the following",                 // GroupWise
-	"was not delivered to:",                              // Lotus Domino
+	"was undeliverable to the following",                  // GroupWise
+	"was not delivered to:", "wurde nicht zugestellt an:", // Lotus Domino, in English and German
 	"the following addresses had permanent fatal errors", // sendmail
 	"transcript of session follows",
 	"this is the mail system at host", "this is the postfix program at host",
@@ -368,6 +368,7 @@ var bounceSubjects = []string{
 	"returning to sender", "mail failed", // Smail 3: "mail failed, returning to sender"
 	"mail status report", "not delivered", "nondelivery", "non-delivery", "system administrator",
 	"email undeliverable", "message could not be delivered", "returned message", "failed mail",
+	"zustellungsfehler", // German Domino's "DELIVERY FAILURE"
 	"配信", "エラー", "不達", "unknown user", "user unknown",
 }
 
@@ -398,6 +399,7 @@ var bounceBody = []string{
 	"mailbox is full", "quota", "could not reach", "did not reach", "not reachable",
 	"not a member of this mailing list", "are not member", "duplicated message-id",
 	"failed addresses follow", "unknown host", // Smail 3 and the providers that copied its layout
+	"wurde nicht zugestellt", "nicht zugestellt werden", "nicht erreicht werden", // German Domino, Exchange
 }
 
 // looksLikeBounceBody reports whether lower-cased report text holds a

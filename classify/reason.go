@@ -38,9 +38,11 @@ const maxReasonText = 4096
 //  2. a specific phrase of the diagnostic text (reasonPhrases, sender-side
 //     reasons before the recipient's own). Phrases that blame the
 //     recipient's address yield to a specific status that says otherwise,
-//     prose yields to the RFC 7372 authentication codes, and the SMTP
-//     command that was answered (given, or read from the text) changes the
-//     meaning of some: any refusal of MAIL FROM is the sender's address;
+//     prose yields to the RFC 7372 authentication codes, plain "user
+//     unknown" wins over a weaker phrase or status (moved, disabled), and
+//     the SMTP command that was answered (given, or read from the text)
+//     changes the meaning of some: any refusal of MAIL FROM is the
+//     sender's address;
 //  3. a specific RFC 3463 status (x.1.1, x.2.2, x.3.4, x.7.25, ...);
 //  4. the failed command or the SMTP reply code (STARTTLS failedstarttls,
 //     HELO blocked, 521 notaccept, 525 suspend);
@@ -83,6 +85,12 @@ func reasonFor(in reasonInput) (Reason, string) {
 	}
 	if rule := matchPhrases(text, cmd, &reasonPhrases); rule != nil {
 		r := rule.reason
+		if (cmd == "" || cmd == "RCPT") && plainWordsWin(text, r) {
+			// "550 Mailbox disabled: user unknown": the plain words
+			// win over the weaker phrase as over a weaker status
+			r = atCommand(ReasonUserUnknown, familyCommand(cmd, in.Decoder), status, specific)
+			return r, "text:" + string(r)
+		}
 		if !rule.definite {
 			r = atCommand(r, familyCommand(cmd, in.Decoder), status, specific)
 		} else if cmd == "MAIL" {
@@ -224,10 +232,11 @@ func yieldsToStatus(text, status Reason) bool {
 }
 
 // plainWordsWin reports whether text says plainly that the recipient is
-// unknown (plainUnknown) where the status names a weaker cue: a mailbox
-// that has moved (x.1.6, x.7.17, x.7.18) or an account disabled (x.7.13).
-func plainWordsWin(text string, status Reason) bool {
-	if status != ReasonHasMoved && status != ReasonSuspend {
+// unknown (plainUnknown) where a status or a phrase names a weaker cue
+// (weaker): a mailbox that has moved (x.1.6, x.7.17, x.7.18) or an
+// account disabled (x.7.13, "mailbox disabled").
+func plainWordsWin(text string, weaker Reason) bool {
+	if weaker != ReasonHasMoved && weaker != ReasonSuspend {
 		return false
 	}
 	for _, p := range plainUnknown {

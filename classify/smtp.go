@@ -192,30 +192,47 @@ var commandHints = []struct{ hint, cmd string }{
 // attempts: 0)" gives "550 5.7.1 <a@b.example>... Access denied"), or d
 // itself when it has no such form. The label's own status is generic; the
 // quoted reply says what happened.
+//
+// The label may stand inside a longer diagnostic ("The following message
+// to <a@b.example> was undeliverable. The reason for the problem: 5.1.0 -
+// Unknown address error 550-'5.1.1 ...'", Mimecast's notice): the first
+// few status codes of d that start a word are tried.
 func quotedReply(d string) string {
 	if inner := bracketedReply(d); inner != "" {
 		return inner
 	}
-	if statusCode(d) == "" {
-		return d
+	tries := 0
+	for i := 0; i < len(d) && tries < 8; i++ {
+		if (d[i] != '4' && d[i] != '5') || i > 0 && d[i-1] != ' ' || statusCode(d[i:]) == "" {
+			continue
+		}
+		tries++
+		if r, ok := labelledReply(d[i:]); ok {
+			return r
+		}
 	}
+	return d
+}
+
+// labelledReply reads the form of quotedReply at the start of d.
+func labelledReply(d string) (string, bool) {
 	rest := strings.TrimLeft(d[len(statusCode(d)):], " ")
 	if !strings.HasPrefix(rest, "- ") {
-		return d
+		return "", false
 	}
 	q := strings.IndexByte(rest, '\'')
 	if q < 5 {
-		return d
+		return "", false
 	}
 	code := rest[q-4 : q-1]
 	if sep := rest[q-1]; (sep != '-' && sep != ' ') || rest[q-5] != ' ' || findFailReply(code) != code {
-		return d
+		return "", false
 	}
 	inner := rest[q+1:]
 	if end := strings.LastIndexByte(inner, '\''); end >= 0 {
 		inner = inner[:end]
 	}
-	return code + " " + strings.TrimSpace(inner)
+	return code + " " + strings.TrimSpace(inner), true
 }
 
 // bracketedReply returns the last remote reply that a giving-up notice

@@ -53,6 +53,7 @@ var cutMarkers = []string{
 	"this is a copy of the message",
 	"this is a copy of your message",
 	"original message follows",
+	"possibly truncated original message follows", // GroupWise
 	"original message headers",
 	"original message header",
 	"original message ---",
