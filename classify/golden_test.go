@@ -162,6 +162,10 @@ func TestFixtureKinds(t *testing.T) {
 		{"spam/filter-forward-false-positive.eml", KindBounce, "rita@corp.example", "5.7.1", ReasonSpamDetected, false, ""},
 		{"yahoo/legacy-disabled.eml", KindBounce, "jane.doe@yahoo.example", "5.2.1", ReasonSuspend, false, ""},
 		{"yahoo/legacy-over-quota-two.eml", KindBounce, "jane.doe@yahoo.example", "5.2.2", ReasonMailboxFull, false, ""},
+		{"spam/only-contacts-in-prose.eml", KindBounce, "ida@corp.example", "5.7.0", ReasonBlocked, false, ""},
+		{"exchange/display-name-only.eml", KindBounce, "jane.doe@corp.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"office365/french-non-remis.eml", KindBounce, "louise@exemple-entreprise.example", "5.1.10", ReasonUserUnknown, true, ""},
+		{"simple/one-line-german-postfach-voll.eml", KindBounce, "anna.schmidt@firma.example", "5.2.2", ReasonMailboxFull, false, ""},
 	}
 	for _, tt := range tests {
 		raw, err := os.ReadFile(filepath.Join("..", "testdata", "bounces", tt.file))

@@ -113,8 +113,9 @@ func (c *classifier) proseRecipients(texts []textRecipient, dropped int, action 
 		return
 	}
 	// Addresses the prose offers for help or complaints are no
-	// recipients when it names any other.
-	texts = dropContacts(texts)
+	// recipients when it names any other, or when the returned message
+	// names its one recipient (which fromProse then takes).
+	texts = dropContacts(texts, c.orig != nil && len(headerAddrs(c.orig.get("To"))) == 1)
 	// When some addresses come with a reply code or failure words,
 	// those without are ones the prose merely mentions (a help
 	// address, a list's control address, a quoted sender).
@@ -136,15 +137,16 @@ func (c *classifier) proseRecipients(texts []textRecipient, dropped int, action 
 }
 
 // dropContacts returns texts without the addresses offered as contacts
-// (textRecipient.Contact), unless those are all it names.
-func dropContacts(texts []textRecipient) []textRecipient {
+// (textRecipient.Contact), unless those are all it names and there is no
+// other recipient to fall back on (other).
+func dropContacts(texts []textRecipient, other bool) []textRecipient {
 	var kept []textRecipient
 	for _, t := range texts {
 		if !t.Contact {
 			kept = append(kept, t)
 		}
 	}
-	if len(kept) == 0 {
+	if len(kept) == 0 && !other {
 		return texts
 	}
 	return kept
