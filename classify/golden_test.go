@@ -166,6 +166,7 @@ func TestFixtureKinds(t *testing.T) {
 		{"exchange/display-name-only.eml", KindBounce, "jane.doe@corp.example", "5.1.1", ReasonUserUnknown, true, ""},
 		{"office365/french-non-remis.eml", KindBounce, "louise@exemple-entreprise.example", "5.1.10", ReasonUserUnknown, true, ""},
 		{"simple/one-line-german-postfach-voll.eml", KindBounce, "anna.schmidt@firma.example", "5.2.2", ReasonMailboxFull, false, ""},
+		{"simple/one-line-suspended-user-unknown.eml", KindBounce, "jane@corp.example", "5.1.1", ReasonUserUnknown, true, ""},
 	}
 	for _, tt := range tests {
 		raw, err := os.ReadFile(filepath.Join("..", "testdata", "bounces", tt.file))

@@ -87,9 +87,8 @@ func reasonFor(in reasonInput) (Reason, string) {
 		r := rule.reason
 		if (cmd == "" || cmd == "RCPT") && plainWordsWin(text, r) {
 			// "550 Mailbox disabled: user unknown": the plain words
-			// win over the weaker phrase as over a weaker status
-			r = atCommand(ReasonUserUnknown, familyCommand(cmd, in.Decoder), status, specific)
-			return r, "text:" + string(r)
+			// win over the weaker phrase as over a weaker status (below)
+			return ReasonUserUnknown, "text:" + string(ReasonUserUnknown)
 		}
 		if !rule.definite {
 			r = atCommand(r, familyCommand(cmd, in.Decoder), status, specific)

@@ -123,6 +123,9 @@ var reasonTests = []struct {
 
 	// Plain words win over a weaker cue.
 	{"plain unknown beats a moved status", reasonInput{Diagnostic: "550 5.1.6 <ada@b.example>... User unknown", Status: "5.1.6"}, ReasonUserUnknown, "text:userunknown"},
+	{"plain unknown beats a disabled phrase", reasonInput{Diagnostic: "550 Mailbox disabled: user unknown", Command: "RCPT"}, ReasonUserUnknown, "text:userunknown"},
+	{"plain unknown beats a suspended phrase", reasonInput{Diagnostic: "account has been suspended, user unknown"}, ReasonUserUnknown, "text:userunknown"},
+	{"a disabled phrase alone", reasonInput{Diagnostic: "550 Mailbox disabled for this recipient", Command: "RCPT"}, ReasonSuspend, "text:suspend"},
 	{"plain unknown beats a disabled status", reasonInput{Diagnostic: "550 5.7.13 No such user here", Status: "5.7.13", Command: "RCPT"}, ReasonUserUnknown, "text:userunknown"},
 	{"loose words yield to a moved status", reasonInput{Diagnostic: "550 5.1.6 Requested action not taken: mailbox unavailable", Status: "5.1.6"}, ReasonHasMoved, "status:5.1.6"},
 	{"plain unknown after DATA keeps the status", reasonInput{Diagnostic: "550 5.7.13 User unknown", Status: "5.7.13", Command: "DATA"}, ReasonSuspend, "status:5.7.13"},
