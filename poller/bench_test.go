@@ -215,8 +215,9 @@ func rawFetch(tb testing.TB, b *backend, folder string) int {
 // fetched, classified (the real classifier), committed to SQLite and moved,
 // against a plain go-imap fetch of the same folder in the same run.
 // BOUNCED_BENCH_MAILS, BOUNCED_BENCH_BATCH, BOUNCED_BENCH_ARCHIVE (any
-// value: the store keeps the raw mail, gzipped) and BOUNCED_BENCH_CORPUS
-// (real bounces: see benchMails) change the setting.
+// value: the store keeps the raw mail, gzipped), BOUNCED_BENCH_ACTION (see
+// benchActions) and BOUNCED_BENCH_CORPUS (real bounces: see benchMails)
+// change the setting.
 // Metrics: raw_msg/s, e2e_msg/s and e2e/raw (target >= 0.5); the CPU a mail
 // of this process (client) and of Dovecot (server, when its directory is
 // known: IMAP_DOVECOT_DIR) for each; the process's peak RSS.
@@ -246,7 +247,10 @@ func BenchmarkEndToEnd(bb *testing.B) {
 		}
 		a.unselect()
 		st := &timedStore{testStore: newTestStoreOpts(bb, storage.Options{Archive: os.Getenv("BOUNCED_BENCH_ARCHIVE") != ""})}
-		p := b.poller(bb, "bench", folder, st, func(o *Options) { o.Batch = benchBatch() })
+		p := b.poller(bb, "bench", folder, st, func(o *Options) {
+			o.Batch = benchBatch()
+			o.Actions = benchActions(bb, folder)
+		})
 		var classifying atomic.Int64
 		p.classify = func(raw []byte) (classify.Verdict, error) {
 			t0 := time.Now()
@@ -331,7 +335,11 @@ func BenchmarkPeakMemory(bb *testing.B) {
 		}
 		a.unselect()
 		st := &timedStore{testStore: newTestStore(bb)}
-		p := b.poller(bb, "benchmem", folder, st, nil)
+		p := b.poller(bb, "benchmem", folder, st, func(o *Options) {
+			if os.Getenv("BOUNCED_BENCH_BATCH") != "" {
+				o.Batch = benchBatch()
+			}
+		})
 		p.classify = classify.Message
 		// The fill (the corpus, APPEND buffers) is not the poll: return
 		// what it left to the system and start the high-water mark again.
@@ -443,6 +451,35 @@ func (a *admin) deleteTreeTB(tb testing.TB, name string) {
 }
 
 // benchBatch is the batch size of BenchmarkEndToEnd: BOUNCED_BENCH_BATCH, or 500.
+// benchActions returns the disposal of the poller benchmarks: the test
+// actions (moves into four folders by kind, autoreplies flagged, mail that
+// is no bounce left), or with BOUNCED_BENCH_ACTION=move, flag, delete or
+// leave that one action for every kind (move: into folder/Processed).
+func benchActions(tb testing.TB, folder string) map[classify.Kind]Action {
+	tb.Helper()
+	var a Action
+	switch v := os.Getenv("BOUNCED_BENCH_ACTION"); v {
+	case "":
+		return testActions(folder)
+	case "move":
+		a = Action{OpMove, folder + "/Processed"}
+	case "flag":
+		a = Action{Op: OpFlag}
+	case "delete":
+		a = Action{Op: OpDelete}
+	case "leave":
+		a = Action{Op: OpLeave}
+	default:
+		tb.Fatalf("BOUNCED_BENCH_ACTION=%q: want move, flag, delete or leave", v)
+	}
+	fmt.Printf("every mail disposed by %s\n", a)
+	m := map[classify.Kind]Action{}
+	for k := range testActions(folder) {
+		m[k] = a
+	}
+	return m
+}
+
 func benchBatch() int {
 	if n, err := strconv.Atoi(os.Getenv("BOUNCED_BENCH_BATCH")); err == nil && n > 0 {
 		return n
