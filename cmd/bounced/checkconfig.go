@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/bounced/bounced/configs"
 	"github.com/bounced/bounced/storage"
+	"github.com/bounced/bounced/webhook"
 )
 
 func checkConfigCommand() command {
@@ -24,13 +28,16 @@ has a directory to be created in) and, per enabled mailbox: reads the
 secret, connects, logs in, examines the folder read-only, looks for the
 action folders (missing ones are created by the first run) and says which
 capabilities the server has (MOVE, UIDPLUS) and what the poller does
-without them. Nothing is changed on the server.
-Exit status 1 if the database or a mailbox failed. --offline stops after
-the config and the database.`,
+without them. Nothing is changed on the server. Per [[webhook]]: reads its
+secret (or listmonk's token) from the environment and connects to the
+receiver (TLS verified for https) without sending it anything: there is no
+test event, so a wrong path, token or secret shows at the first delivery.
+Exit status 1 if the database, a mailbox or a webhook failed. --offline
+stops after the config, the database and the webhooks' secrets.`,
 		run: func(ctx context.Context, e *env, args []string) error {
 			fs := newFlagSet("check-config")
 			cfgPath := fs.String("config", "bounced.toml", "config `FILE`")
-			offline := fs.Bool("offline", false, "check the file only, do not connect")
+			offline := fs.Bool("offline", false, "check the file, the database and the webhooks' secrets; do not connect")
 			pos, err := parseFlags(fs, args)
 			if err != nil {
 				return err
@@ -60,7 +67,11 @@ the config and the database.`,
 					enabled++
 				}
 			}
-			fmt.Fprintf(e.stdout, "%s: config ok: %d mailbox(es), %d enabled, database %s\n", *cfgPath, len(cfg.Mailboxes), enabled, cfg.DB)
+			hooks := ""
+			if n := len(cfg.Webhooks); n > 0 {
+				hooks = fmt.Sprintf(", %d webhook(s)", n)
+			}
+			fmt.Fprintf(e.stdout, "%s: config ok: %d mailbox(es), %d enabled%s, database %s\n", *cfgPath, len(cfg.Mailboxes), enabled, hooks, cfg.DB)
 			log := textLogger(e.stderr, slog.LevelError)
 			failed := false
 			if msg, err := checkDatabase(ctx, cfg, log); err != nil {
@@ -70,7 +81,7 @@ the config and the database.`,
 				fmt.Fprintf(e.stdout, "  ok   database %s: %s\n", cfg.DB, msg)
 			}
 			if *offline {
-				if failed {
+				if checkWebhooks(ctx, cfg, e.stdout, true) || failed {
 					return errSilent
 				}
 				return nil
@@ -133,6 +144,9 @@ the config and the database.`,
 					fmt.Fprintf(e.stdout, "  note %s\n", n)
 				}
 			}
+			if checkWebhooks(ctx, cfg, e.stdout, false) {
+				failed = true
+			}
 			if failed {
 				return errSilent
 			}
@@ -162,6 +176,67 @@ func checkDatabase(ctx context.Context, cfg configs.Config, log *slog.Logger) (s
 		return "", err
 	}
 	return "exists, opens, writable, quick_check ok", nil
+}
+
+// checkWebhooks says per [[webhook]] what the file cannot: that its
+// secret (listmonk: its token) is set in the environment, as run and poll
+// need at start, and, unless offline, that the receiver can be reached
+// (webhook.Target.Probe: a connection, TLS verified, no request). It
+// returns whether one failed.
+func checkWebhooks(ctx context.Context, cfg configs.Config, w io.Writer, offline bool) bool {
+	failed := false
+	for _, h := range cfg.Webhooks {
+		kind := h.WebhookKind()
+		events := "all"
+		switch {
+		case len(h.Events) > 0:
+			events = strings.Join(h.Events, ", ")
+		case kind == webhook.KindListmonk:
+			events = string(storage.EventSuppressionAdded) // all that listmonk takes
+		}
+		where := h.URL
+		if u, err := url.Parse(h.URL); err == nil {
+			where = u.Scheme + "://" + u.Host + u.Path // a query may hold a token
+		}
+		fmt.Fprintf(w, "webhook %q: %s %s, events %s\n", h.Name, kind, where, events)
+		ok := true
+		if h.SecretEnv != "" {
+			if ss, err := h.Secrets(); err != nil {
+				ok = false
+				fmt.Fprintf(w, "  FAIL %v\n", err)
+			} else {
+				rotation := ""
+				if len(ss) > 1 {
+					rotation = fmt.Sprintf(" (%d secrets: a rotation, each signs)", len(ss))
+				}
+				fmt.Fprintf(w, "  ok   secret_env %s is set%s\n", h.SecretEnv, rotation)
+			}
+		}
+		if h.TokenEnv != "" {
+			if _, err := h.Token(); err != nil {
+				ok = false
+				fmt.Fprintf(w, "  FAIL %v\n", err)
+			} else {
+				fmt.Fprintf(w, "  ok   token_env %s is set\n", h.TokenEnv)
+			}
+		}
+		if !ok {
+			failed = true
+			continue
+		}
+		if offline {
+			continue
+		}
+		t := webhook.Target{Name: h.Name, URL: h.URL, Kind: kind, Timeout: time.Duration(h.Timeout)}
+		msg, err := t.Probe(ctx, nil)
+		if err != nil {
+			failed = true
+			fmt.Fprintf(w, "  FAIL %v\n", err)
+			continue
+		}
+		fmt.Fprintf(w, "  ok   %s; no event sent (a wrong path, token or secret shows at the first delivery)\n", msg)
+	}
+	return failed
 }
 
 func yesNo(b bool) string {

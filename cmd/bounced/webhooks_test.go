@@ -360,3 +360,53 @@ func TestOutboxStoreKeepsTheMonitorsHealth(t *testing.T) {
 		t.Error("the outbox's store hides MailboxHealth from the monitor")
 	}
 }
+
+// TestCheckConfigWebhooks: check-config says per [[webhook]] whether its
+// secret or token is set and whether the receiver can be reached, sends it
+// nothing, and fails (exit 1) on a missing token or a receiver that is
+// down; --offline checks the environment without connecting.
+func TestCheckConfigWebhooks(t *testing.T) {
+	rc := newHookReceiver(t)
+	cfg, _ := hookConfig(t, rc, sampleMails())
+	host := strings.TrimPrefix(rc.URL, "http://")
+	out, errOut, code := runCmd(t, "", "check-config", "--config", cfg)
+	for _, want := range []string{
+		"config ok: 1 mailbox(es), 1 enabled, 2 webhook(s),",
+		`webhook "crm": generic ` + rc.URL + "/crm, events all\n  ok   secret_env BOUNCED_TEST_HOOK_SECRET is set\n" +
+			"  ok   connects to " + host + " (http, no TLS); no event sent",
+		`webhook "listmonk": listmonk ` + rc.URL + "/lm, events suppression.added\n  ok   token_env BOUNCED_TEST_LISTMONK_TOKEN is set\n" +
+			"  ok   connects to " + host,
+	} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("check-config: exit %d, want %q in\n%s%s", code, want, out, errOut)
+		}
+	}
+	rc.mu.Lock()
+	if n := len(rc.generic) + len(rc.listmonk); n != 0 {
+		t.Errorf("check-config sent the receivers %d requests, want none", n)
+	}
+	rc.mu.Unlock()
+
+	t.Setenv("BOUNCED_TEST_LISTMONK_TOKEN", "")
+	for _, tc := range []struct {
+		offline  bool
+		connects int // crm only: listmonk is not tried without its token
+	}{{false, 1}, {true, 0}} {
+		args := []string{"check-config", "--config", cfg}
+		if tc.offline {
+			args = append(args, "--offline")
+		}
+		out, _, code = runCmd(t, "", args...)
+		if code != 1 || !strings.Contains(out, "  FAIL token_env: environment variable BOUNCED_TEST_LISTMONK_TOKEN is not set") ||
+			strings.Count(out, "connects to") != tc.connects {
+			t.Errorf("check-config (offline %v) without the listmonk token: exit %d, want 1, a FAIL line and %d connections\n%s", tc.offline, code, tc.connects, out)
+		}
+	}
+
+	t.Setenv("BOUNCED_TEST_LISTMONK_TOKEN", "lm-token")
+	rc.Close()
+	out, _, code = runCmd(t, "", "check-config", "--config", cfg)
+	if code != 1 || !strings.Contains(out, "  FAIL connecting to "+host) || strings.Contains(out, "connects to") {
+		t.Errorf("check-config with the receiver down: exit %d, want 1 and FAIL connecting\n%s", code, out)
+	}
+}
