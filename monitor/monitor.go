@@ -1,7 +1,8 @@
 // Package monitor serves the daemon's health and Prometheus metrics
 // (text exposition format, github.com/prometheus/client_golang): /metrics,
 // /healthz (the process is alive) and /readyz (every mailbox's last run
-// was ok, none is overdue and its health checks pass). It learns about
+// was ok, none is overdue and its health checks pass; no webhook target
+// has a dead letter). It learns about
 // runs from the store the pollers write them to (Monitor.Wrap), so the
 // poller knows nothing of it; after each run it asks that store for the
 // mailbox's health (storage.DB.MailboxHealth).
@@ -53,6 +54,7 @@ type Monitor struct {
 	hookQueue  *prometheus.GaugeVec   // webhook events waiting per target and state
 
 	hookTargets map[string]bool // the targets hookQueue has series of
+	hookDead    map[string]int  // per target: dead letters after its last pass
 }
 
 type runStart struct {
@@ -74,7 +76,7 @@ func New(dbPath func() string, now func() time.Time) *Monitor {
 	}
 	m := &Monitor{now: now, dbPath: dbPath, next: map[string]func(time.Time) time.Time{},
 		started: map[int64]runStart{}, last: map[string]runState{}, health: map[string]storage.Health{},
-		hopts: storage.DefaultHealth, reg: prometheus.NewRegistry(), hookTargets: map[string]bool{}}
+		hopts: storage.DefaultHealth, reg: prometheus.NewRegistry(), hookTargets: map[string]bool{}, hookDead: map[string]int{}}
 	m.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bounced_runs_total", Help: "Runs per mailbox and result (ok, failed)."}, []string{"mailbox", "result"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bounced_run_duration_seconds", Help: "Duration of a run.",
 		Buckets: prometheus.ExponentialBuckets(0.05, 2, 14)}, []string{"mailbox"})
@@ -151,23 +153,26 @@ func (m *Monitor) WebhookAttempt(target, result string) {
 }
 
 // WebhookQueue sets what waits for target after a pass of the webhook
-// worker (webhook.Observer).
+// worker (webhook.Observer); a dead letter makes /readyz fail until a
+// pass finds none (`bounced webhooks retry`).
 func (m *Monitor) WebhookQueue(target string, pending, dead int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.hookTargets[target] = true
+	m.hookDead[target] = dead
 	m.hookQueue.WithLabelValues(target, "pending").Set(float64(pending))
 	m.hookQueue.WithLabelValues(target, "dead").Set(float64(dead))
 }
 
 // KeepWebhooks forgets the webhook targets not named (removed by a
-// reload): their gauges go.
+// reload): their gauges go, and /readyz stops judging them.
 func (m *Monitor) KeepWebhooks(targets []string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for t := range m.hookTargets {
 		if !slices.Contains(targets, t) {
 			delete(m.hookTargets, t)
+			delete(m.hookDead, t)
 			m.hookQueue.DeletePartialMatch(prometheus.Labels{"target": t})
 		}
 	}
@@ -300,7 +305,9 @@ func Step(err string) string {
 // Unready lists the mailboxes that are not fine, with why: a failed last
 // run, a run more than grace overdue, or a failed health check (as judged
 // after its last run). A mailbox that has not finished a run since the
-// daemon started is fine until it is overdue.
+// daemon started is fine until it is overdue. Then the webhook targets
+// with dead letters (as counted after their last pass): an event given up
+// on, which someone must look at, as `bounced status` says.
 func (m *Monitor) Unready(started time.Time, grace time.Duration) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -331,6 +338,17 @@ func (m *Monitor) Unready(started time.Time, grace time.Duration) []string {
 				out = append(out, fmt.Sprintf("%s: %s: %s", name, p.Check, p.Message))
 			}
 		}
+	}
+	targets := make([]string, 0, len(m.hookDead))
+	for t, n := range m.hookDead {
+		if n > 0 {
+			targets = append(targets, t)
+		}
+	}
+	sort.Strings(targets)
+	for _, t := range targets {
+		out = append(out, fmt.Sprintf("webhook %s: %d dead letters: 'bounced webhooks list --state dead' shows them, 'bounced webhooks retry' re-queues them",
+			t, m.hookDead[t]))
 	}
 	return out
 }
