@@ -101,3 +101,32 @@ func challengeRule(lower, report string) string {
 	}
 	return "autoreply:challenge-response"
 }
+
+// challengeRecipient returns the person a challenge-response request
+// protects, as the request says: the one recipient of the held message
+// it returns, or else the first address its prose names that is not
+// offered as a contact ("You sent a message to a@b.example"), the
+// request's own sender included (a person's filter writes in their
+// name). It returns "" when the request names nobody: a filtering
+// service's From is no recipient of the mail that was sent.
+func (c *classifier) challengeRecipient() string {
+	if c.orig != nil {
+		if to := headerAddrs(c.orig.get("To")); len(to) == 1 {
+			return to[0]
+		}
+	}
+	// the sender of the held message is the one asked to confirm
+	ex := map[string]bool{}
+	for _, name := range []string{"To", "Cc", "Return-Path"} {
+		for _, a := range headerAddrs(c.m.Header.get(name)) {
+			ex[a] = true
+		}
+	}
+	texts, _ := scanText(c.report, ex)
+	for _, t := range texts {
+		if !t.Contact {
+			return t.Addr
+		}
+	}
+	return ""
+}

@@ -275,6 +275,19 @@ func (c *classifier) reason(r *Recipient, x recipientExtra, reply, decoder, how 
 			reason, rule = pr, "prose:"+prule
 		}
 	}
+	if reason == "" && x.prose == "" && !x.fromReport && len(c.v.Recipients) == 1 {
+		// The only recipient's diagnostic names no reason and the
+		// report's prose never names its address (Exchange names the
+		// person: "Jane Doe on 3/19/2026 ... The e-mail account does not
+		// exist"): the report's own words about the failure are its, when
+		// they are specific (a vague "rejected" in boilerplate is not).
+		if rt := c.reportDiagnostic(); matchPhrases(normalizeReasonText(rt), "", &reasonPhrases) != nil {
+			if pr, prule := reasonFor(reasonInput{Diagnostic: rt, Status: r.Status, ReplyCode: r.ReplyCode,
+				Command: r.Command, Action: string(r.Action), Decoder: decoder}); pr != "" {
+				reason, rule = pr, "report:"+prule
+			}
+		}
+	}
 	if reason == "" {
 		switch {
 		case r.Action == ActionDelayed:

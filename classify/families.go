@@ -40,6 +40,8 @@ var familyRules = []familyRule{
 	{"einsundeins", "text", "the header of the original message is following"},
 	{"gmx", "from", "gmx."},
 	{"gmail", "from", "googlemail.com"},
+	{"zoho", "from", "zoho.com"}, // before Exim: Zoho's notices borrow its wording
+	{"zoho", "X-Zohomail", ""},
 	{"exim", "X-Failed-Recipients", ""},
 	{"exim", "text", "this message was created automatically by mail delivery software"},
 	{"v5sendmail", "text", "unsent message follows"},
@@ -54,6 +56,8 @@ var familyRules = []familyRule{
 	{"exchange2007", "text", "delivery has failed to these recipients"},
 	{"exchange2003", "text", "your message did not reach some or all of the intended recipients"},
 	{"exchange2003", "X-Mailer", "microsoft exchange"},
+	{"exchange2003", "text", "delivery to the following recipients failed"}, // its DSN's text part
+	{"mdaemon", "text", "had permanent fatal delivery errors"},
 	{"messagingserver", "text", "this report relates to a message you sent"},
 	{"messagingserver", "text", "messaging server"},
 	{"ezweb", "from", "ezweb.ne.jp"},
@@ -78,8 +82,6 @@ var familyRules = []familyRule{
 	{"fml", "X-Mlserver", ""},
 	{"fml", "text", "you are not a member"},
 	{"apachejames", "text", "james"},
-	{"zoho", "from", "zoho.com"},
-	{"zoho", "X-Zohomail", ""},
 	{"opensmtpd", "received", "(opensmtpd)"}, // last: a relay may run it
 }
 

@@ -32,7 +32,8 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"exceeded storage allocation", "user's space has been used up", "too much mail data",
 		"too many messages on the server", "boite du destinataire pleine", "mailbox has exceeded",
 		"out of storage", "postfach voll", "casella piena", "has reached its limit", "storage limit",
-		"exceeding receiving limits"),
+		"exceeding receiving limits", "mail file is full", // Domino: "recipient's mail file is full"
+		"postfach*ist voll", "ящик*переполнен"), // German, Russian: "(почтовый) ящик (получателя) переполнен"
 	// A phrase that contains a shorter phrase of a later group comes
 	// before that group, or the shorter one would always win (TestPhrases).
 	phrases(ReasonContentError, "", "header size exceeds maximum permitted"), // not "size exceeds"
@@ -139,7 +140,7 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"content filter rejection", "mail content denied", "message content rejected",
 		"rejecting mail content", "rejecting banned content", "unacceptable content",
 		"recurrent pattern detection", "probable junk", "junk mail",
-		"mail score (*over ", "this message scored * points", "reject, id=", "greylisted*please try again in",
+		"mail score (*over ", "this message scored * points", "reject, id=", "greylisted", "greylisting",
 		"has been temporarily blocked by our filter", "mail rejete. mail rejected.*506"),
 	phrases(ReasonPolicyViolation, "",
 		"local policy violation", "email policy violation", "anti-spoofing policy",
@@ -148,7 +149,8 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"members-only list", "not subscribed to this group", "illegal attachment",
 		"we do not accept messages containing", "not accepting mail with ", "mass mailer",
 		"message given low priority", "protocol violation", "content presents a potential", "header error",
-		"exceeded the*allowable number of posts"),
+		"exceeded the*allowable number of posts",
+		"delivery to this address is restricted", "resolver.rst.notauthorized"), // Exchange: the recipient's delivery restrictions
 	phrases(ReasonFiltered, "",
 		"550 : user unknown", "recipients was rejected by a remote mail server", "message filtered",
 		"refused due to recipient preferences",
@@ -176,7 +178,8 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"mail domain mentioned in email address is unknown", "the account or domain may not exist",
 		"dns lookup failure: host",
 		"553 * does not exist", "host not found", "domain doesn't exist",
-		"no route found to domain"), // Domino's router
+		"no route found to domain",                // Domino's router
+		"mx records point to non-existent hosts"), // Exim: "all relevant MX records point to non-existent hosts"
 	definitely(phrases(ReasonUserUnknown, "",
 		"recipient name is not recognized", "invalid final delivery userid", "address couldn't be found",
 		"550 <*>: user unknown", "550: <*>: user unknown", "unknown user: ", "delivery error: dd this user doesn't have a",
@@ -213,7 +216,9 @@ var reasonPhrases = newPhraseTable(concatRules(
 		"utilisateur inconnu", "nessun utente", "no existe", "destinataire invalide",
 		"destinataire inconnu", "this spectator does not exist", "your envelope recipient has been denied",
 		"not email addresses", "destination addresses were unknown",
-		"destination server rejected recipients", "the following recipients was undeliverable"),
+		"destination server rejected recipients", "the following recipients was undeliverable",
+		"empfänger*unbekannt", "benutzer*unbekannt", "unbekannter empfänger", "unbekannter benutzer", // German
+		"пользователь не найден", "нет такого пользователя", "такого пользователя не существует"), // Russian
 	phrases(ReasonFiltered, "",
 		"recipient preferences", "user refuses to receive",
 		"user reject", "recipient id refuse to receive", "is only accepting mail from specific",

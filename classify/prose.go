@@ -12,7 +12,7 @@ import "strings"
 func (c *classifier) fromProse(family string, texts []textRecipient, dropped int) {
 	if rule := challengeRule(c.lowerReport(), c.report); rule != "" {
 		// before the bounce evidence: a challenge borrows its words
-		c.autoreply(rule)
+		c.challenge(rule)
 		return
 	}
 	if !c.strongBounce() && c.notBounce() {
@@ -85,9 +85,25 @@ func (c *classifier) notBounce() bool {
 // autoreply makes the verdict of an auto-reply (RFC 3834): its sender is
 // the recipient that answered.
 func (c *classifier) autoreply(rule string) {
+	c.autoreplyFrom(firstAddr(c.m.Header.get("From")), rule)
+}
+
+// challenge makes the verdict of a challenge-response request: an
+// auto-reply on behalf of the protected recipient (challengeRecipient),
+// whom the request's sender, often the filtering service, is not.
+func (c *classifier) challenge(rule string) {
+	c.autoreplyFrom(c.challengeRecipient(), rule)
+}
+
+// autoreplyFrom makes the verdict of an auto-reply for the recipient
+// addr, or for nobody when addr is "".
+func (c *classifier) autoreplyFrom(addr, rule string) {
 	v := c.v
 	v.Kind, v.Decoder, v.Rule = KindAutoreply, "rfc3834", rule
-	v.Recipients = []Recipient{{Address: firstAddr(c.m.Header.get("From")), Reason: ReasonVacation, Rule: rule}}
+	v.Recipients = nil
+	if addr != "" {
+		v.Recipients = []Recipient{{Address: addr, Reason: ReasonVacation, Rule: rule}}
+	}
 }
 
 // proseRecipients picks the failed recipients of a bounce without a DSN:
@@ -113,9 +129,9 @@ func (c *classifier) proseRecipients(texts []textRecipient, dropped int, action 
 		return
 	}
 	// Addresses the prose offers for help or complaints are no
-	// recipients when it names any other, or when the returned message
-	// names its one recipient (which fromProse then takes).
-	texts = dropContacts(texts, c.orig != nil && len(headerAddrs(c.orig.get("To"))) == 1)
+	// recipients: when they are all it names, the returned message's one
+	// recipient failed (fromProse takes it), or nobody the report names.
+	texts = dropContacts(texts)
 	// When some addresses come with a reply code or failure words,
 	// those without are ones the prose merely mentions (a help
 	// address, a list's control address, a quoted sender).
@@ -137,17 +153,13 @@ func (c *classifier) proseRecipients(texts []textRecipient, dropped int, action 
 }
 
 // dropContacts returns texts without the addresses offered as contacts
-// (textRecipient.Contact), unless those are all it names and there is no
-// other recipient to fall back on (other).
-func dropContacts(texts []textRecipient, other bool) []textRecipient {
+// (textRecipient.Contact).
+func dropContacts(texts []textRecipient) []textRecipient {
 	var kept []textRecipient
 	for _, t := range texts {
 		if !t.Contact {
 			kept = append(kept, t)
 		}
-	}
-	if len(kept) == 0 && !other {
-		return texts
 	}
 	return kept
 }
@@ -273,6 +285,7 @@ var mtaReports = []string{
 	"this is the mail system at host", "this is the postfix program at host",
 	"this is the qmail-send program",
 	"this message was created automatically by mail delivery software", // Exim
+	"had permanent fatal delivery errors",                              // MDaemon: "The attached message had PERMANENT fatal delivery errors!"
 }
 
 // mtaReport reports whether lower-case report text holds a sentence of
@@ -372,6 +385,7 @@ var bounceSubjects = []string{
 	"email undeliverable", "message could not be delivered", "returned message", "failed mail",
 	"zustellungsfehler", // German Domino's "DELIVERY FAILURE"
 	"配信", "エラー", "不達", "unknown user", "user unknown",
+	"не доставлено", "недоставленное", // Russian: "(письмо) не доставлено", "недоставленное сообщение"
 }
 
 // bounceSender reports whether a From field names mail software or a
@@ -402,6 +416,7 @@ var bounceBody = []string{
 	"not a member of this mailing list", "are not member", "duplicated message-id",
 	"failed addresses follow", "unknown host", // Smail 3 and the providers that copied its layout
 	"wurde nicht zugestellt", "nicht zugestellt werden", "nicht erreicht werden", // German Domino, Exchange
+	"не может быть доставлено", "не было доставлено", // Russian
 }
 
 // looksLikeBounceBody reports whether lower-cased report text holds a

@@ -83,6 +83,9 @@ var cutMarkers = []string{
 	"original mail follows",
 	"original mail as follows",
 	"original message header follows",
+	"kopie der nachricht",        // German: "--- Kopie der Nachricht (nur Header) ---"
+	"исходное сообщение",         // Russian: "original message"
+	"заголовки исходного письма", // Russian: "headers of the original letter"
 	"元のメッセージ",
 	"以下、送信されたメールのヘッダです",
 }
@@ -527,11 +530,12 @@ func senderAddrs(lines []string) map[string]bool {
 // expandedFrom reports whether the address at a is the alias a recipient
 // was expanded from, not a recipient: Postfix writes "<bob@b.example>
 // (expanded from <sales@b.example>): ...", sendmail "(expanded from:
-// <sales@b.example>)".
+// <sales@b.example>)", Exim "bob@b.example" then "(generated from
+// sales@b.example)".
 func expandedFrom(line string, a addrAt) bool {
 	before := line[max(0, a.Start-20):a.Start]
 	before = strings.TrimRight(lower(before), " <:")
-	return strings.HasSuffix(before, "expanded from")
+	return strings.HasSuffix(before, "expanded from") || strings.HasSuffix(before, "generated from")
 }
 
 // isMessageID reports whether the address at a looks like a Message-ID in
