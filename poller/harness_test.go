@@ -31,6 +31,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/internal/clock/clocktest"
 )
 
 // backend is an IMAP server the scenarios run against: go-imap's in-process
@@ -591,50 +592,9 @@ func (b *backend) poller(t testing.TB, name, folder string, store Store, mod fun
 	return p
 }
 
-// fakeClock hands every timer to the test, which fires it.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers chan fakeTimer
-}
-
-type fakeTimer struct {
-	d  time.Duration
-	ch chan time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC), timers: make(chan fakeTimer, 16)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Timer(d time.Duration) (<-chan time.Time, func() bool) {
-	ft := fakeTimer{d: d, ch: make(chan time.Time, 1)}
-	c.timers <- ft
-	return ft.ch, func() bool { return true }
-}
-
-// fire waits for the next timer, advances the clock by its duration and
-// fires it.
-func (c *fakeClock) fire(t *testing.T) time.Duration {
-	t.Helper()
-	select {
-	case ft := <-c.timers:
-		c.mu.Lock()
-		c.now = c.now.Add(ft.d)
-		now := c.now
-		c.mu.Unlock()
-		ft.ch <- now
-		return ft.d
-	case <-time.After(30 * time.Second):
-		t.Fatal("no timer was set within 30s")
-		return 0
-	}
+// newFakeClock is the fake time of the poller tests.
+func newFakeClock() *clocktest.Fake {
+	return clocktest.New(time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC))
 }
 
 var debugW io.Writer

@@ -100,6 +100,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/internal/clock"
 	"github.com/bounced/bounced/storage"
 )
 
@@ -144,20 +145,7 @@ type Store interface {
 
 // Clock is the time source of the schedule and of run records. Network
 // time-outs always use the real clock.
-type Clock interface {
-	Now() time.Time
-	// Timer returns a channel that receives once after d, and a stop
-	// function.
-	Timer(d time.Duration) (<-chan time.Time, func() bool)
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-func (realClock) Timer(d time.Duration) (<-chan time.Time, func() bool) {
-	t := time.NewTimer(d)
-	return t.C, t.Stop
-}
+type Clock = clock.Clock
 
 // Options configure one mailbox. Zero values take the defaults noted.
 type Options struct {
@@ -357,15 +345,15 @@ func New(opts Options) (*Poller, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	clock := o.Clock
-	if clock == nil {
-		clock = realClock{}
+	clk := o.Clock
+	if clk == nil {
+		clk = clock.Real
 	}
 	return &Poller{
 		o:          o,
 		sched:      sched,
 		log:        log.With("mailbox", o.Name),
-		clock:      clock,
+		clock:      clk,
 		addr:       net.JoinHostPort(o.Host, fmt.Sprint(o.Port)),
 		tlsConf:    tc,
 		actions:    actions,

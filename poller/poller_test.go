@@ -269,11 +269,11 @@ func TestRunBacksOffAfterLoginFailure(t *testing.T) {
 	go func() { done <- p.Run(ctx) }()
 	var waits []time.Duration
 	for range 5 {
-		waits = append(waits, clock.fire(t))
+		waits = append(waits, clock.Advance(t))
 	}
 	// The sixth timer is set once the fifth run failed.
-	ft := <-clock.timers
-	waits = append(waits, ft.d)
+	ft := <-clock.Timers
+	waits = append(waits, ft.D)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
@@ -305,9 +305,9 @@ func TestSuperviseOneMailboxFails(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
 		go func() { done <- Supervise(ctx, []*Poller{bad, good}) }()
-		badClock.fire(t)
+		badClock.Advance(t)
 		<-st.finished
-		goodClock.fire(t)
+		goodClock.Advance(t)
 		<-st.finished
 		cancel()
 		if err := <-done; err != nil {
@@ -784,18 +784,18 @@ func TestRunAtStart(t *testing.T) {
 	go func() { done <- p.Run(ctx) }()
 	select {
 	case <-st.finished:
-	case ft := <-clock.timers:
+	case ft := <-clock.Timers:
 		cancel()
 		<-done
-		t.Fatalf("Run waited %v for the schedule before its first run", ft.d)
+		t.Fatalf("Run waited %v for the schedule before its first run", ft.D)
 	}
-	ft := <-clock.timers
+	ft := <-clock.Timers
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if ft.d != time.Minute {
-		t.Errorf("wait after the first run = %v, want the schedule's 1m", ft.d)
+	if ft.D != time.Minute {
+		t.Errorf("wait after the first run = %v, want the schedule's 1m", ft.D)
 	}
 	wantSubjects(t, a, folder+"/Processed", "s1")
 }
@@ -905,8 +905,8 @@ func TestServeStopLetsTheRunFinish(t *testing.T) {
 		t.Fatal("Serve returned without finishing the run in progress")
 	}
 	select {
-	case ft := <-clock.timers:
-		t.Errorf("Serve planned another run in %v after stop", ft.d)
+	case ft := <-clock.Timers:
+		t.Errorf("Serve planned another run in %v after stop", ft.D)
 	default:
 	}
 	wantSubjects(t, a, folder+"/Processed", "s1", "s2")
@@ -915,7 +915,7 @@ func TestServeStopLetsTheRunFinish(t *testing.T) {
 	q := b.poller(t, "primary", folder, st, func(o *Options) { o.Schedule = "@every 1m"; o.Clock = clock })
 	stop = make(chan struct{})
 	go func() { done <- q.Serve(t.Context(), stop) }()
-	<-clock.timers
+	<-clock.Timers
 	close(stop)
 	if err := <-done; err != nil {
 		t.Fatalf("Serve while waiting: %v", err)

@@ -38,6 +38,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/bounced/bounced/internal/clock"
 	"github.com/bounced/bounced/storage"
 )
 
@@ -133,20 +134,7 @@ func typeList(ts []storage.EventType) string {
 }
 
 // Clock is the time source of retries and waits.
-type Clock interface {
-	Now() time.Time
-	// Timer returns a channel that receives once after d, and a stop
-	// function.
-	Timer(d time.Duration) (<-chan time.Time, func() bool)
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-func (realClock) Timer(d time.Duration) (<-chan time.Time, func() bool) {
-	t := time.NewTimer(d)
-	return t.C, t.Stop
-}
+type Clock = clock.Clock
 
 // Store is the part of storage.DB that keeps the outbox.
 type Store interface {
@@ -214,7 +202,7 @@ func New(o Options) (*Dispatcher, error) {
 		d.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if d.clock == nil {
-		d.clock = realClock{}
+		d.clock = clock.Real
 	}
 	if d.jitter == nil {
 		d.jitter = rand.Float64

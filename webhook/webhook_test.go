@@ -17,74 +17,20 @@ import (
 	"time"
 
 	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/internal/clock/clocktest"
 	"github.com/bounced/bounced/storage"
 )
 
-// fakeClock is the time of the database and the dispatcher; its timers
-// are handed to the test, which fires them (no sleeps).
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers chan fakeTimer
-}
-
-type fakeTimer struct {
-	d  time.Duration
-	ch chan time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC), timers: make(chan fakeTimer, 16)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	if t.After(c.now) {
-		c.now = t
-	}
-	c.mu.Unlock()
-}
-
-func (c *fakeClock) Timer(d time.Duration) (<-chan time.Time, func() bool) {
-	ft := fakeTimer{d: d, ch: make(chan time.Time, 1)}
-	c.timers <- ft
-	return ft.ch, func() bool { return true }
-}
-
-// next waits for the dispatcher's next timer.
-func (c *fakeClock) next(t *testing.T) fakeTimer {
-	t.Helper()
-	select {
-	case ft := <-c.timers:
-		return ft
-	case <-time.After(10 * time.Second):
-		t.Fatal("no timer set within 10s")
-	}
-	return fakeTimer{}
-}
-
-// fire advances the clock by the timer's duration and fires it.
-func (c *fakeClock) fire(ft fakeTimer) {
-	c.Add(ft.d)
-	ft.ch <- c.Now()
+// newFakeClock is the time of the database and the dispatcher; its
+// timers are handed to the test, which fires them (no sleeps).
+func newFakeClock() *clocktest.Fake {
+	return clocktest.New(time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC))
 }
 
 // harness is a database with a fake clock.
 type harness struct {
 	t     *testing.T
-	clock *fakeClock
+	clock *clocktest.Fake
 	db    *storage.DB
 	path  string
 }
@@ -578,22 +524,22 @@ func TestRunLoop(t *testing.T) {
 	}()
 	// Two timers: the pruning loop's day and the target's idle minute
 	// (nothing pending yet).
-	var idle fakeTimer
+	var idle clocktest.Timer
 	for range 2 {
-		if ft := h.clock.next(t); ft.d == time.Minute {
+		if ft := h.clock.Next(t, 10*time.Second); ft.D == time.Minute {
 			idle = ft
 		}
 	}
-	if idle.ch == nil {
+	if idle.C == nil {
 		t.Fatal("the target set no idle timer")
 	}
 	h.suppress("a@example.org")
 	d.Wake()
 	// The attempt fails (500): the target waits 10s (20s, half kept).
-	if ft := h.clock.next(t); ft.d != 10*time.Second {
-		t.Fatalf("after the failure the target waits %s, want 10s", ft.d)
+	if ft := h.clock.Next(t, 10*time.Second); ft.D != 10*time.Second {
+		t.Fatalf("after the failure the target waits %s, want 10s", ft.D)
 	} else {
-		h.clock.fire(ft)
+		h.clock.Fire(ft)
 	}
 	select {
 	case addr := <-done:
@@ -603,7 +549,7 @@ func TestRunLoop(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the retry was not delivered")
 	}
-	h.clock.next(t) // idle again
+	h.clock.Next(t, 10*time.Second) // idle again
 	cancel()
 	select {
 	case <-stopped:
