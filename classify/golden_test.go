@@ -234,6 +234,19 @@ func TestFixtureKinds(t *testing.T) {
 		{"yandex/russian-koi8r-no-such-user.eml", KindBounce, "olga.smirnova@yandex-mail.example", "5.0.0", ReasonFiltered, false, ""},
 		{"zoho/invalid-address.eml", KindBounce, "rahul.mehta@partner-in.example", "5.1.1", ReasonUserUnknown, true, ""},
 		{"zoho/mailbox-full-two.eml", KindBounce, "anita@partner-in.example", "5.2.2", ReasonMailboxFull, false, ""},
+		{"arf/jmrp-no-rcpt-field.eml", KindComplaint, "sam.t@hotmail.example", "", ReasonFeedback, false, "abuse"},
+		{"arf/yahoo-fbl-abuse.eml", KindComplaint, "zoe.k@yahoo.example", "", ReasonFeedback, false, "abuse"},
+		{"autoreply/dutch-auto-submitted.eml", KindAutoreply, "joost@bedrijf.example", "", ReasonVacation, false, ""},
+		{"autoreply/left-company-undeliverable-words.eml", KindAutoreply, "k.old@corp.example", "", ReasonVacation, false, ""},
+		{"communigate/account-full.eml", KindBounce, "rosa@provider.example", "5.2.2", ReasonMailboxFull, false, ""},
+		{"communigate/smtp-module-unknown.eml", KindBounce, "yves@remote.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"delay/exchange-dsn-delay.eml", KindDelay, "tina@partner.example", "4.4.7", ReasonExpired, false, ""},
+		{"exim/three-mixed.eml", KindBounce, "ana@corp.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"imail/unknown-user-original-follows.eml", KindBounce, "doris@smallisp.example", "5.1.1", ReasonUserUnknown, true, ""},
+		{"office365/hop-count-5-4-14.eml", KindBounce, "ravi@contoso.example", "5.4.14", ReasonNetworkError, false, ""},
+		{"postfix/maildrop-over-quota-x-unix.eml", KindBounce, "nils@isp.example", "5.2.2", ReasonMailboxFull, false, ""},
+		{"simple/queue-period-expired.eml", KindBounce, "fritz@gone.example", "5.4.7", ReasonExpired, false, ""},
+		{"yahoo/legacy-remote-host-said.eml", KindBounce, "pat.li@partner.example", "5.7.1", ReasonSuspend, false, ""},
 	}
 	for _, tt := range tests {
 		raw, err := os.ReadFile(filepath.Join("..", "testdata", "bounces", tt.file))
