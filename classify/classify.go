@@ -276,11 +276,13 @@ func (c *classifier) reason(r *Recipient, x recipientExtra, reply, decoder, how 
 		}
 	}
 	if reason == "" && x.prose == "" && !x.fromReport && len(c.v.Recipients) == 1 {
-		// The only recipient's diagnostic names no reason and the
-		// report's prose never names its address (Exchange names the
-		// person: "Jane Doe on 3/19/2026 ... The e-mail account does not
-		// exist"): the report's own words about the failure are its, when
-		// they are specific (a vague "rejected" in boilerplate is not).
+		// The only recipient's own lines name no reason, and the report
+		// says it elsewhere: a DSN's prose that never names the address
+		// (Exchange names the person: "Jane Doe on 3/19/2026 ... The
+		// e-mail account does not exist"), or a paragraph after the
+		// reply ("550 Cannot deliver", a blank line, "The mailbox you
+		// tried to reach is full"). The report's words are its when they
+		// are specific (a vague "rejected" in boilerplate is not).
 		if rt := c.reportDiagnostic(); matchPhrases(normalizeReasonText(rt), "", &reasonPhrases) != nil {
 			if pr, prule := reasonFor(reasonInput{Diagnostic: rt, Status: r.Status, ReplyCode: r.ReplyCode,
 				Command: r.Command, Action: string(r.Action), Decoder: decoder}); pr != "" {

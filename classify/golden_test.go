@@ -246,6 +246,7 @@ func TestFixtureKinds(t *testing.T) {
 		{"office365/hop-count-5-4-14.eml", KindBounce, "ravi@contoso.example", "5.4.14", ReasonNetworkError, false, ""},
 		{"postfix/maildrop-over-quota-x-unix.eml", KindBounce, "nils@isp.example", "5.2.2", ReasonMailboxFull, false, ""},
 		{"simple/queue-period-expired.eml", KindBounce, "fritz@gone.example", "5.4.7", ReasonExpired, false, ""},
+		{"exim/reason-after-blank-line.eml", KindBounce, "jane@corp.example", "5.2.2", ReasonMailboxFull, false, ""},
 		{"yahoo/legacy-remote-host-said.eml", KindBounce, "pat.li@partner.example", "5.7.1", ReasonSuspend, false, ""},
 	}
 	for _, tt := range tests {
