@@ -8,7 +8,7 @@ import (
 // Version is the classifier's version. Storage records it beside every
 // outcome so that `bounced reclassify` can tell which verdicts are stale.
 // Bump it whenever a rule change can alter a verdict.
-const Version = "2"
+const Version = "3"
 
 // ErrNotMessage is returned by Message for input that is not an RFC 5322
 // message at all (empty, binary, no header). Everything else, however
