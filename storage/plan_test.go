@@ -61,6 +61,12 @@ func TestQueryPlans(t *testing.T) {
 		{webPage(SuppressionFilter{Reason: "userunknown", Since: time.Now()}), 4,
 			"SEARCH recipients USING COVERING INDEX recipients_suppressed_reason (reason=? AND suppressed_at>?)"},
 		{webPage(SuppressionFilter{Since: time.Now()}), 3, "SEARCH recipients USING COVERING INDEX recipients_suppressed (suppressed_at>?)"},
+		// Its count reads the same index as the page.
+		{webCount(SuppressionFilter{}), 0, "SEARCH recipients USING COVERING INDEX recipients_suppressed (suppressed_at>?)"},
+		{webCount(SuppressionFilter{Query: "a@"}), 2, "SEARCH recipients USING PRIMARY KEY (address>? AND address<?)"},
+		{webCount(SuppressionFilter{Query: "example.org", Since: time.Now()}), 2,
+			"SEARCH recipients USING COVERING INDEX recipients_suppressed_domain (domain=? AND suppressed_at>?)"},
+		{webCount(SuppressionFilter{Reason: "userunknown"}), 1, "SEARCH recipients USING COVERING INDEX recipients_suppressed_reason (reason=?)"},
 		{`DELETE FROM archive_blocks WHERE stored_at < ? AND NOT EXISTS (SELECT 1 FROM archive a WHERE a.block = archive_blocks.id)`, 1,
 			"USING COVERING INDEX archive_block (block=?)"},
 	} {
@@ -88,6 +94,12 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("plan of %s\n = %s, want %q and no SCAN", strings.Join(strings.Fields(tc.query), " "), got, tc.want)
 		}
 	}
+}
+
+// webCount is the query that counts what a SuppressionPage filter selects.
+func webCount(f SuppressionFilter) string {
+	q, _ := suppressionCount(f)
+	return q
 }
 
 // webPage is the query of a page of SuppressionPage.

@@ -169,11 +169,11 @@ type SuppressionFilter struct {
 	Limit  int // default 50
 }
 
-// suppressionPage returns the query of a page and its arguments.
-func suppressionPage(f SuppressionFilter) (string, []any) {
+// suppressionWhere returns the keys f selects (a query of the suppressed
+// addresses, from an index alone), its arguments, and the order of a page.
+func suppressionWhere(f SuppressionFilter) (keys string, args []any, order string) {
 	var where []string
-	var args []any
-	order := ` ORDER BY suppressed_at DESC, address DESC`
+	order = ` ORDER BY suppressed_at DESC, address DESC`
 	q := strings.ToLower(strings.TrimSpace(f.Query))
 	switch {
 	case strings.Contains(q, "@"):
@@ -198,46 +198,66 @@ func suppressionPage(f SuppressionFilter) (string, []any) {
 		// the newest-first walk of recipients_suppressed be a search.
 		where = append(where, `suppressed_at >= ''`)
 	}
-	// The page's keys first, from the index alone (an OFFSET skips index
-	// entries, not table rows), then their rows.
-	keys := `SELECT address FROM recipients WHERE state = 'suppressed'`
+	keys = `SELECT address FROM recipients WHERE state = 'suppressed'`
 	for _, w := range where {
 		keys += ` AND ` + w
 	}
+	return keys, args, order
+}
+
+// suppressionPage returns the query of a page and its arguments (without
+// the LIMIT and OFFSET).
+func suppressionPage(f SuppressionFilter) (string, []any) {
+	// The page's keys first, from the index alone (an OFFSET skips index
+	// entries, not table rows), then their rows.
+	keys, args, order := suppressionWhere(f)
 	return `SELECT ` + recipientColumns + ` FROM recipients WHERE address IN (` + keys + order + ` LIMIT ? OFFSET ?)` + order, args
+}
+
+// suppressionCount returns the query that counts what f selects, from the
+// same index as its pages.
+func suppressionCount(f SuppressionFilter) (string, []any) {
+	keys, args, _ := suppressionWhere(f)
+	return `SELECT count(*) FROM (` + keys + `)`, args
 }
 
 // SuppressionPage returns one page of the suppression list as f selects
 // it, newest suppression first (in address order for an address prefix),
-// and whether more follow.
-func (db *DB) SuppressionPage(ctx context.Context, f SuppressionFilter) (page []Recipient, more bool, err error) {
+// and how many suppressions f selects in all. Both are read in one
+// transaction, so the count is the page's.
+func (db *DB) SuppressionPage(ctx context.Context, f SuppressionFilter) (page []Recipient, total int, err error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
 	if f.Offset < 0 {
 		f.Offset = 0
 	}
-	q, args := suppressionPage(f)
-	// One row more than the page says whether another page follows.
-	rows, err := db.sql.QueryContext(ctx, q, append(args, f.Limit+1, f.Offset)...)
+	tx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, false, fmt.Errorf("listing suppressions: %w", err)
+		return nil, 0, fmt.Errorf("listing suppressions: %w", err)
+	}
+	defer tx.Rollback()
+	cq, cargs := suppressionCount(f)
+	if err := tx.QueryRowContext(ctx, cq, cargs...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("counting suppressions: %w", err)
+	}
+	q, args := suppressionPage(f)
+	rows, err := tx.QueryContext(ctx, q, append(args, f.Limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("listing suppressions: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		r, err := scanRecipient(rows)
 		if err != nil {
-			return nil, false, fmt.Errorf("listing suppressions: %w", err)
+			return nil, 0, fmt.Errorf("listing suppressions: %w", err)
 		}
 		page = append(page, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("listing suppressions: %w", err)
+		return nil, 0, fmt.Errorf("listing suppressions: %w", err)
 	}
-	if len(page) > f.Limit {
-		return page[:f.Limit], true, nil
-	}
-	return page, false, nil
+	return page, total, nil
 }
 
 // SuppressionReasons lists the reasons of the suppressed addresses, for

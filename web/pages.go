@@ -335,6 +335,8 @@ type suppressionsView struct {
 	Reasons     []string
 	Rows        []storage.Recipient
 	First, Last int
+	Total       int // suppressions the filter selects in all
+	Page, Pages int
 	Prev, Next  string
 	CSV         string
 	ByAddress   bool
@@ -358,12 +360,13 @@ func (h *Handler) suppressions(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusInternalServerError, "The suppression list cannot be read.", err)
 		return
 	}
-	rows, more, err := db.SuppressionPage(r.Context(), f.storage())
+	rows, total, err := db.SuppressionPage(r.Context(), f.storage())
 	if err != nil {
 		h.fail(w, r, http.StatusInternalServerError, "The suppression list cannot be read.", err)
 		return
 	}
-	v.Rows = rows
+	v.Rows, v.Total = rows, total
+	v.Page, v.Pages = f.Page, (total+PageSize-1)/PageSize
 	v.ByAddress = strings.Contains(f.Q, "@")
 	if len(rows) > 0 {
 		v.First = (f.Page-1)*PageSize + 1
@@ -371,9 +374,9 @@ func (h *Handler) suppressions(w http.ResponseWriter, r *http.Request) {
 		v.CSV = f.url("/suppressions.csv", f.Page)
 	}
 	if f.Page > 1 {
-		v.Prev = f.url("/suppressions", f.Page-1)
+		v.Prev = f.url("/suppressions", min(f.Page-1, max(v.Pages, 1)))
 	}
-	if more {
+	if f.Page < v.Pages {
 		v.Next = f.url("/suppressions", f.Page+1)
 	}
 	h.render(w, r, http.StatusOK, "suppressions", v)

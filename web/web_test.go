@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"net/http"
@@ -205,6 +206,44 @@ func TestSuppressionsCSV(t *testing.T) {
 	}
 	if cd := res.Header.Get("Content-Disposition"); !strings.Contains(cd, "page-2") {
 		t.Errorf("Content-Disposition of page 2 = %q", cd)
+	}
+}
+
+// TestSuppressionsPageOfPages: the pager says which rows of how many and
+// which page of how many; the last page links to no next one, and a page
+// past the end says so and links to the last.
+func TestSuppressionsPageOfPages(t *testing.T) {
+	db := demoDB(t)
+	h := New(demoOptions(db))
+	_, total, err := db.SuppressionPage(context.Background(), storage.SuppressionFilter{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := (total + PageSize - 1) / PageSize
+	if pages < 2 {
+		t.Fatalf("the demo database has %d suppressions, want more than a page", total)
+	}
+	_, first := get(t, h, "GET", "/suppressions", nil)
+	for _, want := range []string{fmt.Sprintf("1–%d of %d", PageSize, total), fmt.Sprintf("page 1 of %d", pages), `rel="next"`} {
+		if !strings.Contains(first, want) {
+			t.Errorf("page 1 lacks %q", want)
+		}
+	}
+	_, last := get(t, h, "GET", fmt.Sprintf("/suppressions?page=%d", pages), nil)
+	if want := fmt.Sprintf("%d–%d of %d", (pages-1)*PageSize+1, total, total); !strings.Contains(last, want) {
+		t.Errorf("the last page lacks %q", want)
+	}
+	if strings.Contains(last, `rel="next"`) || !strings.Contains(last, fmt.Sprintf("page %d of %d", pages, pages)) {
+		t.Errorf("the last page links to a next page, or does not say it is the last")
+	}
+	_, past := get(t, h, "GET", fmt.Sprintf("/suppressions?page=%d", pages+3), nil)
+	if !strings.Contains(past, "past the last page") || !strings.Contains(past, fmt.Sprintf("page=%d", pages)) {
+		t.Errorf("a page past the end does not say so or link to the last page")
+	}
+	// A filter counts only what it selects.
+	_, evil := get(t, h, "GET", "/suppressions?q=evil.example", nil)
+	if !strings.Contains(evil, "1–2 of 2") || !strings.Contains(evil, "page 1 of 1") {
+		t.Errorf("the filtered page does not say 1–2 of 2, page 1 of 1")
 	}
 }
 
