@@ -114,7 +114,7 @@ func (c *classifier) family() string {
 	var found [maxPhrasePatterns / 64]uint64
 	familyText.scan(c.lowerReport(), &found)
 	from := lower(c.m.Header.get("From"))
-	subj := lower(decodeWords(c.m.Header.get("Subject")))
+	subj := lower(c.v.Subject) // decodeWords of the Subject field (Message)
 	for i, f := range familyRules {
 		var v string
 		switch f.where {
