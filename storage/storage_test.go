@@ -11,32 +11,15 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/internal/clock/clocktest"
 )
 
-// clock is a fake clock for tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// newClock is the fake time of the storage tests.
+func newClock() *clocktest.Fake { return clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 // openTest opens a new database in a temp dir, without fsync (NoSync) to
 // keep the tests fast; TestOpenAppliesMigrationsOnce checks the default.
