@@ -224,7 +224,7 @@ func TestBrowser(t *testing.T) {
 			return fmt.Errorf("the downloaded CSV (%d bytes) differs from %s (%d bytes)", len(got), href.Value, len(want))
 		}
 		recs, err := csv.NewReader(bytes.NewReader(got)).ReadAll()
-		if err != nil || len(recs) != len(listed)+1 || strings.Join(recs[0], ",") != strings.Join(suppressionsHeader, ",") {
+		if err != nil || len(recs) != len(listed)+1 || strings.Join(recs[0], ",") != strings.Join(SuppressionsHeader, ",") {
 			return fmt.Errorf("the downloaded CSV has %d rows for %d on the page (%v):\n%s", len(recs)-1, len(listed), err, got)
 		}
 		for i, r := range recs[1:] {

@@ -3,6 +3,10 @@ package web
 import (
 	"encoding/csv"
 	"io"
+	"strconv"
+	"time"
+
+	"github.com/bounced/bounced/storage"
 )
 
 // CSVWriter is the one CSV writer of bounced's outputs (the report's
@@ -58,4 +62,29 @@ func isPlainNumber(s string) bool {
 		}
 	}
 	return digits > 0
+}
+
+// SuppressionsHeader is the header row of the suppression list as CSV,
+// the columns of `bounced suppressions --format csv` and of the report's
+// download alike.
+var SuppressionsHeader = []string{"address", "reason", "since", "set_by", "note", "domain", "bounces", "complaints", "score", "last_bounce", "stored_id", "suppressed_at"}
+
+// SuppressionRow is one suppressed address as a CSV row under
+// SuppressionsHeader.
+func SuppressionRow(r storage.Recipient) []string {
+	setBy := "policy"
+	if r.Manual {
+		setBy = "manual"
+	}
+	return []string{r.Address, r.Reason, rfc3339(r.Since), setBy, r.Note, r.Domain,
+		strconv.Itoa(r.Bounces), strconv.Itoa(r.Complaints), strconv.FormatFloat(r.Score, 'f', 2, 64),
+		rfc3339(r.LastBounce), strconv.FormatInt(r.StoredID, 10), rfc3339(r.SuppressedAt)}
+}
+
+// rfc3339 is t in UTC as RFC 3339, "" for the zero time.
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }

@@ -382,10 +382,6 @@ func (h *Handler) suppressions(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "suppressions", v)
 }
 
-// suppressionsHeader is the header row of the CSV, the columns of
-// `bounced suppressions --format csv`.
-var suppressionsHeader = []string{"address", "reason", "since", "set_by", "note", "domain", "bounces", "complaints", "score", "last_bounce", "stored_id", "suppressed_at"}
-
 // suppressionsCSV is the page /suppressions shows with the same query
 // string, as CSV: exactly its rows.
 func (h *Handler) suppressionsCSV(w http.ResponseWriter, r *http.Request) {
@@ -406,11 +402,9 @@ func (h *Handler) suppressionsCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	var b bytes.Buffer
 	cw := NewCSVWriter(&b)
-	cw.Write(suppressionsHeader)
+	cw.Write(SuppressionsHeader)
 	for _, s := range rows {
-		cw.Write([]string{s.Address, s.Reason, rfc3339(s.Since), setBy(s), s.Note, s.Domain,
-			strconv.Itoa(s.Bounces), strconv.Itoa(s.Complaints), strconv.FormatFloat(s.Score, 'f', 2, 64),
-			rfc3339(s.LastBounce), strconv.FormatInt(s.StoredID, 10), rfc3339(s.SuppressedAt)})
+		cw.Write(SuppressionRow(s))
 	}
 	cw.Flush()
 	name := "suppressions.csv"
@@ -422,20 +416,6 @@ func (h *Handler) suppressionsCSV(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		w.Write(b.Bytes())
 	}
-}
-
-func rfc3339(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-func setBy(r storage.Recipient) string {
-	if r.Manual {
-		return "manual"
-	}
-	return "policy"
 }
 
 type recipientView struct {

@@ -186,7 +186,7 @@ func TestSuppressionsCSV(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reading the CSV: %v\n%s", err, body)
 	}
-	if strings.Join(recs[0], ",") != strings.Join(suppressionsHeader, ",") {
+	if strings.Join(recs[0], ",") != strings.Join(SuppressionsHeader, ",") {
 		t.Errorf("header = %v", recs[0])
 	}
 	if len(recs) != 3 {

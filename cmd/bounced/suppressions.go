@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -48,10 +47,6 @@ named on stderr. Recipes for listmonk, Postfix and CSV imports: docs/feeds.md.
 The database is opened read-only.`,
 		run: runSuppressions,
 	}
-}
-
-func suppressionsHeader() []string {
-	return []string{"address", "reason", "since", "set_by", "note", "domain", "bounces", "complaints", "score", "last_bounce", "stored_id", "suppressed_at"}
 }
 
 func rfc3339(t time.Time) string {
@@ -100,12 +95,8 @@ func runSuppressions(ctx context.Context, e *env, args []string) error {
 	switch *format {
 	case "csv":
 		cw := web.NewCSVWriter(out)
-		cw.Write(suppressionsHeader())
-		each = func(r storage.Recipient) error {
-			return cw.Write([]string{r.Address, r.Reason, rfc3339(r.Since), setBy(r), r.Note, r.Domain,
-				strconv.Itoa(r.Bounces), strconv.Itoa(r.Complaints), strconv.FormatFloat(r.Score, 'f', 2, 64),
-				rfc3339(r.LastBounce), strconv.FormatInt(r.StoredID, 10), rfc3339(r.SuppressedAt)})
-		}
+		cw.Write(web.SuppressionsHeader)
+		each = func(r storage.Recipient) error { return cw.Write(web.SuppressionRow(r)) }
 		finish = func() error { cw.Flush(); return cw.Error() }
 	case "json":
 		n := 0
