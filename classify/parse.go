@@ -62,8 +62,33 @@ type part struct {
 	Type   string            // lower-case media type, "text/plain" when missing
 	Params map[string]string // Content-Type parameters, lower-case keys
 	Header header
-	Body   []byte // transfer-decoded; text/* converted to UTF-8
+	// Body is the decoded body (transfer encoding undone, text/* converted
+	// to UTF-8) of the parts that every classification reads: text/* but
+	// HTML, and message/*. It is nil for the rest, which the readers want
+	// rarely (HTML only when a bounce has no plain text) or never (images,
+	// applications): decode returns theirs on demand.
+	Body   []byte
+	raw    []byte // the body as written
 	Attach bool   // Content-Disposition: attachment
+}
+
+// readEagerly reports whether a part of media type ct has its Body decoded
+// as it is parsed.
+func readEagerly(ct string) bool {
+	return strings.HasPrefix(ct, "text/") && ct != "text/html" || strings.HasPrefix(ct, "message/")
+}
+
+// decode returns the part's body with its transfer encoding undone and,
+// for text, converted to UTF-8.
+func (p part) decode() []byte {
+	if p.Body != nil {
+		return p.Body
+	}
+	b := transferDecode(p.Header.get("Content-Transfer-Encoding"), p.raw)
+	if strings.HasPrefix(p.Type, "text/") || p.Type == "message/delivery-status" || p.Type == "message/feedback-report" {
+		b = toUTF8(p.Params["charset"], b)
+	}
+	return b
 }
 
 // message is a leniently parsed mail: its header and its flat list of
@@ -389,11 +414,10 @@ func (m *message) walk(h header, body []byte, depth int) {
 		}
 		ct, params = "text/plain", map[string]string{}
 	}
-	p := part{Type: ct, Params: params, Header: h}
+	p := part{Type: ct, Params: params, Header: h, raw: body}
 	p.Attach = strings.HasPrefix(lower(h.get("Content-Disposition")), "attachment")
-	p.Body = transferDecode(h.get("Content-Transfer-Encoding"), body)
-	if strings.HasPrefix(ct, "text/") || ct == "message/delivery-status" || ct == "message/feedback-report" {
-		p.Body = toUTF8(params["charset"], p.Body)
+	if readEagerly(ct) {
+		p.Body = p.decode()
 	}
 	m.Parts = append(m.Parts, p)
 }

@@ -18,7 +18,8 @@ const maxReportText = 64 << 10
 // text), cut at the line where the returned message starts, and the
 // quoted text after that line.
 func reportText(m *message) (report, quoted string) {
-	var plain, html []string
+	var plain []string
+	var html []part // decoded and stripped only when there is no plain text
 	for _, p := range m.Parts {
 		if strings.HasPrefix(p.Type, "message/") && p.Type != "message/delivery-status" && p.Type != "message/global-delivery-status" && p.Type != "message/feedback-report" {
 			break
@@ -30,12 +31,16 @@ func reportText(m *message) (report, quoted string) {
 		case p.Type == "text/plain" || p.Type == "text/enriched" || p.Type == "":
 			plain = append(plain, string(p.Body))
 		case p.Type == "text/html":
-			html = append(html, stripHTML(string(p.Body)))
+			html = append(html, p)
 		}
 	}
 	text := strings.Join(plain, "\n")
-	if strings.TrimSpace(text) == "" {
-		text = strings.Join(html, "\n")
+	if strings.TrimSpace(text) == "" && len(html) > 0 {
+		stripped := make([]string, len(html))
+		for i, p := range html {
+			stripped[i] = stripHTML(string(p.decode()))
+		}
+		text = strings.Join(stripped, "\n")
 	}
 	text = clip(text, maxReportText*4)
 	if i := originalStart(text); i >= 0 {
