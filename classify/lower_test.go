@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestLower(t *testing.T) {
@@ -31,6 +32,17 @@ func fixtureTexts(t *testing.T) []string {
 		out = append(out, string(b))
 	}
 	return out
+}
+
+func TestLowerRune(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune+1; r++ {
+		if got, want := lowerRune(r), unicode.ToLower(r); got != want {
+			t.Fatalf("lowerRune(%U) = %U, want %U", r, got, want)
+		}
+	}
+	if lowerRune(-1) != unicode.ToLower(-1) {
+		t.Fatal("lowerRune(-1) differs")
+	}
 }
 
 func FuzzLower(f *testing.F) {

@@ -5,7 +5,6 @@ package classify
 
 import (
 	"strings"
-	"unicode"
 )
 
 // phraseTable is an ordered list of phrase rules with an Aho-Corasick
@@ -250,7 +249,7 @@ func normalizeReasonText(s string) string {
 			if c >= 0x80 {
 				// Rare: lower-case the rest of the word rune by rune.
 				for _, r := range w[k:] {
-					b.WriteRune(unicode.ToLower(r))
+					b.WriteRune(lowerRune(r))
 				}
 				break
 			}
