@@ -197,8 +197,11 @@ func (c *classifier) appleUnsubscribe() bool {
 // refused, please try later").
 func orangeCode(text string) (Reason, string) {
 	for _, label := range []string{"ofr", "lpn"} {
+		if !strings.Contains(text, label) {
+			continue // the common case, found faster than LastIndex's hashing finds it absent
+		}
 		i := strings.LastIndex(text, label)
-		if i < 0 || (i > 0 && isLetterOrDigit(text[i-1])) {
+		if i > 0 && isLetterOrDigit(text[i-1]) {
 			continue
 		}
 		j := i + len(label)
