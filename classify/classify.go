@@ -76,7 +76,7 @@ type classifier struct {
 
 	lower string // the first 8 KiB of report, lower case; see lowerReport
 
-	exclAll map[string]bool // see exclusions
+	exclAll, exclFrom map[string]bool // see exclusions
 
 	// extra is what the classifier knows of a recipient beyond its
 	// Recipient fields, by lower-case address.

@@ -244,7 +244,7 @@ func (c *classifier) textRecipients() ([]textRecipient, int) {
 
 // exclusions are the addresses in bounce prose that are no recipients:
 // the bounce's own addressee (the sender of the original) and the
-// original's sender. With all false, only the bounce's From. The sets are
+// original's sender. With all false, only the bounce's From. Each set is
 // made once per message.
 func (c *classifier) exclusions(all bool) map[string]bool {
 	if all {
@@ -253,30 +253,34 @@ func (c *classifier) exclusions(all bool) map[string]bool {
 		}
 		return c.exclAll
 	}
-	return c.makeExclusions(false)
+	if c.exclFrom == nil {
+		c.exclFrom = c.makeExclusions(false)
+	}
+	return c.exclFrom
 }
 
 func (c *classifier) makeExclusions(all bool) map[string]bool {
 	ex := map[string]bool{}
-	for _, a := range headerAddrs(c.m.Header.get("From")) {
-		ex[a] = true
-	}
+	addAddrs(ex, c.m.Header.get("From"))
 	if !all {
 		return ex
 	}
 	for _, name := range []string{"To", "Return-Path", "Reply-To", "Sender", "Cc"} {
-		for _, a := range headerAddrs(c.m.Header.get(name)) {
-			ex[a] = true
-		}
+		addAddrs(ex, c.m.Header.get(name))
 	}
 	if c.orig != nil {
 		for _, name := range []string{"From", "Return-Path", "Sender", "Reply-To"} {
-			for _, a := range headerAddrs(c.orig.get(name)) {
-				ex[a] = true
-			}
+			addAddrs(ex, c.orig.get(name))
 		}
 	}
 	return ex
+}
+
+// addAddrs adds the addresses of a header value to set, lower-cased.
+func addAddrs(set map[string]bool, v string) {
+	for _, a := range findAddrs(v) {
+		set[lower(a.Addr)] = true
+	}
 }
 
 // textRecipient is a recipient found in bounce prose, with the text that
