@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bounced/bounced/internal/cputime"
 	gomessage "github.com/emersion/go-message"
 )
 
@@ -86,20 +87,20 @@ func BenchmarkClassifyVsWalk(b *testing.B) {
 	var walkCPU, classifyCPU, walkWall, classifyWall time.Duration
 	for b.Loop() {
 		runtime.GC()
-		c0, w0 := cpuTime(), time.Now()
+		c0, w0 := cputime.Process(), time.Now()
 		for _, m := range mails {
 			if e, _ := gomessage.Read(bytes.NewReader(m)); e != nil {
 				walkEntity(e, 0)
 			}
 		}
-		walkCPU += cpuTime() - c0
+		walkCPU += cputime.Process() - c0
 		walkWall += time.Since(w0)
 		runtime.GC()
-		c0, w0 = cpuTime(), time.Now()
+		c0, w0 = cputime.Process(), time.Now()
 		for _, m := range mails {
 			Message(m) //nolint:errcheck // not-a-message inputs are part of the corpus
 		}
-		classifyCPU += cpuTime() - c0
+		classifyCPU += cputime.Process() - c0
 		classifyWall += time.Since(w0)
 	}
 	n := float64(b.N) * float64(len(mails))

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bounced/bounced/internal/cputime"
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
@@ -260,19 +261,19 @@ func BenchmarkEndToEnd(bb *testing.B) {
 		bb.StartTimer()
 
 		s0, _ := serverCPU()
-		t0, c0 := time.Now(), cpuTime()
+		t0, c0 := time.Now(), cputime.Process()
 		if got := rawFetch(bb, b, folder); got != n {
 			bb.Fatalf("raw fetch got %d mails, want %d", got, n)
 		}
 		raw := time.Since(t0)
-		rawCPU = cpuTime() - c0
+		rawCPU = cputime.Process() - c0
 		s1, _ := serverCPU()
 		rawServer = s1 - s0
 
-		t0, c0 = time.Now(), cpuTime()
+		t0, c0 = time.Now(), cputime.Process()
 		sum, err := p.PollOnce(bb.Context())
 		e2e := time.Since(t0)
-		e2eCPU = cpuTime() - c0
+		e2eCPU = cputime.Process() - c0
 		s2, _ := serverCPU()
 		e2eServer = s2 - s1
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bounced/bounced/classify"
+	"github.com/bounced/bounced/internal/cputime"
 )
 
 // benchMail is a realistic RFC 3464 bounce of about 3 KB, different for
@@ -176,7 +177,7 @@ func recordMails(b *testing.B, db *DB, mails [][]byte, verdicts []classify.Verdi
 	bufs := make([][]byte, batch)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := cpuTime()
+	cpu := cputime.Process()
 	for n := 0; n < b.N; {
 		recs = recs[:0]
 		for i := 0; i < batch && n < b.N; i, n = i+1, n+1 {
@@ -196,7 +197,7 @@ func recordMails(b *testing.B, db *DB, mails [][]byte, verdicts []classify.Verdi
 	b.StopTimer()
 	if cpu > 0 {
 		// CPU, not elapsed: fsync waits are not in it.
-		b.ReportMetric(float64(cpuTime()-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/msg")
+		b.ReportMetric(float64(cputime.Process()-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/msg")
 	}
 	if db.opts.Archive {
 		var stored int64

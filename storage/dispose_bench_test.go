@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/bounced/bounced/internal/cputime"
 )
 
 // BenchmarkMarkDisposal records 10,000 mails, then marks them as the
@@ -42,7 +44,7 @@ func BenchmarkMarkDisposal(b *testing.B) {
 			}
 		}
 		b.StartTimer()
-		c0 := cpuTime()
+		c0 := cputime.Process()
 		for k := 0; k < len(ids); k += command {
 			cmd := ids[k:min(k+command, len(ids))]
 			if err := db.MarkDisposing(ctx, cmd, "move:Bounces/Processed", start); err != nil {
@@ -52,7 +54,7 @@ func BenchmarkMarkDisposal(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		cpu += cpuTime() - c0
+		cpu += cputime.Process() - c0
 		b.StopTimer()
 		db.Close()
 		b.StartTimer()
