@@ -167,6 +167,9 @@ type SuppressionFilter struct {
 	Since  time.Time // only those recorded at or after (Recipient.SuppressedAt)
 	Offset int
 	Limit  int // default 50
+	// NoTotal leaves the count of all the filter selects out (total is
+	// -1): a download needs only its rows.
+	NoTotal bool
 }
 
 // suppressionWhere returns the keys f selects (a query of the suppressed
@@ -223,7 +226,7 @@ func suppressionCount(f SuppressionFilter) (string, []any) {
 
 // SuppressionPage returns one page of the suppression list as f selects
 // it, newest suppression first (in address order for an address prefix),
-// and how many suppressions f selects in all. Both are read in one
+// and how many suppressions f selects in all (-1 with NoTotal). Both are read in one
 // transaction, so the count is the page's.
 func (db *DB) SuppressionPage(ctx context.Context, f SuppressionFilter) (page []Recipient, total int, err error) {
 	if f.Limit <= 0 {
@@ -237,9 +240,12 @@ func (db *DB) SuppressionPage(ctx context.Context, f SuppressionFilter) (page []
 		return nil, 0, fmt.Errorf("listing suppressions: %w", err)
 	}
 	defer tx.Rollback()
-	cq, cargs := suppressionCount(f)
-	if err := tx.QueryRowContext(ctx, cq, cargs...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("counting suppressions: %w", err)
+	total = -1
+	if !f.NoTotal {
+		cq, cargs := suppressionCount(f)
+		if err := tx.QueryRowContext(ctx, cq, cargs...).Scan(&total); err != nil {
+			return nil, 0, fmt.Errorf("counting suppressions: %w", err)
+		}
 	}
 	q, args := suppressionPage(f)
 	rows, err := tx.QueryContext(ctx, q, append(args, f.Limit, f.Offset)...)

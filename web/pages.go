@@ -394,7 +394,9 @@ func (h *Handler) suppressionsCSV(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	rows, _, err := db.SuppressionPage(r.Context(), f.storage())
+	sf := f.storage()
+	sf.NoTotal = true // the file has the page's rows, not a count of all
+	rows, _, err := db.SuppressionPage(r.Context(), sf)
 	if err != nil {
 		h.o.Logger.Error("web: serving page", "path", r.URL.Path, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)

@@ -219,6 +219,10 @@ func TestSuppressionsPageOfPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rows, none, err := db.SuppressionPage(context.Background(), storage.SuppressionFilter{Limit: 1, NoTotal: true})
+	if err != nil || none != -1 || len(rows) != 1 {
+		t.Errorf("NoTotal: %d rows, total %d, %v; want 1 row, total -1", len(rows), none, err)
+	}
 	pages := (total + PageSize - 1) / PageSize
 	if pages < 2 {
 		t.Fatalf("the demo database has %d suppressions, want more than a page", total)
