@@ -43,14 +43,36 @@ type sesNotification struct {
 	} `json:"mail"`
 }
 
+// sesMarkers start an SES notification, and one quoted in an SNS envelope.
+var sesMarkers = []string{`{"notificationType"`, `\"notificationType\"`}
+
+// containsEither reports whether a+b holds one of the markers, without
+// making a+b.
+func containsEither(a, b string, markers []string) bool {
+	for _, m := range markers {
+		if strings.Contains(a, m) || strings.Contains(b, m) {
+			return true
+		}
+		// one that starts in a and ends in b
+		joint := a[max(0, len(a)-len(m)+1):] + b[:min(len(b), len(m)-1)]
+		if strings.Contains(joint, m) {
+			return true
+		}
+	}
+	return false
+}
+
 // amazonSES reads an SES notification from the report text. It reports
 // whether it found one.
 func (c *classifier) amazonSES() bool {
+	if !containsEither(c.report, c.quoted, sesMarkers) {
+		return false // most mail: no copy of the whole text to find that out
+	}
 	text := c.report + c.quoted
 	var js string
-	if i := strings.Index(text, `{"notificationType"`); i >= 0 {
+	if i := strings.Index(text, sesMarkers[0]); i >= 0 {
 		js = text[i:]
-	} else if i := strings.Index(text, `\"notificationType\"`); i >= 0 {
+	} else if i := strings.Index(text, sesMarkers[1]); i >= 0 {
 		// the raw SNS envelope: the notification is its "Message" string
 		j := strings.LastIndexByte(text[:i], '{')
 		j = strings.LastIndexByte(text[:max(j, 0)], '{')
