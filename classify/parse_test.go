@@ -2,7 +2,9 @@ package classify
 
 import (
 	"fmt"
+	"mime"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -216,4 +218,86 @@ func TestNormalizeLineEnds(t *testing.T) {
 		}
 	}
 	gen(nil)
+}
+
+func TestFastMediaType(t *testing.T) {
+	for _, c := range []struct {
+		v  string
+		ok bool
+	}{
+		{"text/plain", true},
+		{"TEXT/Plain; Charset=\"UTF-8\"", true},
+		{"multipart/report; report-type=delivery-status;\tboundary=\"=_a b/c\";", true},
+		{"text", true},
+		{"text/plain; name*=utf-8''x", false},
+		{"text/plain; a=1; A=2", false},
+		{"text/plain; name=\"C:\\\\x\"", false},
+		{"text/plain charset=x", false},
+		{"text/plain; charset", false},
+		{"text/", false},
+		{"/plain", false},
+		{"text/plain/x", false},
+		{"", false},
+		{"text/plain;;", false},
+	} {
+		got, params, ok := fastMediaType(c.v)
+		if ok != c.ok {
+			t.Errorf("fastMediaType(%q): ok %v, want %v", c.v, ok, c.ok)
+			continue
+		}
+		if ok {
+			checkMediaType(t, c.v, got, params)
+		}
+	}
+	// Every Content-Type of the fixtures that the fast path takes.
+	taken, all := 0, 0
+	for _, text := range fixtureTexts(t) {
+		m, err := parse([]byte(text))
+		if err != nil {
+			continue
+		}
+		for _, h := range append([]header{m.Header}, partHeaders(m)...) {
+			v := h.get("Content-Type")
+			if v == "" {
+				continue
+			}
+			all++
+			if got, params, ok := fastMediaType(v); ok {
+				taken++
+				checkMediaType(t, v, got, params)
+			}
+		}
+	}
+	if taken*10 < all*9 {
+		t.Errorf("the fast path took %d of the fixtures' %d Content-Type values, want 90%%", taken, all)
+	}
+}
+
+func partHeaders(m *message) []header {
+	var hs []header
+	for _, p := range m.Parts {
+		hs = append(hs, p.Header)
+	}
+	return hs
+}
+
+// checkMediaType fails unless mime.ParseMediaType reads v as mediatype
+// and params.
+func checkMediaType(t *testing.T, v, mediatype string, params map[string]string) {
+	t.Helper()
+	want, wantParams, err := mime.ParseMediaType(v)
+	if err != nil || want != mediatype || !reflect.DeepEqual(wantParams, params) {
+		t.Errorf("fastMediaType(%q) = %q %v; ParseMediaType: %q %v %v", v, mediatype, params, want, wantParams, err)
+	}
+}
+
+func FuzzFastMediaType(f *testing.F) {
+	for _, v := range []string{"text/plain; charset=\"utf-8\"", "multipart/mixed;\n boundary=x;", "a/b; c*=d", "a/b; c=\"\\\"\""} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if got, params, ok := fastMediaType(v); ok {
+			checkMediaType(t, v, got, params)
+		}
+	})
 }
