@@ -70,7 +70,15 @@ func newPhraseMatcher(pats []string) phraseMatcher {
 			}
 		}
 	}
-	// The trie, with -1 for a missing edge.
+	// The trie, with -1 for a missing edge. It has at most one state a
+	// pattern byte, and the root: allocated once, not grown.
+	states := 1
+	for _, p := range pats {
+		states += len(p)
+	}
+	m.next = make([]int32, 0, states*m.nclass)
+	m.out = make([]int32, 0, states)
+	m.dict = make([]int32, 0, states)
 	newState := func() int32 {
 		for c := 0; c < m.nclass; c++ {
 			m.next = append(m.next, -1)
