@@ -159,11 +159,15 @@ func readMailFile(path string, fn func(m mail) error, onErr func(string, error))
 	if fi.Size() > inMemoryFile {
 		return streamMail(path, f, fn, onErr)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, inMemoryFile+1))
-	if err != nil {
+	// Room for the whole file at once: io.ReadAll would grow its buffer
+	// from 512 bytes, copying the mail several times.
+	var buf bytes.Buffer
+	buf.Grow(int(fi.Size()) + bytes.MinRead)
+	if _, err := buf.ReadFrom(io.LimitReader(f, inMemoryFile+1)); err != nil {
 		onErr(path, err)
 		return nil
 	}
+	data := buf.Bytes()
 	if int64(len(data)) > inMemoryFile {
 		return streamMail(path, io.MultiReader(bytes.NewReader(data), f), fn, onErr)
 	}
