@@ -111,16 +111,14 @@ func originalStart(text string) int {
 			next = pos + end + 1
 		}
 		lines++
-		t := strings.Trim(line, " \t-=*_#>|[]")
-		if t != "" && lines > 1 {
-			decorated := strings.HasPrefix(strings.TrimSpace(line), "-") || strings.HasPrefix(strings.TrimSpace(line), "=") ||
-				strings.HasPrefix(strings.TrimSpace(line), "*") || strings.HasPrefix(strings.TrimSpace(line), "_")
+		t := trimDecoration(line)
+		if t != "" && lines > 1 && cutStart[t[0]] {
 			for _, mk := range cutMarkers {
 				if t[0]|0x20 != mk[0] && t[0] != mk[0] {
 					continue // cheap first-byte test before the folded compare
 				}
 				if hasPrefixFold(t, mk) {
-					if (mk == "original message" || mk == "returned message") && !decorated {
+					if (mk == "original message" || mk == "returned message") && !decorated(line) {
 						// undecorated, the words must stand alone after a
 						// blank line or end with a colon
 						whole := len(t) == len(mk)
@@ -131,6 +129,8 @@ func originalStart(text string) int {
 					return pos
 				}
 			}
+		}
+		if t != "" && lines > 1 {
 			if prevBlank && (strings.HasPrefix(line, "Received: ") || strings.HasPrefix(line, "Return-Path: ") ||
 				strings.HasPrefix(line, "Return-path: ")) {
 				return pos
@@ -140,6 +140,47 @@ func originalStart(text string) int {
 		pos = next
 	}
 	return -1
+}
+
+// decoration is what trimDecoration takes off both ends of a line: blanks,
+// rules and quote marks around a cut marker ("----- Original message -----",
+// "> [returned message]").
+var decoration = asciiSetOf(" \t-=*_#>|[]")
+
+// trimDecoration is strings.Trim(line, " \t-=*_#>|[]") without making the
+// set at every call.
+func trimDecoration(line string) string {
+	i, j := 0, len(line)
+	for i < j && decoration[line[i]] {
+		i++
+	}
+	for j > i && decoration[line[j-1]] {
+		j--
+	}
+	return line[i:j]
+}
+
+// decorated reports whether a line starts, after blanks, with a rule.
+func decorated(line string) bool {
+	t := strings.TrimSpace(line)
+	return t != "" && strings.IndexByte("-=*_", t[0]) >= 0
+}
+
+// cutStart holds the first bytes of the cut markers, in both cases.
+var cutStart = func() (set [256]bool) {
+	for _, mk := range cutMarkers {
+		set[mk[0]] = true
+		set[mk[0]&^0x20] = true
+	}
+	return set
+}()
+
+// asciiSetOf returns the bytes of chars as a set.
+func asciiSetOf(chars string) (set [256]bool) {
+	for i := 0; i < len(chars); i++ {
+		set[chars[i]] = true
+	}
+	return set
 }
 
 // stripHTML turns HTML into text: tags dropped, block tags end lines,

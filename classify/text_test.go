@@ -25,3 +25,28 @@ func FuzzJoinFields(f *testing.F) {
 		}
 	})
 }
+
+func TestTrimDecoration(t *testing.T) {
+	lines := []string{"", "-", "  ----- Original message -----  ", "> [returned message]", "=*_#|[]", "x"}
+	for _, text := range fixtureTexts(t) {
+		lines = append(lines, strings.Split(text, "\n")...)
+	}
+	for _, l := range lines {
+		if got, want := trimDecoration(l), strings.Trim(l, " \t-=*_#>|[]"); got != want {
+			t.Errorf("trimDecoration(%q) = %q, want %q", l, got, want)
+		}
+		if got, want := decorated(l), strings.HasPrefix(strings.TrimSpace(l), "-") || strings.HasPrefix(strings.TrimSpace(l), "=") ||
+			strings.HasPrefix(strings.TrimSpace(l), "*") || strings.HasPrefix(strings.TrimSpace(l), "_"); got != want {
+			t.Errorf("decorated(%q) = %v, want %v", l, got, want)
+		}
+	}
+}
+
+func FuzzTrimDecoration(f *testing.F) {
+	f.Add(" -- Original message -- ")
+	f.Fuzz(func(t *testing.T, l string) {
+		if got, want := trimDecoration(l), strings.Trim(l, " \t-=*_#>|[]"); got != want {
+			t.Errorf("trimDecoration(%q) = %q, want %q", l, got, want)
+		}
+	})
+}
