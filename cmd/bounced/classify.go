@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/bounced/bounced/classify"
@@ -51,6 +53,13 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 	}
 	if len(paths) == 0 {
 		return usagef("classify: no PATH given (use - for stdin)")
+	}
+	if os.Getenv("GOGC") == "" {
+		// A batch whose live heap is a few MB: the collector ran for
+		// every few hundred mails. At 400 the whole command takes 8-10 %
+		// less CPU over ten copies of the corpus, for about 17 MB more
+		// peak RSS (docs/performance.md).
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
 	out := bufio.NewWriter(e.stdout)
 	defer out.Flush()
