@@ -377,21 +377,21 @@ func fastMediaType(v string) (mediatype string, params map[string]string, ok boo
 	if i := strings.IndexByte(v, ';'); i >= 0 {
 		base, rest = v[:i], v[i:]
 	}
-	t := strings.Trim(base, asciiBlanks)
+	t := trimSet(base, &asciiSpace)
 	typ, sub, slash := strings.Cut(t, "/")
 	if !isToken(typ) || slash && !isToken(sub) {
 		return "", nil, false
 	}
 	params = map[string]string{}
 	for {
-		rest = strings.TrimLeft(rest, asciiBlanks)
+		rest = trimLeftSet(rest, &asciiSpace)
 		if rest == "" {
 			break
 		}
 		if rest[0] != ';' {
 			return "", nil, false
 		}
-		rest = strings.TrimLeft(rest[1:], asciiBlanks)
+		rest = trimLeftSet(rest[1:], &asciiSpace)
 		if rest == "" {
 			break // a trailing semicolon
 		}
@@ -399,11 +399,11 @@ func fastMediaType(v string) (mediatype string, params map[string]string, ok boo
 		if k == "" || strings.IndexByte(k, '*') >= 0 {
 			return "", nil, false
 		}
-		rest = strings.TrimLeft(rest[len(k):], asciiBlanks)
+		rest = trimLeftSet(rest[len(k):], &asciiSpace)
 		if rest == "" || rest[0] != '=' {
 			return "", nil, false
 		}
-		rest = strings.TrimLeft(rest[1:], asciiBlanks)
+		rest = trimLeftSet(rest[1:], &asciiSpace)
 		var val string
 		if rest != "" && rest[0] == '"' {
 			end := strings.IndexByte(rest[1:], '"')
@@ -430,9 +430,6 @@ func fastMediaType(v string) (mediatype string, params map[string]string, ok boo
 	}
 	return lower(t), params, true
 }
-
-// asciiBlanks are the ASCII bytes unicode.IsSpace reports as space.
-const asciiBlanks = " \t\n\v\f\r"
 
 // tokenLen returns the length of the RFC 2045 token at the start of s.
 func tokenLen(s string) int {

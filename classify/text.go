@@ -111,7 +111,7 @@ func originalStart(text string) int {
 			next = pos + end + 1
 		}
 		lines++
-		t := trimDecoration(line)
+		t := trimSet(line, &decoration)
 		if t != "" && lines > 1 && cutStart[t[0]] {
 			for _, mk := range cutMarkers {
 				if t[0]|0x20 != mk[0] && t[0] != mk[0] {
@@ -142,22 +142,29 @@ func originalStart(text string) int {
 	return -1
 }
 
-// decoration is what trimDecoration takes off both ends of a line: blanks,
+// decoration is what originalStart trims off both ends of a line: blanks,
 // rules and quote marks around a cut marker ("----- Original message -----",
 // "> [returned message]").
 var decoration = asciiSetOf(" \t-=*_#>|[]")
 
-// trimDecoration is strings.Trim(line, " \t-=*_#>|[]") without making the
-// set at every call.
-func trimDecoration(line string) string {
-	i, j := 0, len(line)
-	for i < j && decoration[line[i]] {
-		i++
-	}
-	for j > i && decoration[line[j-1]] {
+// trimSet is strings.Trim(s, cutset) for an ASCII cutset made a set once
+// (asciiSetOf), where strings.Trim makes it at every call.
+func trimSet(s string, set *[256]bool) string {
+	j := len(s)
+	for j > 0 && set[s[j-1]] {
 		j--
 	}
-	return line[i:j]
+	return trimLeftSet(s[:j], set)
+}
+
+// trimLeftSet is strings.TrimLeft(s, cutset) for an ASCII cutset made a
+// set once.
+func trimLeftSet(s string, set *[256]bool) string {
+	i := 0
+	for i < len(s) && set[s[i]] {
+		i++
+	}
+	return s[i:]
 }
 
 // decorated reports whether a line starts, after blanks, with a rule.
@@ -653,7 +660,7 @@ func joinFields(s string) string {
 }
 
 // asciiSpace holds the ASCII bytes unicode.IsSpace reports as space.
-var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+var asciiSpace = asciiSetOf(" \t\n\v\f\r")
 
 // clip cuts s to at most n bytes without splitting a UTF-8 sequence.
 func clip(s string, n int) string {

@@ -26,14 +26,17 @@ func FuzzJoinFields(f *testing.F) {
 	})
 }
 
-func TestTrimDecoration(t *testing.T) {
+func TestTrimSet(t *testing.T) {
 	lines := []string{"", "-", "  ----- Original message -----  ", "> [returned message]", "=*_#|[]", "x"}
 	for _, text := range fixtureTexts(t) {
 		lines = append(lines, strings.Split(text, "\n")...)
 	}
 	for _, l := range lines {
-		if got, want := trimDecoration(l), strings.Trim(l, " \t-=*_#>|[]"); got != want {
-			t.Errorf("trimDecoration(%q) = %q, want %q", l, got, want)
+		if got, want := trimSet(l, &decoration), strings.Trim(l, " \t-=*_#>|[]"); got != want {
+			t.Errorf("trimSet(%q, decoration) = %q, want %q", l, got, want)
+		}
+		if got, want := trimLeftSet(l, &asciiSpace), strings.TrimLeft(l, " \t\n\v\f\r"); got != want {
+			t.Errorf("trimLeftSet(%q, asciiSpace) = %q, want %q", l, got, want)
 		}
 		if got, want := decorated(l), strings.HasPrefix(strings.TrimSpace(l), "-") || strings.HasPrefix(strings.TrimSpace(l), "=") ||
 			strings.HasPrefix(strings.TrimSpace(l), "*") || strings.HasPrefix(strings.TrimSpace(l), "_"); got != want {
@@ -42,11 +45,14 @@ func TestTrimDecoration(t *testing.T) {
 	}
 }
 
-func FuzzTrimDecoration(f *testing.F) {
+func FuzzTrimSet(f *testing.F) {
 	f.Add(" -- Original message -- ")
 	f.Fuzz(func(t *testing.T, l string) {
-		if got, want := trimDecoration(l), strings.Trim(l, " \t-=*_#>|[]"); got != want {
-			t.Errorf("trimDecoration(%q) = %q, want %q", l, got, want)
+		if got, want := trimSet(l, &decoration), strings.Trim(l, " \t-=*_#>|[]"); got != want {
+			t.Errorf("trimSet(%q, decoration) = %q, want %q", l, got, want)
+		}
+		if got, want := trimSet(l, &asciiSpace), strings.Trim(l, " \t\n\v\f\r"); got != want {
+			t.Errorf("trimSet(%q, asciiSpace) = %q, want %q", l, got, want)
 		}
 	})
 }
