@@ -53,10 +53,10 @@ func containsEither(a, b string, markers []string) bool {
 		if strings.Contains(a, m) || strings.Contains(b, m) {
 			return true
 		}
-		// one that starts in a and ends in b
-		joint := a[max(0, len(a)-len(m)+1):] + b[:min(len(b), len(m)-1)]
-		if strings.Contains(joint, m) {
-			return true
+		for k := 1; k < len(m); k++ { // one that starts in a and ends in b
+			if strings.HasSuffix(a, m[:k]) && strings.HasPrefix(b, m[k:]) {
+				return true
+			}
 		}
 	}
 	return false
